@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import {
+  BundleVerifier,
+  VerificationFailure,
+  isSha256Digest,
+  loadTrustRoot,
+  type ArtifactInput,
+  type TrustRootSource,
+  type VerificationPolicy,
+  type VerificationResult,
+} from '#verify';
+import { EXIT, UsageError, oneLine } from '../exit.js';
+
+interface VerifyBundleOptions {
+  bundle: string;
+  certificateIdentity?: string;
+  certificateOidcIssuer?: string;
+  key?: string;
+  trustedRoot?: string;
+  staging?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `verify-bundle`, argument for argument the sigstore-conformance CLI protocol:
+ *   verify-bundle [--staging] --bundle FILE
+ *     (--certificate-identity ID --certificate-oidc-issuer URL | --key PEMFILE)
+ *     [--trusted-root FILE] FILE_OR_DIGEST
+ * Exit 0 only when verified; otherwise one line `<reason>: <message>` on stderr.
+ */
+export function registerVerifyBundle(program: Command): void {
+  program
+    .command('verify-bundle')
+    .description('verify a Sigstore bundle for a file or a sha256 digest, offline')
+    .requiredOption('--bundle <file>', 'Sigstore bundle (JSON)')
+    .option('--certificate-identity <id>', 'exact certificate identity (SAN) the signer must have')
+    .option('--certificate-oidc-issuer <url>', 'exact OIDC issuer the signer must have')
+    .addOption(
+      new Option('--key <pemfile>', 'public key (PEM) the bundle must be signed with').conflicts([
+        'certificateIdentity',
+        'certificateOidcIssuer',
+      ]),
+    )
+    .option('--trusted-root <file>', 'trusted_root.json to use instead of the public-good root')
+    .option('--staging', 'use the Sigstore staging trusted root')
+    .option('--json', 'print the full verification result as JSON on stdout')
+    .argument('<file-or-digest>', 'artifact path, or sha256:<64 hex>')
+    .action(async (fileOrDigest: string, opts: VerifyBundleOptions) => {
+      const result = await verifyBundleCommand(fileOrDigest, opts);
+      if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      if (result.status !== 'verified') {
+        process.stderr.write(`${result.reason}: ${oneLine(result.message)}\n`);
+        process.exitCode = EXIT.failed;
+      }
+    });
+}
+
+async function verifyBundleCommand(
+  fileOrDigest: string,
+  opts: VerifyBundleOptions,
+): Promise<VerificationResult> {
+  const policy = await policyFrom(opts);
+  const artifact = await artifactFrom(fileOrDigest);
+  const bundle = await readInput(opts.bundle, 'bundle');
+  try {
+    const trustRoot = await loadTrustRoot(trustSource(opts));
+    return new BundleVerifier(trustRoot).verify({ bundle, artifact, policy });
+  } catch (err) {
+    if (!(err instanceof VerificationFailure)) throw err;
+    return { status: 'failed', reason: err.reason, message: err.message };
+  }
+}
+
+async function policyFrom(opts: VerifyBundleOptions): Promise<VerificationPolicy | undefined> {
+  if (opts.key !== undefined) return { publicKey: (await readInput(opts.key, 'key')).toString('utf8') };
+  if (opts.certificateIdentity === undefined && opts.certificateOidcIssuer === undefined) return undefined;
+  if (opts.certificateIdentity === undefined || opts.certificateOidcIssuer === undefined) {
+    throw new UsageError('--certificate-identity and --certificate-oidc-issuer are required together');
+  }
+  return { certificateIdentity: opts.certificateIdentity, certificateIssuer: opts.certificateOidcIssuer };
+}
+
+async function artifactFrom(fileOrDigest: string): Promise<ArtifactInput> {
+  if (isSha256Digest(fileOrDigest)) return { digest: fileOrDigest };
+  if (/^sha256:/i.test(fileOrDigest) && !fileOrDigest.includes('/')) {
+    throw new UsageError(`${fileOrDigest} is neither a file nor a sha256:<64 lowercase hex> digest`);
+  }
+  return { bytes: await readInput(fileOrDigest, 'artifact') };
+}
+
+function trustSource(opts: VerifyBundleOptions): TrustRootSource {
+  if (opts.trustedRoot !== undefined) return { kind: 'file', path: opts.trustedRoot };
+  return opts.staging ? { kind: 'staging' } : { kind: 'public-good' };
+}
+
+async function readInput(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+const digest = z
+  .string()
+  .regex(/^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/, 'must be a digest: sha256:<64 lowercase hex>');
+const positiveInt = (max: number, def: number) => z.coerce.number().int().min(1).max(max).default(def);
+
+export const DigestParams = z.object({ digest }).strict();
+
+export const ResolveQuery = z.object({ reference: z.string().min(1).max(512) }).strict();
+
+export const ReferrersQuery = z
+  .object({
+    depth: positiveInt(8, 1),
+    artifactType: z.string().min(1).max(255).optional(),
+    kind: z.enum(['signature', 'attestation', 'sbom', 'other']).optional(),
+    first: positiveInt(500, 100),
+    after: digest.optional(),
+    children: z
+      .enum(['true', 'false'])
+      .optional()
+      .transform((v) => v === 'true'),
+  })
+  .strict();
+
+export const AttestationsQuery = z.object({ predicateType: z.string().min(1).max(512).optional() }).strict();
+
+export const PackagesQuery = z
+  .object({
+    first: positiveInt(1000, 100),
+    after: z.coerce.number().int().min(0).optional(),
+    q: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+
+export const PackageSearchQuery = z
+  .object({
+    purl: z
+      .string()
+      .regex(/^pkg:[a-z0-9.+-]+\/.+/, 'must be a package URL (pkg:type/namespace/name[@version])'),
+    first: positiveInt(1000, 100),
+  })
+  .strict();
+
+export const VerdictBody = z
+  .object({
+    policy: z.string().min(1).max(64),
+    subjects: z.array(z.string().min(1).max(512)).min(1).max(100),
+  })
+  .strict();
+
+export const EventsQuery = z
+  .object({
+    status: z.enum(['pending', 'done', 'skipped', 'failed']).optional(),
+    first: positiveInt(500, 50),
+    before: z.coerce.number().int().min(1).optional(),
+  })
+  .strict();
+
+export const EventParams = z.object({ id: z.coerce.number().int().min(1) }).strict();
+
+/** Gatekeeper external data: externaldata.gatekeeper.sh/v1beta1 ProviderRequest. */
+export const ProviderRequest = z.object({
+  apiVersion: z.literal('externaldata.gatekeeper.sh/v1beta1'),
+  kind: z.literal('ProviderRequest'),
+  request: z.object({ keys: z.array(z.string()).max(1000) }),
+});
+
+export const PolicyParams = z.object({ policy: z.string().min(1).max(64) }).strict();
+
+export const ErrorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), requestId: z.string() }),
+});

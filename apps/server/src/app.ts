@@ -1,0 +1,135 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { RefgraphConfig } from '#config';
+import { INGEST_TASK, SYNC_TASK, VERIFY_TASK } from '#store';
+import {
+  schedulePeriodicReconcile,
+  startQueueWorker,
+  syncTask,
+  requeueStaleVerifications,
+  verifyTask,
+} from '#ingest';
+import type { Runner } from 'graphile-worker';
+import type { Logger } from 'pino';
+import { readFileSync } from 'node:fs';
+import { AppModule } from './app.module.js';
+import { installAuth } from './auth/auth.hook.js';
+import { AllErrorsFilter } from './http/errors.js';
+import { JsonLogger } from './logger.js';
+import { buildRuntime, type Runtime } from './runtime.js';
+import { WebhookReceiver } from './webhooks/webhook.receiver.js';
+import { webhookRoutes } from './webhooks/webhook.routes.js';
+import { referrersRoutes } from './referrers/referrers.routes.js';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface AppOptions {
+  config: RefgraphConfig;
+  databaseUrl: string;
+  logger: Logger;
+  role?: Role;
+}
+
+export interface RunningApp {
+  runtime: Runtime;
+  app?: NestFastifyApplication;
+  worker?: Runner;
+  /** Every route registered on the HTTP server, for the deny-by-default test. */
+  routes: Array<{ method: string; url: string }>;
+  /** Listens on config.server.port (0 picks a free one) and returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createApp(opts: AppOptions): Promise<RunningApp> {
+  const role = opts.role ?? 'all';
+  const runtime = await buildRuntime(opts.config, opts.databaseUrl, opts.logger);
+  const { config, logger } = runtime;
+
+  let app: NestFastifyApplication | undefined;
+  let worker: Runner | undefined;
+  const routes: Array<{ method: string; url: string }> = [];
+  try {
+    if (role !== 'worker') {
+      const tls = config.server.tls;
+      const adapter = new FastifyAdapter({
+        bodyLimit: config.server.bodyLimitBytes,
+        trustProxy: true,
+        ...(tls
+          ? {
+              https: {
+                cert: readFileSync(tls.certFile),
+                key: readFileSync(tls.keyFile),
+                ...(tls.clientCaFile
+                  ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true }
+                  : {}),
+              },
+            }
+          : {}),
+      });
+      const fastify = adapter.getInstance();
+      fastify.addHook('onRoute', (r) => {
+        for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url });
+      });
+      installAuth(fastify, runtime.authenticator, config.server.rateLimitPerMinute, logger);
+      app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
+        logger: new JsonLogger(logger),
+        bufferLogs: false,
+      });
+      app.useGlobalFilters(new AllErrorsFilter(logger));
+      const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics);
+      await app.register(webhookRoutes(receiver, config.server.bodyLimitBytes, logger));
+      await app.register(referrersRoutes(runtime.referrers, runtime.catalog));
+      await app.init();
+    }
+    if (role !== 'api' && config.worker.enabled) {
+      worker = await startQueueWorker({
+        pool: runtime.db.pool,
+        concurrency: config.worker.concurrency,
+        pollInterval: config.worker.pollIntervalMs,
+        log: new JsonLogger(logger),
+        tasks: {
+          [INGEST_TASK]: async (payload, helpers) => {
+            const { eventId } = payload as { eventId: number };
+            await runtime.processor.process(eventId, helpers.job.attempts, helpers.job.max_attempts);
+          },
+          [SYNC_TASK]: syncTask({
+            sync: runtime.sync,
+            queue: runtime.syncs,
+            reconcileIntervalSeconds: config.sync.reconcileIntervalSeconds,
+            log: new JsonLogger(logger),
+          }),
+          [VERIFY_TASK]: verifyTask(runtime.verifier),
+        },
+      });
+      const stale = await requeueStaleVerifications(runtime.trust, runtime.verifier.policyVersion);
+      if (stale > 0) logger.info({ stale }, 'trust policy changed: re-verifying stored results');
+      const names = runtime.catalog.all().map((e) => e.config.name);
+      await schedulePeriodicReconcile(runtime.syncs, names, config.sync.reconcileIntervalSeconds);
+    }
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await runtime.db.close().catch(() => undefined);
+    throw err;
+  }
+
+  return {
+    runtime,
+    app,
+    worker,
+    routes,
+    async listen() {
+      if (!app) return '';
+      await app.listen({ port: config.server.port, host: config.server.host });
+      const addr = app.getHttpServer().address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+      return `${config.server.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    },
+    async close() {
+      await app?.close();
+      await worker?.stop();
+      await runtime.db.close();
+    },
+  };
+}

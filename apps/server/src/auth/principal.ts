@@ -1,0 +1,41 @@
+import type { RepositoryScope } from '#store';
+
+/** Who is calling, and what they may do. */
+export interface Principal {
+  name: string;
+  kind: 'token' | 'oidc' | 'anonymous';
+  scopes: string[];
+}
+
+export function isAdmin(p: Principal): boolean {
+  return p.scopes.includes('admin');
+}
+
+/**
+ * The repository patterns a principal may read, as queries take them: undefined means every
+ * repository (admin, or `read:**`); an empty list means none.
+ */
+export function readScope(p: Principal): RepositoryScope {
+  if (isAdmin(p)) return undefined;
+  const patterns = p.scopes.filter((s) => s.startsWith('read:')).map((s) => s.slice('read:'.length));
+  if (patterns.includes('**')) return undefined;
+  return patterns;
+}
+
+/** Glob match with the same rules as the store's scope filter: `*` within a segment, `**` across. */
+export function globMatches(pattern: string, name: string): boolean {
+  const re = pattern
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
+  return new RegExp(`^${re}$`).test(name);
+}
+
+export function mayRead(scope: RepositoryScope, registry: string, repository: string): boolean {
+  return scope === undefined || scope.some((p) => globMatches(p, `${registry}/${repository}`));
+}

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { GraphQLModule } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
+import type { FastifyRequest } from 'fastify';
+import { GraphListener, GraphQueryRepository } from '#store';
+import { readScope } from '../auth/principal.js';
+import type { Runtime } from '../runtime.js';
+import { ANSWERS, LOGGER, QUERY } from '../tokens.js';
+import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
+import { GRAPH_QUERY, LoaderFactory, type GraphContext } from './context.js';
+import { graphqlErrorFormatter, GraphqlErrorFilter } from './errors.js';
+import { GRAPH_LISTENER, GraphEvents } from './events.js';
+import { GraphiqlController } from './ide.controller.js';
+import { queryLimitsRule } from './limits.js';
+import { PackageMatchResolver, QueryResolver } from './query.resolver.js';
+import {
+  ReferrerAddedEventResolver,
+  SubscriptionResolver,
+  VerificationChangedEventResolver,
+} from './subscription.resolver.js';
+
+/** Where `REFGRAPH_WRITE_SCHEMA=1` writes the schema at start-up (the committed file). */
+export const SCHEMA_FILE = join(process.cwd(), 'schema.graphql');
+
+export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
+  return {
+    driver: MercuriusDriver,
+    path: '/graphql',
+    // Code first: the schema is built from the decorated classes; the file is only written on request.
+    autoSchemaFile: process.env.REFGRAPH_WRITE_SCHEMA === '1' ? SCHEMA_FILE : true,
+    sortSchema: true,
+    buildSchemaOptions: { addNewlineAtEnd: true },
+    graphiql: false,
+    validationRules: [queryLimitsRule()],
+    errorFormatter: graphqlErrorFormatter(rt.logger),
+    subscription: {
+      // The upgrade request carries the caller's credentials and so its scope.
+      context: (_socket: unknown, req: FastifyRequest): GraphContext => ({ req, subscription: true }),
+      // A socket whose upgrade carried no credentials (browsers cannot add headers to it) must
+      // present a token in connection_init; otherwise the connection is refused.
+      onConnect: async ({ payload }: { payload?: Record<string, unknown> }) => {
+        if (!rt.authenticator.enabled) return true;
+        const header = payload?.authorization ?? payload?.Authorization;
+        if (typeof header !== 'string') return true; // the upgrade request was authenticated
+        const outcome = await rt.authenticator.authenticate(header);
+        if (!outcome.ok) return false;
+        return { socketScope: { scope: readScope(outcome.principal) } };
+      },
+      keepAlive: 30_000,
+    },
+  };
+}
+
+/** `/graphql` (queries and subscriptions) and its IDE at `/graphql/ide`. */
+@Module({})
+export class GraphqlModule {
+  static forRuntime(rt: Runtime): DynamicModule {
+    const listener = new GraphListener({
+      connection: rt.db.pool.options,
+      onError: (err) => rt.logger.warn({ err }, 'graph listener connection lost; reconnecting'),
+    });
+    return {
+      module: GraphqlModule,
+      imports: [GraphQLModule.forRoot<MercuriusDriverConfig>(graphqlOptions(rt))],
+      controllers: [GraphiqlController],
+      providers: [
+        { provide: QUERY, useValue: rt.query },
+        { provide: ANSWERS, useValue: rt.answers },
+        { provide: LOGGER, useValue: rt.logger },
+        { provide: GRAPH_QUERY, useValue: new GraphQueryRepository(rt.db) },
+        { provide: GRAPH_LISTENER, useValue: listener },
+        LoaderFactory,
+        GraphEvents,
+        GraphqlErrorFilter,
+        QueryResolver,
+        PackageMatchResolver,
+        ArtifactResolver,
+        SbomResolver,
+        SubscriptionResolver,
+        ReferrerAddedEventResolver,
+        VerificationChangedEventResolver,
+      ],
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import { GraphqlInputError } from './errors.js';
+
+const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+
+export function parseDigest(value: string, field: string): string {
+  if (!DIGEST_RE.test(value)) {
+    throw new GraphqlInputError(
+      `${field}: "${value}" is not a digest (sha256:<64 lowercase hex>)`,
+      'INVALID_DIGEST',
+    );
+  }
+  return value;
+}
+
+/** `first` arguments: 1..max, so one request cannot ask for an unbounded page. */
+export function parseFirst(value: number, field: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new GraphqlInputError(`${field}: first must be between 1 and ${max}`, 'BAD_USER_INPUT');
+  }
+  return value;
+}
+
+/** Cursors are opaque to clients: base64url of a typed key, so one list's cursor fails on another. */
+export function encodeCursor(kind: 'a' | 'r' | 'p', key: string | number): string {
+  return Buffer.from(`${kind}:${key}`).toString('base64url');
+}
+
+export function decodeCursor(kind: 'a' | 'r', cursor: string | undefined): string | undefined;
+export function decodeCursor(kind: 'p', cursor: string | undefined): number | undefined;
+export function decodeCursor(kind: 'a' | 'r' | 'p', cursor: string | undefined): string | number | undefined {
+  if (cursor === undefined || cursor === null) return undefined;
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const key = text.startsWith(`${kind}:`) ? text.slice(2) : undefined;
+  if (kind === 'p' && key !== undefined && /^[0-9]{1,15}$/.test(key)) return Number(key);
+  if (kind !== 'p' && key !== undefined && DIGEST_RE.test(key)) return key;
+  throw new GraphqlInputError(`after: "${cursor}" is not a cursor of this list`, 'INVALID_CURSOR');
+}
+
+export const LIMITS = {
+  /** Largest `first` of any connection. */
+  maxFirst: 100,
+  /** Default page sizes (also the multipliers the complexity rule uses). */
+  artifacts: 20,
+  referrers: 20,
+  packages: 50,
+  /** Nesting of selection sets. */
+  maxDepth: 12,
+  /** Fields × list sizes, see complexity.ts. */
+  maxComplexity: 50_000,
+} as const;

@@ -1,0 +1,179 @@
+import DataLoader from 'dataloader';
+import type {
+  ArtifactRow,
+  AttestationRow,
+  GraphQueryRepository,
+  Location,
+  PackageRow,
+  QueryRepository,
+  ReferrerKindFilter,
+  ReferrerRow,
+  RepositoryScope,
+  SbomRow,
+  SignatureRow,
+} from '#store';
+
+export interface ReferrerArgs {
+  artifactType?: string;
+  kind?: ReferrerKindFilter;
+  after?: string;
+  /** Rows per subject; callers ask for one more than they show to learn whether a page follows. */
+  limit: number;
+}
+
+export interface PackageArgs {
+  query?: string;
+  after?: number;
+  limit: number;
+}
+
+type Child = { digest: string; descriptor: unknown };
+
+function groupBy<T>(keys: readonly string[], rows: T[], key: (r: T) => string): T[][] {
+  const by = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = by.get(k);
+    if (list) list.push(r);
+    else by.set(k, [r]);
+  }
+  return keys.map((k) => by.get(k) ?? []);
+}
+
+/**
+ * Per-request batching: each loader turns the keys one GraphQL level asks for into one SQL
+ * statement, with the caller's scope applied inside the statement. Never shared across requests.
+ */
+export class GraphLoaders {
+  /** Digests already known to be visible (they came from a scoped query). */
+  private readonly visible = new Set<string>();
+  private readonly referrerLoaders = new Map<string, DataLoader<string, ReferrerRow[]>>();
+  private readonly packageLoaders = new Map<string, DataLoader<number, Array<PackageRow & { id: number }>>>();
+  private readonly options: { cache: boolean };
+  private readonly rows: DataLoader<string, ArtifactRow | null>;
+  private readonly locations: DataLoader<string, Location[]>;
+  private readonly childLoader: DataLoader<string, Child[]>;
+  private readonly parentLoader: DataLoader<string, Child[]>;
+  private readonly signaturesBySubject: DataLoader<string, SignatureRow[]>;
+  private readonly signaturesByArtifact: DataLoader<string, SignatureRow[]>;
+  private readonly attestationsBySubject: DataLoader<string, AttestationRow[]>;
+  private readonly attestationsByArtifact: DataLoader<string, AttestationRow[]>;
+  private readonly sbomLoader: DataLoader<string, SbomRow[]>;
+
+  constructor(
+    private readonly query: QueryRepository,
+    private readonly graph: GraphQueryRepository,
+    readonly scope: RepositoryScope,
+    opts: { cache?: boolean } = {},
+  ) {
+    this.options = { cache: opts.cache ?? true };
+    this.rows = this.loader(async (keys) => {
+      const found = new Map((await query.findArtifacts([...keys])).map((a) => [a.digest, a]));
+      return keys.map((k) => found.get(k) ?? null);
+    });
+    this.locations = this.loader(async (keys) => {
+      const found = await query.findLocations([...keys], scope);
+      return keys.map((k) => found.get(k) ?? []);
+    });
+    this.childLoader = this.loader(async (keys) =>
+      groupBy(keys, await query.findChildren([...keys], scope), (r) => r.parent),
+    );
+    this.parentLoader = this.loader(async (keys) =>
+      groupBy(keys, await query.findParents([...keys], scope), (r) => r.child).map((list) =>
+        list.map((r) => ({ digest: r.digest, descriptor: null })),
+      ),
+    );
+    this.signaturesBySubject = this.loader(async (keys) =>
+      groupBy(keys, await graph.findSignatures([...keys], 'subject', scope), (r) => r.subjectDigest),
+    );
+    this.signaturesByArtifact = this.loader(async (keys) =>
+      groupBy(keys, await graph.findSignatures([...keys], 'artifact', scope), (r) => r.artifactDigest),
+    );
+    this.attestationsBySubject = this.loader(async (keys) =>
+      groupBy(keys, await graph.findAttestations([...keys], 'subject', scope), (r) => r.subjectDigest),
+    );
+    this.attestationsByArtifact = this.loader(async (keys) =>
+      groupBy(keys, await graph.findAttestations([...keys], 'artifact', scope), (r) => r.artifactDigest),
+    );
+    this.sbomLoader = this.loader(async (keys) =>
+      groupBy(keys, await graph.findSboms([...keys], scope), (r) => r.subjectDigest),
+    );
+  }
+
+  private loader<K, V>(batch: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
+    return new DataLoader<K, V>(batch, { cache: this.options.cache, maxBatchSize: 1000 });
+  }
+
+  /** The artifact when it is known and (with a scope) present in a repository in scope. */
+  async artifact(digest: string): Promise<ArtifactRow | null> {
+    const check = this.scope && !this.visible.has(digest);
+    const [row, where] = await Promise.all([
+      this.rows.load(digest),
+      check ? this.locations.load(digest) : [],
+    ]);
+    if (!row || (check && where.length === 0)) return null;
+    return row;
+  }
+
+  /** Rows read by a scoped query: known to exist and to be visible, so later loads cost nothing. */
+  seen(row: ArtifactRow): void {
+    this.visible.add(row.digest);
+    this.rows.prime(row.digest, row);
+  }
+
+  where(digest: string): Promise<Location[]> {
+    return this.locations.load(digest);
+  }
+
+  referrers(subject: string, args: ReferrerArgs): Promise<ReferrerRow[]> {
+    const key = JSON.stringify([args.artifactType, args.kind, args.after, args.limit]);
+    let l = this.referrerLoaders.get(key);
+    if (!l) {
+      l = this.loader(async (keys) => {
+        const rows = await this.graph.findReferrerPages({ ...args, subjects: [...keys], scope: this.scope });
+        for (const r of rows) if (r.artifact) this.seen(r.artifact);
+        return groupBy(keys, rows, (r) => r.subject);
+      });
+      this.referrerLoaders.set(key, l);
+    }
+    return l.load(subject);
+  }
+
+  children(digest: string): Promise<Child[]> {
+    return this.childLoader.load(digest);
+  }
+
+  parents(digest: string): Promise<Child[]> {
+    return this.parentLoader.load(digest);
+  }
+
+  signatures(digest: string, by: 'subject' | 'artifact'): Promise<SignatureRow[]> {
+    return (by === 'subject' ? this.signaturesBySubject : this.signaturesByArtifact).load(digest);
+  }
+
+  attestations(digest: string, by: 'subject' | 'artifact'): Promise<AttestationRow[]> {
+    return (by === 'subject' ? this.attestationsBySubject : this.attestationsByArtifact).load(digest);
+  }
+
+  sboms(subject: string): Promise<SbomRow[]> {
+    return this.sbomLoader.load(subject);
+  }
+
+  packages(sbomId: number, args: PackageArgs): Promise<Array<PackageRow & { id: number }>> {
+    const key = JSON.stringify([args.query, args.after, args.limit]);
+    let l = this.packageLoaders.get(key);
+    if (!l) {
+      l = new DataLoader<number, Array<PackageRow & { id: number }>>(
+        async (ids) => {
+          const rows = await this.graph.findSbomPackages([...ids], args);
+          const by = new Map<number, Array<PackageRow & { id: number }>>();
+          for (const r of rows) by.set(r.sbomId, [...(by.get(r.sbomId) ?? []), r]);
+          return ids.map((id) => by.get(id) ?? []);
+        },
+        { cache: this.options.cache },
+      );
+      this.packageLoaders.set(key, l);
+    }
+    return l.load(sbomId);
+  }
+}

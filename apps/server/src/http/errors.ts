@@ -1,0 +1,82 @@
+import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { NotFoundError, ReferenceError } from '#answers';
+
+/** A caller's mistake or a known condition, mapped to a status by the one filter below. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; requestId: string };
+}
+
+export function errorBody(code: string, message: string, requestId: string): ErrorBody {
+  return { error: { code, message, requestId } };
+}
+
+/** Every error leaves as one JSON shape; anything unexpected becomes a 500 that names only a request id. */
+@Catch()
+export class AllErrorsFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const request = ctx.getRequest<FastifyRequest>();
+    const requestId = String(request.id);
+    if (exception instanceof ApiError) {
+      void reply.status(exception.status).send(errorBody(exception.code, exception.message, requestId));
+      return;
+    }
+    if (exception instanceof NotFoundError) {
+      void reply.status(404).send(errorBody('not_found', exception.message, requestId));
+      return;
+    }
+    if (exception instanceof ReferenceError) {
+      void reply.status(400).send(errorBody('invalid_reference', exception.message, requestId));
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : `http_${status}`;
+      void reply.status(status).send(errorBody(code, exception.message, requestId));
+      return;
+    }
+    const err = exception as { statusCode?: number; message?: string; code?: string };
+    if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // Fastify's own client errors (body too large, bad content type, malformed JSON).
+      void reply
+        .status(err.statusCode)
+        .send(errorBody(fastifyCode(err.code), err.message ?? 'bad request', requestId));
+      return;
+    }
+    this.logger.error({ err: exception, requestId, url: request.url }, 'unhandled error');
+    void reply
+      .status(500)
+      .send(errorBody('internal', 'internal error; quote the request id when reporting it', requestId));
+  }
+}
+
+export function fastifyCode(code: string | undefined): string {
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'payload_too_large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'unsupported_media_type';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'malformed_json';
+    case undefined:
+    default:
+      return 'bad_request';
+  }
+}

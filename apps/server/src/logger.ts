@@ -1,0 +1,38 @@
+import type { LoggerService } from '@nestjs/common';
+import { pino, type Logger } from 'pino';
+import type { LogSink } from '#ingest';
+
+/** JSON lines on stdout. Messages never carry secrets: config values are logged by name only. */
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: 'refgraph' }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+export class JsonLogger implements LoggerService, LogSink {
+  constructor(private readonly logger: Logger) {}
+
+  log(levelOrMessage: unknown, message?: unknown, meta?: unknown): void {
+    // Nest calls log(message, context); the queue calls log(level, message, meta).
+    if (
+      levelOrMessage === 'error' ||
+      levelOrMessage === 'warn' ||
+      levelOrMessage === 'info' ||
+      levelOrMessage === 'debug'
+    ) {
+      this.logger[levelOrMessage]((meta as object) ?? {}, String(message));
+      return;
+    }
+    this.logger.info({ context: message }, String(levelOrMessage));
+  }
+  error(message: unknown, trace?: unknown, context?: unknown): void {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: unknown): void {
+    this.logger.warn({ context }, String(message));
+  }
+  debug(message: unknown, context?: unknown): void {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: unknown): void {
+    this.logger.trace({ context }, String(message));
+  }
+}

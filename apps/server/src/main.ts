@@ -1,0 +1,56 @@
+import { loadConfig, ConfigError } from '#config';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
+import { createApp, type Role } from './app.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`refgraph: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.server.logLevel);
+  const role = (process.env.REFGRAPH_ROLE ?? 'all') as Role;
+  if (!['all', 'api', 'worker'].includes(role)) {
+    process.stderr.write(`refgraph: REFGRAPH_ROLE must be all, api or worker, not "${role}"\n`);
+    process.exit(2);
+  }
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const dataDir = process.env.REFGRAPH_DATA_DIR ?? '.data/postgres';
+    logger.info({ dataDir }, 'DATABASE_URL not set: starting embedded Postgres');
+    embedded = await startEmbeddedPostgres(dataDir);
+    databaseUrl = embedded.url;
+  }
+  if (config.registries.length === 0) {
+    logger.warn('no registries configured: webhooks will answer 404 (see refgraph.example.yaml)');
+  }
+
+  const running = await createApp({ config, databaseUrl, logger, role });
+  const url = await running.listen();
+  logger.info({ url, role, registries: config.registries.map((r) => r.name) }, 'refgraph started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await running.close().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+    await embedded?.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`refgraph: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

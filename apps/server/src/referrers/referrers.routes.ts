@@ -1,0 +1,121 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidDigestError, MediaType, parseDigest } from '#oci';
+import type { RegistryCatalog } from '#ingest';
+import type { ReferrersRepository } from '#store';
+import { mayRead } from '../auth/principal.js';
+import type { ScopedRequest } from '../http/scope.js';
+
+const DEFAULT_PAGE = 500;
+const MAX_PAGE = 1000;
+const REPOSITORY_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+
+/** OCI error bodies as the distribution spec defines them, so OCI clients can read them. */
+function ociError(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply
+    .status(status)
+    .header('content-type', 'application/json')
+    .send({ errors: [{ code, message }] });
+}
+
+/**
+ * The OCI distribution-spec 1.1 referrers API, served for every configured registry under
+ * /v2/<registry-name>/<repository>/referrers/<digest>, whether or not the registry has one.
+ * A plain Fastify route: it is the hottest read path, and Nest's routing layer measurably costs
+ * here (bench/RESULTS.md). Authentication still applies: the auth hook runs for every route.
+ */
+export function referrersRoutes(referrers: ReferrersRepository, catalog: RegistryCatalog) {
+  const handle = async (
+    req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>,
+    reply: FastifyReply,
+  ) => {
+    const query = req.query;
+    const path = req.url.split('?', 1)[0]!.slice('/v2/'.length);
+    const at = path.lastIndexOf('/referrers/');
+    if (at <= 0) return ociError(reply, 404, 'NOT_FOUND', 'only the referrers API is served under /v2/');
+    let name: string;
+    let rawDigest: string;
+    try {
+      name = decodeURIComponent(path.slice(0, at));
+      rawDigest = decodeURIComponent(path.slice(at + '/referrers/'.length));
+    } catch {
+      return ociError(reply, 400, 'NAME_INVALID', 'malformed percent-encoding in the path');
+    }
+    const slash = name.indexOf('/');
+    const registry = slash > 0 ? name.slice(0, slash) : '';
+    const repository = slash > 0 ? name.slice(slash + 1) : '';
+    if (!catalog.byName(registry)) {
+      return ociError(reply, 404, 'NAME_UNKNOWN', `no registry named "${registry}" is configured`);
+    }
+    if (!REPOSITORY_RE.test(repository) || repository.length > 255) {
+      return ociError(reply, 400, 'NAME_INVALID', 'invalid repository name');
+    }
+    // Outside the caller's scope a repository does not exist for them.
+    if (!mayRead((req as ScopedRequest).refgraphScope, registry, repository)) {
+      return ociError(reply, 404, 'NAME_UNKNOWN', `repository ${registry}/${repository} is not known`);
+    }
+    let subject: string;
+    try {
+      subject = parseDigest(rawDigest);
+    } catch (err) {
+      if (err instanceof InvalidDigestError) return ociError(reply, 400, 'DIGEST_INVALID', err.message);
+      throw err;
+    }
+    const artifactType = single(query.artifactType);
+    const last = single(query.last);
+    if (last !== undefined && !isCursor(last))
+      return ociError(reply, 400, 'PAGINATION_INVALID', 'invalid last');
+    const n = single(query.n);
+    const limit = n === undefined ? DEFAULT_PAGE : Number(n);
+    if (!Number.isInteger(limit) || limit < 1)
+      return ociError(reply, 400, 'PAGINATION_INVALID', 'n must be a positive integer');
+    const pageSize = Math.min(limit, MAX_PAGE);
+
+    const rows = await referrers.findReferrers({
+      registry,
+      repository,
+      subject,
+      artifactType,
+      after: last,
+      limit: pageSize + 1,
+    });
+    const page = rows.slice(0, pageSize);
+    if (artifactType !== undefined) reply.header('oci-filters-applied', 'artifactType');
+    if (rows.length > pageSize) {
+      const params = new URLSearchParams();
+      if (artifactType !== undefined) params.set('artifactType', artifactType);
+      params.set('n', String(pageSize));
+      params.set('last', page[page.length - 1]!.digest);
+      reply.header(
+        'link',
+        `</v2/${registry}/${repository}/referrers/${subject}?${params.toString()}>; rel="next"`,
+      );
+    }
+    // Sent as bytes: Fastify would append a charset to a serialised object's media type.
+    const body = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: page }),
+    );
+    return reply.status(200).header('content-type', MediaType.OciIndex).send(body);
+  };
+
+  return (app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void => {
+    // OCI clients probe /v2/ before anything else.
+    app.get('/v2/', (_req, reply) => {
+      void reply.status(200).header('docker-distribution-api-version', 'registry/2.0').send({});
+    });
+    app.get('/v2/*', handle);
+    done();
+  };
+}
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isCursor(v: string): boolean {
+  try {
+    parseDigest(v);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,10 @@
+/** Injection tokens for values built before Nest starts (see app.ts). */
+export const CONFIG = Symbol('config');
+export const DATABASE = Symbol('database');
+export const CATALOG = Symbol('catalog');
+export const REFERRERS = Symbol('referrers');
+export const INBOX = Symbol('inbox');
+export const METRICS = Symbol('metrics');
+export const LOGGER = Symbol('logger');
+export const ANSWERS = Symbol('answers');
+export const QUERY = Symbol('query');

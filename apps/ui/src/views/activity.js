@@ -1,0 +1,130 @@
+import { rest } from '../api.js';
+import { errorBox, h, replace, table, time } from '../dom.js';
+import { statusBadge } from './badges.js';
+
+/**
+ * @typedef {{ name: string; kind: string; url: string; lastEventAt: string | null; repositories: number; failedEvents: number }} Registry
+ * @typedef {{ id: number; action: string; repository: string; digest: string | null; tag: string | null;
+ *   eventAt: string; status: string; attempts: number; lastError: string | null }} InboxEvent
+ */
+
+/** @param {InboxEvent} e */
+function target(e) {
+  return `${e.repository}${e.tag ? `:${e.tag}` : ''}${e.digest ? `@${e.digest.slice(0, 19)}…` : ''}`;
+}
+
+/**
+ * Ingestion activity. GraphQL has no activity fields, so this view reads the REST endpoints
+ * `/api/v1/registries` (read scope) and `/api/v1/events` (admin scope).
+ * @param {HTMLElement} main
+ */
+export async function activityView(main) {
+  const regs = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const recent = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const failing = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  replace(
+    main,
+    h('h1', { tabindex: -1 }, 'Activity'),
+    h('section', { class: 'card', 'aria-labelledby': 'reg-h' }, h('h2', { id: 'reg-h' }, 'Registries'), regs),
+    h(
+      'div',
+      { class: 'grid' },
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'fail-h' },
+        h('h2', { id: 'fail-h' }, 'Failing ingestions'),
+        failing,
+      ),
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'recent-h' },
+        h('h2', { id: 'recent-h' }, 'Recent ingestions'),
+        recent,
+      ),
+    ),
+  );
+  const registries = rest('/api/v1/registries').then(
+    (/** @type {{ registries: Registry[] }} */ body) =>
+      replace(
+        regs,
+        table(
+          'Registries',
+          ['Registry', 'Kind', 'Last event', 'Repositories', 'Failed events'],
+          body.registries.map((r) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, h('strong', {}, r.name), h('div', { class: 'muted small' }, r.url)),
+              h('td', {}, r.kind),
+              h('td', {}, time(r.lastEventAt)),
+              h('td', {}, r.repositories),
+              h('td', { class: r.failedEvents ? 'error' : '' }, r.failedEvents),
+            ),
+          ),
+          'No registry is configured.',
+        ),
+      ),
+    (/** @type {unknown} */ err) => replace(regs, errorBox(err)),
+  );
+  const events = Promise.all([
+    rest('/api/v1/events?first=20'),
+    rest('/api/v1/events?status=failed&first=20'),
+  ]).then(
+    (/** @type {[{ events: InboxEvent[] }, { events: InboxEvent[] }]} */ [all, failed]) => {
+      const retrying = all.events.filter((e) => e.status === 'pending' && e.lastError);
+      replace(
+        failing,
+        table(
+          'Failing ingestions',
+          ['Event', 'Attempts', 'Error'],
+          [...retrying, ...failed.events].map((e) =>
+            h(
+              'tr',
+              {},
+              h(
+                'td',
+                {},
+                statusBadge(e.status === 'pending' ? 'pending' : 'failed'),
+                ' ',
+                h('span', { class: 'mono' }, target(e)),
+                h('div', { class: 'muted small' }, e.action, ' · ', time(e.eventAt)),
+              ),
+              h('td', {}, e.attempts),
+              h('td', { class: 'error' }, e.lastError ?? '—'),
+            ),
+          ),
+          'Nothing is failing.',
+        ),
+      );
+      replace(
+        recent,
+        table(
+          'Recent ingestions',
+          ['Event', 'Status', 'When'],
+          all.events.map((e) =>
+            h(
+              'tr',
+              {},
+              h(
+                'td',
+                {},
+                h('span', { class: 'mono' }, target(e)),
+                h('div', { class: 'muted small' }, e.action),
+              ),
+              h('td', {}, statusBadge(e.status)),
+              h('td', {}, time(e.eventAt)),
+            ),
+          ),
+          'No webhook events yet.',
+        ),
+      );
+    },
+    (/** @type {unknown} */ err) => {
+      const note = h('p', { class: 'muted' }, 'Ingestion history needs a token with the admin scope.');
+      replace(failing, errorBox(err), note);
+      replace(recent, note.cloneNode(true));
+    },
+  );
+  await Promise.all([registries, events]);
+  return () => {};
+}

@@ -1,0 +1,247 @@
+import { gql, subscribe } from '../api.js';
+import { announce, bytes, digestLink, h, replace, table } from '../dom.js';
+import { ARTIFACT, REFERRER_ADDED, VERIFICATION_CHANGED } from '../queries.js';
+import { kindChip, signatureFacts, signatureSummary } from './badges.js';
+import { sbomSection } from './sbom.js';
+import { ReferrersTree } from './tree.js';
+
+/** @typedef {import('../queries.js').ArtifactPage} ArtifactPage */
+/** @typedef {import('../queries.js').Attestation} Attestation */
+
+/**
+ * @param {ArtifactPage} a
+ * @param {string} ref the reference searched for, when it led here
+ */
+function header(a, ref) {
+  const name =
+    ref && a.tags.includes(ref) ? ref : (a.tags.find((t) => !t.endsWith(':latest')) ?? a.tags[0] ?? a.digest);
+  return h(
+    'header',
+    { class: 'artifact-head' },
+    h('p', { class: 'eyebrow' }, kindChip(a.kind), ' ', a.mediaType ?? ''),
+    h('h1', { tabindex: -1 }, name),
+    h('p', {}, h('code', { class: 'full-digest' }, a.digest)),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('div', {}, h('dt', {}, 'Signatures'), h('dd', {}, signatureSummary(a.signatures))),
+      a.tags.length > 0 && h('div', {}, h('dt', {}, 'Tags'), h('dd', {}, a.tags.join(', '))),
+      a.artifactType && h('div', {}, h('dt', {}, 'Artifact type'), h('dd', {}, a.artifactType)),
+      h('div', {}, h('dt', {}, 'Size'), h('dd', {}, bytes(a.size))),
+      a.subject &&
+        h(
+          'div',
+          {},
+          h('dt', {}, 'Refers to'),
+          h('dd', {}, digestLink(a.subject.digest), ' ', a.subject.tags[0] ?? ''),
+        ),
+      a.parents.length > 0 &&
+        h(
+          'div',
+          {},
+          h('dt', {}, 'Listed by'),
+          h(
+            'dd',
+            {},
+            a.parents.map((p) => h('span', { class: 'parent' }, digestLink(p.digest), ' ', p.tags[0] ?? '')),
+          ),
+        ),
+    ),
+  );
+}
+
+/** @param {ArtifactPage} a */
+function signatures(a) {
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'sigs-h', id: 'signatures' },
+    h('h2', { id: 'sigs-h' }, 'Signatures'),
+    a.signatures.length === 0
+      ? h('p', { class: 'muted' }, 'No signature refers to this artifact.')
+      : h(
+          'ul',
+          { class: 'sig-list' },
+          a.signatures.map((s) =>
+            h(
+              'li',
+              { class: `sig sig-${s.status}` },
+              signatureFacts(s),
+              h('p', { class: 'muted small' }, 'Signature ', digestLink(s.artifactDigest)),
+            ),
+          ),
+        ),
+  );
+}
+
+/** @param {Attestation} t */
+function isProvenance(t) {
+  return /provenance/i.test(t.predicateType) || t.builderId !== null;
+}
+
+/** @param {string} label @param {string | null} value */
+function fact(label, value) {
+  return value ? h('div', {}, h('dt', {}, label), h('dd', {}, value)) : null;
+}
+
+/** @param {ArtifactPage} a */
+function provenance(a) {
+  const prov = a.attestations.filter(isProvenance);
+  const other = a.attestations.filter((t) => !isProvenance(t));
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'prov-h', id: 'provenance' },
+    h('h2', { id: 'prov-h' }, 'Provenance and attestations'),
+    a.attestations.length === 0 && h('p', { class: 'muted' }, 'No attestation about this artifact.'),
+    prov.map((t) =>
+      h(
+        'dl',
+        { class: 'facts provenance' },
+        fact('Builder', t.builderId),
+        fact('Source repository', t.sourceRepo),
+        fact('Revision', t.sourceRevision),
+        fact('Build type', t.buildType),
+        h(
+          'div',
+          {},
+          h('dt', {}, 'Predicate'),
+          h('dd', {}, t.predicateType, ' ', digestLink(t.artifactDigest)),
+        ),
+        t.parseError && h('div', {}, h('dt', {}, 'Parse error'), h('dd', { class: 'error' }, t.parseError)),
+      ),
+    ),
+    other.length > 0 &&
+      h(
+        'ul',
+        { class: 'plain' },
+        other.map((t) =>
+          h(
+            'li',
+            {},
+            t.predicateType,
+            ' ',
+            digestLink(t.artifactDigest),
+            t.vulnerabilities.length > 0 &&
+              h(
+                'span',
+                { class: 'vulns' },
+                ' — ',
+                t.vulnerabilities.map((v) => `${v.count} ${v.severity}`).join(', '),
+              ),
+            t.parseError && h('span', { class: 'error' }, ` (${t.parseError})`),
+          ),
+        ),
+      ),
+  );
+}
+
+/** @param {ArtifactPage} a */
+function locations(a) {
+  const rows = a.repositories.map((l) =>
+    h('tr', {}, h('td', {}, l.registry), h('td', {}, l.repository), h('td', {}, l.tags.join(', ') || '—')),
+  );
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'where-h', id: 'where' },
+    h('h2', { id: 'where-h' }, 'Where it lives'),
+    table(
+      'Repositories and tags',
+      ['Registry', 'Repository', 'Tags'],
+      rows,
+      'Not present in any repository you may read.',
+    ),
+  );
+}
+
+/**
+ * One artifact: who signed it and whether that holds, what refers to it (live), where it was
+ * built, what is inside and where it lives.
+ * @param {HTMLElement} main
+ * @param {string} digest
+ * @param {string} [ref] the reference searched for, shown as the title
+ * @returns {Promise<() => void>} stops the live updates
+ */
+export async function artifactView(main, digest, ref = '') {
+  /** @type {{ artifact: ArtifactPage | null }} */
+  const data = await gql(ARTIFACT, { digest });
+  const a = data.artifact;
+  if (!a) {
+    replace(
+      main,
+      h('h1', { tabindex: -1 }, 'Not found'),
+      h('p', {}, `No artifact ${digest} is known or visible to you.`),
+    );
+    return () => {};
+  }
+  const tree = new ReferrersTree(a.digest, a);
+  const live = h('p', { class: 'live', 'data-status': 'connecting' }, 'Connecting…');
+  const head = h('div', {}, header(a, ref));
+  const sigs = h('div', {}, signatures(a));
+  const prov = h('div', {}, provenance(a));
+  tree.render();
+  replace(
+    main,
+    head,
+    h('div', { class: 'grid' }, sigs, prov),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'tree-h', id: 'tree' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'tree-h' }, 'Referrers'), live),
+      tree.el,
+    ),
+    a.sbom
+      ? sbomSection(a.digest, a.sbom)
+      : h(
+          'section',
+          { class: 'card' },
+          h('h2', {}, 'SBOM'),
+          h('p', { class: 'muted' }, 'No SBOM describes this artifact.'),
+        ),
+    locations(a),
+  );
+
+  let refreshing = Promise.resolve();
+  const refresh = () =>
+    (refreshing = refreshing.then(async () => {
+      try {
+        /** @type {{ artifact: ArtifactPage | null }} */
+        const next = await gql(ARTIFACT, { digest });
+        if (!next.artifact) return;
+        replace(head, header(next.artifact, ref));
+        replace(sigs, signatures(next.artifact));
+        replace(prov, provenance(next.artifact));
+        tree.setRoot(next.artifact);
+      } catch (err) {
+        announce(err instanceof Error ? err.message : String(err));
+      }
+    }));
+
+  /** @param {import('../api.js').LiveStatus} s */
+  const onStatus = (s) => {
+    live.dataset.status = s;
+    live.textContent = s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Offline — retrying';
+  };
+  const stopAdded = subscribe(
+    REFERRER_ADDED,
+    { subject: a.digest },
+    (/** @type {{ referrerAdded: { referrerDigest: string; referrer: { kind: string } | null } }} */ d) => {
+      const r = d.referrerAdded;
+      tree.fresh.add(r.referrerDigest);
+      announce(`New ${(r.referrer?.kind ?? 'referrer').toLowerCase()} ${r.referrerDigest} was added.`);
+      void refresh();
+    },
+    onStatus,
+  );
+  const stopChanged = subscribe(
+    VERIFICATION_CHANGED,
+    { subject: a.digest },
+    (/** @type {{ verificationChanged: { artifactDigest: string; status: string } }} */ d) => {
+      announce(`Signature ${d.verificationChanged.artifactDigest} is now ${d.verificationChanged.status}.`);
+      void refresh();
+    },
+    onStatus,
+  );
+  return () => {
+    stopAdded();
+    stopChanged();
+  };
+}

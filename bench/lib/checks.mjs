@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { REFERRERS_SQL } from './referrers-sql.mjs';
+
+/** Both servers give the same status and byte-identical body for every key. */
+export async function sameAnswers(label, aUrl, bUrl, keys) {
+  let mismatches = 0;
+  let first;
+  for (const k of keys) {
+    const path = `/v2/${k.registry}/${k.repository}/referrers/${k.digest}`;
+    const [a, b] = await Promise.all([fetch(aUrl + path), fetch(bUrl + path)]);
+    const [ta, tb] = await Promise.all([a.text(), b.text()]);
+    if (a.status !== b.status || ta !== tb) {
+      mismatches++;
+      first ??= `${path}: ${a.status} ${ta.slice(0, 120)} vs ${b.status} ${tb.slice(0, 120)}`;
+    }
+  }
+  return {
+    check: `refgraph and bare fastify + pg answer the same bytes (${label}, ${keys.length} keys)`,
+    ok: mismatches === 0,
+    detail: mismatches ? `${mismatches} differ; first: ${first}` : '',
+  };
+}
+
+/** refgraph's referrers answer for each registry subject lists what its tag-schema index lists. */
+export async function sameAsRegistry(serviceUrl, subjects) {
+  let mismatches = 0;
+  let first;
+  const sample = subjects.slice(0, 100);
+  for (const s of sample) {
+    const res = await fetch(`${serviceUrl}/v2/bench/${s.repository}/referrers/${s.subject}`);
+    const got = res.ok ? (await res.json()).manifests : [];
+    const want = s.referrers.map((r) => r.descriptor).sort((a, b) => (a.digest < b.digest ? -1 : 1));
+    // Same descriptors; annotation key order is not significant (jsonb normalises it).
+    if (canonical(got) !== canonical(want)) {
+      mismatches++;
+      first ??= `${s.subject}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`;
+    }
+  }
+  return {
+    check: `refgraph's referrers API lists exactly the registry's tag-schema index (${sample.length} subjects)`,
+    ok: mismatches === 0,
+    detail: mismatches ? `${mismatches} differ; first: ${first}` : '',
+  };
+}
+
+/**
+ * EXPLAIN ANALYZE of the hot query on 30 random image keys: median execution time, and the plan
+ * of the median one.
+ */
+export async function explainReferrers(sql, keys) {
+  const sample = keys.filter((_, i) => i % 100 < 70).slice(0, 30);
+  const runs = [];
+  for (const k of sample) {
+    const { rows } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS) ${REFERRERS_SQL}`, [
+      k.registry,
+      k.repository,
+      k.digest,
+      '',
+      null,
+      501,
+    ]);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    const exec = Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1]);
+    const planning = Number(/Planning Time: ([\d.]+) ms/.exec(plan)?.[1]);
+    runs.push({ exec, planning, plan });
+  }
+  runs.sort((a, b) => a.exec - b.exec);
+  const mid = runs[Math.floor(runs.length / 2)];
+  return { executionMs: mid.exec, planningMs: mid.planning, plan: mid.plan };
+}
+
+/** Waits until `expected` webhook events in total are no longer pending. */
+export async function waitForEvents(sql, expected, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await sql.query(
+      `SELECT count(*) FILTER (WHERE status <> 'pending')::int AS finished,
+              count(*) FILTER (WHERE status = 'failed')::int AS failed FROM webhook_event`,
+    );
+    if (rows[0].finished >= expected) return { failed: rows[0].failed, timedOut: false };
+    if (Date.now() > deadline) return { failed: rows[0].failed, timedOut: true };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Distribution notification envelopes as 2.8 sends them (one event each, its media type,
+ * a bearer token), every one a new event id and digest so each is durably stored.
+ */
+export function webhookRequests(token, repos) {
+  const run = randomBytes(4).toString('hex');
+  let n = 0;
+  return () => {
+    const i = n++;
+    const repo = repos[i % repos.length];
+    const digest = `sha256:${(run + i.toString(16)).padStart(64, '0')}`;
+    const body = JSON.stringify({
+      events: [
+        {
+          id: `${run}-${i}`,
+          timestamp: new Date().toISOString(),
+          action: 'push',
+          target: {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            size: 1403,
+            digest,
+            length: 1403,
+            repository: repo,
+            url: `http://127.0.0.1:5000/v2/${repo}/manifests/${digest}`,
+            tag: 'latest',
+          },
+          request: {
+            id: `${run}-${i}`,
+            addr: '127.0.0.1:41234',
+            host: '127.0.0.1:5000',
+            method: 'PUT',
+            useragent: 'bench',
+          },
+          actor: {},
+          source: { addr: 'registry:5000', instanceID: run },
+        },
+      ],
+    });
+    return {
+      method: 'POST',
+      path: '/webhooks/bench',
+      headers: {
+        'content-type': 'application/vnd.docker.distribution.events.v1+json',
+        authorization: `Bearer ${token}`,
+      },
+      body,
+    };
+  };
+}
+
+/**
+ * The scenarios whose routes are still being built: each is measured once its route answers;
+ * until then it is listed with what the probe saw.
+ */
+export async function probeRoutes(serviceUrl, key) {
+  const status = async (path, init) => {
+    try {
+      const res = await fetch(serviceUrl + path, init);
+      await res.body?.cancel();
+      return res.status;
+    } catch (err) {
+      return String(err);
+    }
+  };
+  const subject = encodeURIComponent(key.digest);
+  const graphql = await status('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ __typename }' }),
+  });
+  const openapi = await status('/openapi.json');
+  const probes = [
+    ['REST referrers', `/api/v1/artifacts/${subject}/referrers`],
+    ['REST summary', `/api/v1/artifacts/${subject}/summary`],
+    ['verdict', `/api/v1/verdict?digest=${subject}`],
+    ['Gatekeeper batch of 100 keys', `/api/v1/gatekeeper`],
+  ];
+  const out = [];
+  for (const [scenario, path] of probes)
+    out.push({ scenario, probe: `GET ${path}`, status: await status(path) });
+  out.push({ scenario: 'GraphQL 50-artifact page', probe: 'POST /graphql', status: graphql });
+  out.push({
+    scenario: 'sync speed (5,000 manifests)',
+    probe: 'no sync command or endpoint in dist/',
+    status: 'absent',
+  });
+  out.push({ scenario: '(OpenAPI document)', probe: 'GET /openapi.json', status: openapi });
+  return out;
+}
+
+function canonical(v) {
+  const sortKeys = (o) =>
+    Array.isArray(o)
+      ? o.map(sortKeys)
+      : o && typeof o === 'object'
+        ? Object.fromEntries(
+            Object.keys(o)
+              .sort()
+              .map((k) => [k, sortKeys(o[k])]),
+          )
+        : o;
+  return JSON.stringify(sortKeys(v));
+}

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { waitFor } from './net.mjs';
+
+/**
+ * A Node server as a child process of its own, so its RSS is its own. Resolves once `readyPath`
+ * answers 2xx; stop() sends SIGTERM (SIGKILL after a grace period) and waits for the exit.
+ */
+export async function startNodeServer({ name, script, env, port, readyPath = '/healthz', log }) {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c) => {
+    stderr = (stderr + c).slice(-8000);
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await Promise.race([
+      waitFor(`${url}${readyPath}`, { timeoutMs: 60_000 }),
+      exited.then((e) => {
+        throw new Error(`${name} exited during start-up (${JSON.stringify(e)}): ${stderr.trim()}`);
+      }),
+    ]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  log?.(`${name} up on ${url} (pid ${child.pid})`);
+  let stopping;
+  return {
+    name,
+    url,
+    pid: child.pid,
+    stderr: () => stderr,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      })()),
+  };
+}
+
+/** Resident set size of a process in MiB, from /proc (Linux). */
+export function rssMiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples a process's RSS every 100 ms; stop() returns the peak seen. */
+export function sampleRss(pid) {
+  let peak = rssMiB(pid) || 0;
+  const timer = setInterval(() => {
+    const v = rssMiB(pid);
+    if (v > peak) peak = v;
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      const v = rssMiB(pid);
+      return Math.max(peak, v || 0);
+    },
+  };
+}

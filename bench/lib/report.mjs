@@ -1,0 +1,199 @@
+import { readFile, writeFile } from 'node:fs/promises';
+
+export const RESULTS_PATH = 'bench/RESULTS.md';
+const START = '<!-- measured:start (rewritten by npm run bench) -->';
+const END = '<!-- measured:end -->';
+
+const n0 = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
+const ms = (v) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '–');
+const x = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–');
+const mib = (v) => (Number.isFinite(v) ? `${Math.round(v)} MiB` : '–');
+const met = (ok) => (ok === undefined ? '' : ok ? 'yes' : '**no**');
+
+/** Renders the measured section and, unless told not to, puts it into RESULTS.md. */
+export async function writeResults(results, { write = true } = {}) {
+  const text = render(results);
+  if (write) {
+    let doc;
+    try {
+      doc = await readFile(RESULTS_PATH, 'utf8');
+    } catch {
+      doc = `# Benchmark results\n\n${START}\n${END}\n`;
+    }
+    const a = doc.indexOf(START);
+    const b = doc.indexOf(END);
+    doc =
+      a >= 0 && b > a
+        ? `${doc.slice(0, a + START.length)}\n${text}\n${doc.slice(b)}`
+        : `${doc}\n${START}\n${text}\n${END}\n`;
+    await writeFile(RESULTS_PATH, doc);
+  }
+  return text;
+}
+
+function render(r) {
+  const R = r.runs;
+  const L = r.sizes[r.sizes.length - 1];
+  const main = R[`referrers@${L}`];
+  const lines = [];
+  const row = (cells) => lines.push(`| ${cells.join(' | ')} |`);
+  lines.push(
+    `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${r.machine.cpus}, ${r.machine.memGiB} GiB · ` +
+      `Node ${r.machine.node} · Postgres ${r.machine.postgres} · ${r.connections} connections, ${r.duration} s per run ` +
+      `after a 2 s warm-up · largest graph ${L.toLocaleString('en-US')} artifacts · whole run ${Math.round(r.totalSeconds)} s`,
+  );
+  lines.push('');
+  lines.push('### Throughput and latency (largest graph)');
+  lines.push('');
+  row(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS', 'ratio vs baseline', 'target', 'met?']);
+  row(['---', '---:', '---:', '---:', '---:', '---', '---', '---']);
+  const line = (run, ratio, target, ok) =>
+    run &&
+    row([run.label, n0(run.rps), ms(run.p50), ms(run.p99), mib(run.peakRssMiB), ratio, target, met(ok)]);
+  const vs = (a, b, name) => (a && b ? `${x(a.rps / b.rps)} ${name}` : '–');
+  line(
+    main,
+    vs(main, R['bare-referrers'], 'bare'),
+    '≥ 0.85× bare',
+    main && main.rps / R['bare-referrers']?.rps >= 0.85,
+  );
+  line(R['bare-referrers'], 'baseline (stack limit)', '', undefined);
+  const rs = R['referrers-regsubjects'];
+  line(
+    rs,
+    `${vs(rs, R.registry, 'registry')}; ${vs(rs, R['bare-regsubjects'], 'bare')}`,
+    '≥ 2× registry; ≥ 0.85× bare',
+    rs && rs.rps / R.registry?.rps >= 2 && rs.rps / R['bare-regsubjects']?.rps >= 0.85,
+  );
+  line(R.registry, 'baseline (what clients do today)', '', undefined);
+  line(R['bare-regsubjects'], 'baseline (stack limit)', '', undefined);
+  line(
+    R.hot,
+    vs(R.hot, R['bare-hot'], 'bare'),
+    '≥ 0.85× bare',
+    R.hot && R.hot.rps / R['bare-hot']?.rps >= 0.85,
+  );
+  line(R['bare-hot'], 'baseline (stack limit)', '', undefined);
+  const one = R[`referrers-1c@${L}`];
+  const bareOne = R['bare-referrers-1c'];
+  line(one, one && bareOne ? `p50 ${x(one.p50 / bareOne.p50)} bare's` : '–', '', undefined);
+  line(bareOne, 'baseline (stack limit)', '', undefined);
+  line(
+    R.accept,
+    vs(R.accept, R['bare-accept'], 'bare'),
+    '≥ 3,000 events/s',
+    R.accept && R.accept.rps >= 3000,
+  );
+  line(R['bare-accept'], 'baseline (stack limit)', '', undefined);
+  line(
+    R['bare-accept-noupdate'],
+    vs(R['bare-accept-noupdate'], R['bare-accept'], 'bare'),
+    'diagnosis',
+    undefined,
+  );
+  const e = R.e2e;
+  if (e) {
+    row([
+      `${e.label} (${e.manifests} manifests${e.failed ? `, ${e.failed} failed` : ''}${e.timedOut ? ', TIMED OUT' : ''})`,
+      n0(e.rps),
+      '–',
+      '–',
+      mib(e.peakRssMiB),
+      `${x(e.rps / e.pushRps)} the registry's push rate (${n0(e.pushRps)}/s)`,
+      '≥ 300 manifests/s',
+      met(e.rps >= 300 && !e.timedOut),
+    ]);
+  }
+  if (e && Number.isFinite(e.lastReceivedMs)) {
+    lines.push('');
+    lines.push(
+      `End to end, from the first manifest PUT: pushes finished at ${(e.pushSeconds * 1000).toFixed(0)} ms; ` +
+        `the registry delivered the first notification at ${e.firstReceivedMs.toFixed(0)} ms and the last at ` +
+        `${e.lastReceivedMs.toFixed(0)} ms; the last event was processed at ${e.lastProcessedMs.toFixed(0)} ms. ` +
+        `Received → processed per event: p50 ${ms(e.processWaitP50Ms)} ms, p99 ${ms(e.processWaitP99Ms)} ms.`,
+    );
+  }
+  const rssRuns = Object.entries(R).filter(
+    ([k, v]) => !k.startsWith('bare') && k !== 'registry' && Number.isFinite(v.peakRssMiB),
+  );
+  const peak = Math.max(...rssRuns.map(([, v]) => v.peakRssMiB));
+  lines.push('');
+  lines.push(
+    `Peak RSS of the refgraph process across its runs: **${mib(peak)}** (target < 300 MB: ${met(peak * 1.048576 < 300)}). ` +
+      `Bare server peak: ${mib(
+        Math.max(
+          ...Object.entries(R)
+            .filter(([k]) => k.startsWith('bare'))
+            .map(([, v]) => v.peakRssMiB ?? 0),
+        ),
+      )}; ` +
+      `webhook accept runs the api role alone, every other run the default all-roles process.`,
+  );
+
+  lines.push('');
+  lines.push('### How cost grows with the graph (OCI referrers API, random keys)');
+  lines.push('');
+  row([
+    'artifacts',
+    'edges',
+    'generated in',
+    'req/s (50 conn.)',
+    'p50 (50 conn.)',
+    'p50 (1 conn.)',
+    'SQL execution (EXPLAIN ANALYZE, median)',
+  ]);
+  row(['---:', '---:', '---:', '---:', '---:', '---:', '---:']);
+  for (const s of r.scaling) {
+    row([
+      n0(s.artifacts),
+      n0(s.edges),
+      `${s.genSeconds.toFixed(0)} s`,
+      n0(s.rps),
+      `${ms(s.p50)} ms`,
+      `${ms(s.p50single)} ms`,
+      `${ms(s.execMs)} ms`,
+    ]);
+  }
+  if (r.scaling.length > 1) {
+    const first = r.scaling[0];
+    const last = r.scaling[r.scaling.length - 1];
+    const g1 = last.p50single / first.p50single;
+    const g50 = last.p50 / first.p50;
+    lines.push('');
+    lines.push(
+      `p50 at ${n0(last.artifacts)} vs ${n0(first.artifacts)} artifacts: ${x(g1)} on one connection (per-request cost), ` +
+        `${x(g50)} at ${r.connections} connections (target ≤ 1.2×: ${met(g1 <= 1.2 && g50 <= 1.2)}).`,
+    );
+  }
+
+  lines.push('');
+  lines.push('### Checks made before measuring');
+  lines.push('');
+  for (const c of r.checks)
+    lines.push(`- ${c.ok ? 'ok' : '**FAILED**'}: ${c.check}${c.detail ? ` — ${c.detail}` : ''}`);
+
+  lines.push('');
+  lines.push('### Not measured yet');
+  lines.push('');
+  lines.push(
+    'Their routes did not answer when this run probed them; the scenarios are added to bench/run.mjs as the routes land.',
+  );
+  lines.push('');
+  row(['scenario', 'probe', 'answer']);
+  row(['---', '---', '---']);
+  for (const p of r.notMeasured) row([p.scenario, `\`${p.probe}\``, String(p.status)]);
+
+  const plan = r.explain[L];
+  if (plan) {
+    lines.push('');
+    lines.push(
+      `<details><summary>EXPLAIN (ANALYZE, BUFFERS) of the referrers query, median of 30 image keys, ${n0(L)} artifacts</summary>`,
+    );
+    lines.push('');
+    lines.push('```');
+    lines.push(plan.plan);
+    lines.push('```');
+    lines.push('</details>');
+  }
+  return lines.join('\n');
+}

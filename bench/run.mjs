@@ -1,0 +1,378 @@
+// npm run bench: builds, then measures refgraph against baselines in the same run on the same
+// machine and rewrites the measured section of bench/RESULTS.md. Knobs (environment):
+//   BENCH_SIZES=10000,100000,1000000   graph sizes in artifacts (the largest gets every scenario)
+//   BENCH_DURATION=10                  seconds per measured run (after a 2 s warm-up)
+//   BENCH_CONNECTIONS=50               concurrent connections
+//   BENCH_REGISTRY_SUBJECTS=300        tag-schema indexes pushed to the real registry
+//   BENCH_DATABASE_URL=postgres://...  a database the bench may wipe (default: embedded Postgres)
+//   BENCH_NO_WRITE=1                   print results without rewriting RESULTS.md
+//   BENCH_SKIP_BUILD=1                 measure dist/ as it is
+// All traffic goes to 127.0.0.1; every load run is bounded by BENCH_DURATION.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { generateGraph, hotKeys, sampleKeys, dropSeeds } from './lib/generate.mjs';
+import { pick, runLoad } from './lib/load.mjs';
+import { freePort } from './lib/net.mjs';
+import { migrate, startDatabase } from './lib/postgres.mjs';
+import { startNodeServer } from './lib/proc.mjs';
+import { registryStorage, referrerContent, startRegistryProcess, OCI_INDEX } from './lib/registry.mjs';
+import {
+  explainReferrers,
+  probeRoutes,
+  sameAnswers,
+  sameAsRegistry,
+  waitForEvents,
+  webhookRequests,
+} from './lib/checks.mjs';
+import { writeResults } from './lib/report.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => Number.isInteger(n) && n >= 1000)
+  .sort((a, b) => a - b);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const REGISTRY_SUBJECTS = Number(process.env.BENCH_REGISTRY_SUBJECTS ?? 300);
+const TOKEN = randomBytes(16).toString('hex');
+const started = Date.now();
+const log = (m) =>
+  process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
+
+const cleanups = [];
+const results = {
+  sizes: SIZES,
+  duration: DURATION,
+  connections: CONNECTIONS,
+  scaling: [],
+  runs: {},
+  checks: [],
+  notMeasured: [],
+  explain: {},
+  machine: undefined,
+};
+
+/**
+ * The service is measured as compiled to dist/. tsc still emits when another part of the tree
+ * has type errors, so a failed build is reported and the run goes on if dist/ has the server.
+ */
+function build() {
+  if (process.env.BENCH_SKIP_BUILD) return 'skipped (BENCH_SKIP_BUILD)';
+  log('npm run build');
+  const r = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status === 0) return 'ok';
+  const errors = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /error TS\d+/.test(l));
+  if (!existsSync('dist/apps/server/src/main.js')) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+  log(
+    `build reported ${errors.length} type errors; measuring dist/ as emitted:\n  ${errors.slice(0, 5).join('\n  ')}`,
+  );
+  return `type errors elsewhere in the tree (${errors.length}); dist/ as emitted was measured`;
+}
+
+async function main() {
+  if (!SIZES.length) throw new Error('BENCH_SIZES names no size of at least 1000 artifacts');
+  results.build = build();
+  const db = await startDatabase(log);
+  cleanups.push(() => db.stop());
+  log(`database: ${db.embedded ? 'embedded Postgres' : 'BENCH_DATABASE_URL'}`);
+  await migrate(db.url);
+  const clients = [new pg.Client({ connectionString: db.url }), new pg.Client({ connectionString: db.url })];
+  for (const c of clients) await c.connect();
+  cleanups.push(() => Promise.all(clients.map((c) => c.end().catch(() => undefined))));
+  const sql = clients[0];
+
+  const servicePort = await freePort();
+  const barePort = await freePort();
+  const storage = await registryStorage();
+  cleanups.push(() => storage.remove());
+  let registry = await startRegistryProcess({
+    storageDir: storage.dir,
+    notifyUrl: `http://127.0.0.1:${servicePort}/webhooks/bench`,
+    notifyToken: TOKEN,
+  });
+  cleanups.push(() => registry.stop());
+
+  const dir = await mkdtemp(join(tmpdir(), 'refgraph-bench-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const configPath = join(dir, 'refgraph.yaml');
+  // JSON is YAML.
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      // The limiter would measure itself: one load generator is one client.
+      server: { host: '127.0.0.1', port: servicePort, logLevel: 'warn', rateLimitPerMinute: 0 },
+      worker: { concurrency: 8, pollIntervalMs: 1000 },
+      registries: [
+        {
+          name: 'bench',
+          kind: 'distribution',
+          url: registry.url,
+          webhook: { auth: { type: 'bearer', tokenEnv: 'BENCH_WEBHOOK_TOKEN' } },
+        },
+      ],
+    }),
+  );
+  const env = {
+    DATABASE_URL: db.url,
+    BENCH_WEBHOOK_TOKEN: TOKEN,
+    REFGRAPH_CONFIG: configPath,
+    LOG_LEVEL: 'warn',
+  };
+  let service;
+  let bare;
+  const startService = async (role) => {
+    await service?.stop();
+    service = await startNodeServer({
+      name: `refgraph (${role})`,
+      script: 'dist/apps/server/src/main.js',
+      env: { ...env, REFGRAPH_ROLE: role },
+      port: servicePort,
+      log,
+    });
+    cleanups.push(() => service.stop());
+  };
+  const startBare = async () => {
+    await bare?.stop();
+    bare = await startNodeServer({
+      name: 'bare fastify + pg',
+      script: 'bench/bare-server.mjs',
+      env,
+      port: barePort,
+      log,
+    });
+    cleanups.push(() => bare.stop());
+  };
+
+  const measure = async (id, label, server, opts) => {
+    log(`run ${label}`);
+    const r = await runLoad({
+      url: server.url,
+      connections: opts.connections ?? CONNECTIONS,
+      duration: opts.duration ?? DURATION,
+      next: opts.next,
+      rssPid: server.pid,
+    });
+    log(
+      `    ${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  peak RSS ${r.peakRssMiB?.toFixed(0)} MiB`,
+    );
+    results.runs[id] = { label, ...r };
+    return r;
+  };
+  const referrersReq = (keys) => () => {
+    const k = pick(keys);
+    return { path: `/v2/${k.registry}/${k.repository}/referrers/${k.digest}` };
+  };
+
+  const largest = SIZES[SIZES.length - 1];
+  let keys;
+  for (const size of SIZES) {
+    log(`generating ${size} artifacts`);
+    const gen = await generateGraph(clients, { artifacts: size, registryUrl: registry.url, log });
+    log(
+      `  ${gen.artifacts} artifacts, ${gen.edges} edges, ${gen.locations} locations in ${(gen.ms / 1000).toFixed(1)} s`,
+    );
+    keys = await sampleKeys(sql, { count: 20000 });
+    const hot = await hotKeys(sql);
+    await startService('all');
+    await startBare();
+    results.checks.push(
+      await sameAnswers(`${size} artifacts`, service.url, bare.url, [...keys.slice(0, 300), ...hot]),
+    );
+    results.explain[size] = await explainReferrers(sql, keys);
+
+    const r50 = await measure(`referrers@${size}`, `OCI referrers API, random keys, ${size}`, service, {
+      next: referrersReq(keys),
+    });
+    const r1 = await measure(
+      `referrers-1c@${size}`,
+      `OCI referrers API, random keys, 1 connection, ${size}`,
+      service,
+      {
+        connections: 1,
+        duration: Math.max(3, Math.round(DURATION / 2)),
+        next: referrersReq(keys),
+      },
+    );
+    results.scaling.push({
+      size,
+      artifacts: gen.artifacts,
+      edges: gen.edges,
+      genSeconds: gen.ms / 1000,
+      p50: r50.p50,
+      rps: r50.rps,
+      p50single: r1.p50,
+      execMs: results.explain[size].executionMs,
+    });
+    if (size !== largest) continue;
+
+    await measure('bare-referrers', 'bare fastify + pg, random keys', bare, { next: referrersReq(keys) });
+    await measure('bare-referrers-1c', 'bare fastify + pg, random keys, 1 connection', bare, {
+      connections: 1,
+      duration: Math.max(3, Math.round(DURATION / 2)),
+      next: referrersReq(keys),
+    });
+    await measure('hot', 'OCI referrers API, hot subjects (page of 500)', service, {
+      next: referrersReq(hot),
+    });
+    await measure('bare-hot', 'bare fastify + pg, hot subjects (page of 500)', bare, {
+      next: referrersReq(hot),
+    });
+  }
+  await dropSeeds(sql);
+
+  // End to end: manifests pushed to the real registry, notifications to refgraph, processed.
+  const repos = [...new Set(keys.map((k) => k.repository).filter((r) => r.startsWith('team-')))].slice(0, 10);
+  const content = referrerContent({
+    count: REGISTRY_SUBJECTS,
+    repositories: repos,
+    seed: randomBytes(4).toString('hex'),
+  });
+  await content.prepare(registry.url);
+  const { rows: before } = await sql.query(`SELECT count(*)::int AS n FROM webhook_event`);
+  log(
+    `e2e: pushing ${content.manifests} manifests (${REGISTRY_SUBJECTS} subjects, 3 referrers and a tag-schema index each)`,
+  );
+  {
+    const { sampleRss } = await import('./lib/proc.mjs');
+    const rss = sampleRss(service.pid);
+    const t0 = Date.now();
+    await content.push(registry.url);
+    const pushed = (Date.now() - t0) / 1000;
+    const done = await waitForEvents(sql, before[0].n + content.manifests, 180_000);
+    const total = (Date.now() - t0) / 1000;
+    results.runs.e2e = {
+      label: 'end to end: push to registry → webhook → fetch → graph',
+      rps: content.manifests / total,
+      pushRps: content.manifests / pushed,
+      pushSeconds: pushed,
+      seconds: total,
+      manifests: content.manifests,
+      failed: done.failed,
+      timedOut: done.timedOut,
+      peakRssMiB: rss.stop(),
+      ...(await e2eTimeline(sql, before[0].n, t0)),
+    };
+    log(
+      `    ${results.runs.e2e.rps.toFixed(0)} manifests/s end to end; registry accepted pushes at ${results.runs.e2e.pushRps.toFixed(0)}/s`,
+    );
+  }
+  results.checks.push(await sameAsRegistry(service.url, content.subjects));
+
+  // The registry baseline is measured without notifications (a pull would queue one each).
+  await registry.stop();
+  registry = await startRegistryProcess({ storageDir: storage.dir, port: registry.port });
+  const regKeys = content.subjects.map((s) => ({
+    registry: 'bench',
+    repository: s.repository,
+    digest: s.subject,
+  }));
+  await measure('registry', 'Distribution 2.8.2 tag-schema GET, same subjects', registry, {
+    next: () => {
+      const s = pick(content.subjects);
+      return { path: `/v2/${s.repository}/manifests/${s.tag}`, headers: { accept: OCI_INDEX } };
+    },
+  });
+  await measure('referrers-regsubjects', 'OCI referrers API, same subjects as the registry', service, {
+    next: referrersReq(regKeys),
+  });
+  await measure('bare-regsubjects', 'bare fastify + pg, same subjects as the registry', bare, {
+    next: referrersReq(regKeys),
+  });
+
+  results.notMeasured = await probeRoutes(service.url, keys[0]);
+
+  // Webhook accept: the api role alone, so the worker does not fetch the made-up digests.
+  await startService('api');
+  await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
+    next: webhookRequests(TOKEN, repos),
+  });
+  await measure('bare-accept', 'bare fastify + pg, same durable insert', bare, {
+    next: webhookRequests(TOKEN, repos),
+  });
+  // Diagnosis: the same insert without refgraph's per-delivery UPDATE of the registry row.
+  await bare.stop();
+  bare = await startNodeServer({
+    name: 'bare fastify + pg (no registry row update)',
+    script: 'bench/bare-server.mjs',
+    env: { ...env, BARE_SKIP_REGISTRY_UPDATE: '1' },
+    port: barePort,
+    log,
+  });
+  await measure(
+    'bare-accept-noupdate',
+    'bare fastify + pg, same insert without the registry row UPDATE',
+    bare,
+    {
+      next: webhookRequests(TOKEN, repos),
+    },
+  );
+  await sql.query(`TRUNCATE webhook_event`);
+  await sql.query(`DELETE FROM graphile_worker._private_jobs`).catch(() => undefined);
+
+  results.totalSeconds = (Date.now() - started) / 1000;
+  results.machine = await machineFacts(sql);
+  const text = await writeResults(results, { write: !process.env.BENCH_NO_WRITE });
+  process.stdout.write(`\n${text}\n`);
+  log('done');
+}
+
+/**
+ * Where the end-to-end time went: when the registry's notifications arrived (the sender delivers
+ * one at a time) and how long each event then waited until processed.
+ */
+async function e2eTimeline(sql, skip, t0) {
+  const { rows } = await sql.query(
+    `SELECT extract(epoch FROM min(received_at)) * 1000 AS first, extract(epoch FROM max(received_at)) * 1000 AS last,
+            extract(epoch FROM max(processed_at)) * 1000 AS done,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at) * 1000) AS wait50,
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at) * 1000) AS wait99
+     FROM (SELECT * FROM webhook_event ORDER BY id OFFSET $1) w`,
+    [skip],
+  );
+  const r = rows[0];
+  return {
+    firstReceivedMs: r.first - t0,
+    lastReceivedMs: r.last - t0,
+    lastProcessedMs: r.done - t0,
+    processWaitP50Ms: r.wait50,
+    processWaitP99Ms: r.wait99,
+  };
+}
+
+async function machineFacts(sql) {
+  const os = await import('node:os');
+  const { rows } = await sql.query(`SHOW server_version`);
+  return {
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: rows[0].server_version,
+  };
+}
+
+let exiting = false;
+async function cleanup() {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+}
+process.on('SIGINT', () => {
+  if (exiting) return;
+  exiting = true;
+  void cleanup().then(() => process.exit(130));
+});
+
+main()
+  .then(cleanup)
+  .catch(async (err) => {
+    process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+    await cleanup();
+    process.exit(1);
+  });

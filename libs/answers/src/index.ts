@@ -1,0 +1,3 @@
+export * from './reference.js';
+export * from './answers.js';
+export * from './verdict.js';

@@ -1,0 +1,95 @@
+import { ConfigError, parseConfig } from '#config';
+
+const registry = {
+  name: 'local',
+  kind: 'distribution',
+  url: 'http://127.0.0.1:5000/',
+  webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK_TOKEN' } },
+};
+
+describe('parseConfig', () => {
+  it('resolves secrets from the environment and trims the base URL', () => {
+    const cfg = parseConfig({ registries: [registry] }, { HOOK_TOKEN: 's3cret' });
+    expect(cfg.registries[0]).toMatchObject({
+      name: 'local',
+      url: 'http://127.0.0.1:5000',
+      webhookAuth: { type: 'bearer', token: 's3cret' },
+      maxManifestBytes: 4 * 1024 * 1024,
+    });
+    expect(cfg.server.port).toBe(8080);
+    expect(cfg.databaseUrl).toBeUndefined();
+  });
+
+  it('names the bad field', () => {
+    expect(() => parseConfig({ registries: [{ ...registry, kind: 'nexus' }] }, { HOOK_TOKEN: 'x' })).toThrow(
+      /registries\[0\]\.kind/,
+    );
+    expect(() => parseConfig({ registries: [{ ...registry, url: 'ftp://x' }] }, { HOOK_TOKEN: 'x' })).toThrow(
+      /registries\[0\]\.url/,
+    );
+    expect(() => parseConfig({ registries: [registry], bogus: 1 }, { HOOK_TOKEN: 'x' })).toThrow(ConfigError);
+  });
+
+  it('refuses a secret reference whose variable is unset', () => {
+    expect(() => parseConfig({ registries: [registry] }, {})).toThrow(
+      /webhook\.auth\.tokenEnv: environment variable HOOK_TOKEN is not set/,
+    );
+  });
+
+  it('refuses duplicate registry names', () => {
+    expect(() => parseConfig({ registries: [registry, registry] }, { HOOK_TOKEN: 'x' })).toThrow(/duplicate/);
+  });
+
+  it('takes PORT and DATABASE_URL from the environment', () => {
+    const cfg = parseConfig({}, { PORT: '9090', DATABASE_URL: 'postgresql://x/y' });
+    expect(cfg.server.port).toBe(9090);
+    expect(cfg.databaseUrl).toBe('postgresql://x/y');
+    expect(() => parseConfig({}, { PORT: 'eighty' })).toThrow(/PORT/);
+  });
+});
+
+describe('trust and policies', () => {
+  const trust = {
+    authorities: [
+      {
+        name: 'ci',
+        keyless: {
+          issuer: 'https://token.actions.githubusercontent.com',
+          subjectRegExp: '^https://github.com/acme/.*$',
+        },
+      },
+      { name: 'release-key', key: { pem: '-----BEGIN PUBLIC KEY-----\nMFk=\n-----END PUBLIC KEY-----' } },
+    ],
+    repositories: [{ pattern: 'local/*', authorities: ['ci', 'release-key'] }],
+  };
+
+  it('accepts authorities, repository patterns and policies that name them', () => {
+    const cfg = parseConfig(
+      { trust, policies: [{ name: 'prod', signatures: { authorities: ['ci'] }, sbom: true }] },
+      {},
+    );
+    expect(cfg.trust.trustedRoot).toBe('public-good');
+    expect(cfg.policies[0]).toMatchObject({ name: 'prod', sbom: true, attestations: [] });
+  });
+
+  it('refuses a keyless authority that does not pin an identity', () => {
+    expect(() =>
+      parseConfig({ trust: { authorities: [{ name: 'x', keyless: { issuer: 'https://i' } }] } }, {}),
+    ).toThrow(/trust\.authorities\[0\]\.keyless: needs subject or subjectRegExp/);
+  });
+
+  it('refuses references to unknown authorities and bad regular expressions', () => {
+    expect(() =>
+      parseConfig({ trust, policies: [{ name: 'p', signatures: { authorities: ['nobody'] } }] }, {}),
+    ).toThrow(/policies\[0\]\.signatures\.authorities\[0\]: unknown authority "nobody"/);
+    const bad = { authorities: [{ name: 'x', keyless: { issuer: 'https://i', subjectRegExp: '(' } }] };
+    expect(() => parseConfig({ trust: bad }, {})).toThrow(/subjectRegExp: invalid regular expression/);
+  });
+
+  it('refuses an authority that is two kinds at once', () => {
+    const both = { name: 'x', key: { pem: 'k' }, keyless: { issuer: 'https://i', subject: 's' } };
+    expect(() => parseConfig({ trust: { authorities: [both] } }, {})).toThrow(
+      /exactly one of keyless, key or notation/,
+    );
+  });
+});

@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { ZodError } from 'zod';
+import { configSchema, type ParsedConfig, type RegistryKind } from './schema.js';
+
+/** Webhook auth with its secret resolved from the environment. */
+export type WebhookAuth =
+  | { type: 'none' }
+  | { type: 'bearer'; token: string }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'header'; name: string; value: string }
+  | { type: 'hmac-sha256'; secret: string };
+
+export type RegistryCredentials =
+  { type: 'basic'; username: string; password: string } | { type: 'bearer'; token: string };
+
+export interface RegistryConfig {
+  name: string;
+  kind: RegistryKind;
+  url: string;
+  credentials?: RegistryCredentials;
+  webhookAuth: WebhookAuth;
+  allowedRedirectHosts: string[];
+  allowedTokenRealms: string[];
+  maxManifestBytes: number;
+}
+
+export interface RefgraphConfig {
+  server: ParsedConfig['server'];
+  worker: ParsedConfig['worker'];
+  sync: ParsedConfig['sync'];
+  trust: ParsedConfig['trust'];
+  auth: ParsedConfig['auth'];
+  policies: ParsedConfig['policies'];
+  /** Absent: an embedded Postgres is started under ./.data. */
+  databaseUrl?: string;
+  registries: RegistryConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads REFGRAPH_CONFIG (default refgraph.yaml; a missing default file means no registries). */
+export function loadConfig(env: Env = process.env): RefgraphConfig {
+  const explicit = env.REFGRAPH_CONFIG;
+  const path = explicit ?? 'refgraph.yaml';
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (explicit || (err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    }
+  }
+  let raw: unknown = {};
+  if (text !== undefined) {
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message}`);
+    }
+  }
+  return parseConfig(raw, env, path);
+}
+
+/** Validates a config object and resolves every secret reference, naming the bad field on error. */
+export function parseConfig(raw: unknown, env: Env = process.env, source = 'config'): RefgraphConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`${source}: ${formatIssues(result.error)}`);
+  const cfg = result.data;
+  const problems: string[] = [];
+  const secret = (name: string, field: string): string => {
+    const value = env[name];
+    if (value === undefined || value === '') {
+      problems.push(`${field}: environment variable ${name} is not set`);
+      return '';
+    }
+    return value;
+  };
+
+  const registries = cfg.registries.map((r, i): RegistryConfig => {
+    const at = `registries[${i}] (${r.name})`;
+    const a = r.webhook.auth;
+    let webhookAuth: WebhookAuth;
+    switch (a.type) {
+      case 'none':
+        webhookAuth = a;
+        break;
+      case 'bearer':
+        webhookAuth = { type: 'bearer', token: secret(a.tokenEnv, `${at}.webhook.auth.tokenEnv`) };
+        break;
+      case 'basic':
+        webhookAuth = {
+          type: 'basic',
+          username: a.username,
+          password: secret(a.passwordEnv, `${at}.webhook.auth.passwordEnv`),
+        };
+        break;
+      case 'header':
+        webhookAuth = {
+          type: 'header',
+          name: a.name,
+          value: secret(a.valueEnv, `${at}.webhook.auth.valueEnv`),
+        };
+        break;
+      case 'hmac-sha256':
+        webhookAuth = { type: 'hmac-sha256', secret: secret(a.secretEnv, `${at}.webhook.auth.secretEnv`) };
+        break;
+    }
+    let credentials: RegistryCredentials | undefined;
+    const c = r.credentials;
+    if (c && 'tokenEnv' in c) {
+      credentials = { type: 'bearer', token: secret(c.tokenEnv, `${at}.credentials.tokenEnv`) };
+    } else if (c) {
+      credentials = {
+        type: 'basic',
+        username: c.username,
+        password: secret(c.passwordEnv, `${at}.credentials.passwordEnv`),
+      };
+    }
+    return {
+      name: r.name,
+      kind: r.kind,
+      url: r.url,
+      credentials,
+      webhookAuth,
+      allowedRedirectHosts: r.allowedRedirectHosts,
+      allowedTokenRealms: r.allowedTokenRealms,
+      maxManifestBytes: r.maxManifestBytes,
+    };
+  });
+
+  const server = { ...cfg.server };
+  if (env.PORT !== undefined) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      problems.push(`PORT: "${env.PORT}" is not a port number`);
+    else server.port = port;
+  }
+  if (env.LOG_LEVEL) {
+    const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+    const level = levels.find((l) => l === env.LOG_LEVEL);
+    if (!level) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${levels.join(', ')}`);
+    else server.logLevel = level;
+  }
+  if (problems.length) throw new ConfigError(`${source}: ${problems.join('; ')}`);
+  return {
+    server,
+    worker: cfg.worker,
+    sync: cfg.sync,
+    trust: cfg.trust,
+    auth: cfg.auth,
+    policies: cfg.policies,
+    databaseUrl: env.DATABASE_URL || undefined,
+    registries,
+  };
+}
+
+function formatIssues(error: ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
+      return `${path || '(root)'}: ${issue.message}`;
+    })
+    .join('; ');
+}

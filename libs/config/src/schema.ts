@@ -1,0 +1,276 @@
+import { z } from 'zod';
+
+/** Senders refgraph has a webhook adapter for; the kind picks the payload parser. */
+export const REGISTRY_KINDS = [
+  'distribution',
+  'harbor',
+  'zot',
+  'quay',
+  'dockerhub',
+  'ghcr',
+  'acr',
+  'ecr',
+  'gar',
+  'artifactory',
+  'gitea',
+] as const;
+export type RegistryKind = (typeof REGISTRY_KINDS)[number];
+
+/** Names an environment variable; secrets are referenced, never written in the file. */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+const webhookAuth = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('bearer'), tokenEnv: envName }).strict(),
+  z.object({ type: z.literal('basic'), username: z.string().min(1), passwordEnv: envName }).strict(),
+  /** A static header and value (Harbor's "Auth Header", ACR custom headers). */
+  z.object({ type: z.literal('header'), name: z.string().min(1), valueEnv: envName }).strict(),
+  /** HMAC-SHA256 of the raw body (GitHub X-Hub-Signature-256, Gitea X-Gitea-Signature). */
+  z.object({ type: z.literal('hmac-sha256'), secretEnv: envName }).strict(),
+]);
+
+const credentials = z.union([
+  z.object({ username: z.string().min(1), passwordEnv: envName }).strict(),
+  z.object({ tokenEnv: envName }).strict(),
+]);
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const registry = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" or "-"'),
+    kind: z.enum(REGISTRY_KINDS),
+    url: httpUrl,
+    credentials: credentials.optional(),
+    webhook: z.object({ auth: webhookAuth }).strict(),
+    /** Hosts a blob or manifest request may be redirected to (object storage); others are refused. */
+    allowedRedirectHosts: z.array(z.string().min(1)).default([]),
+    /** Token realms outside the registry's own origin that may receive the pull credentials. */
+    allowedTokenRealms: z.array(httpUrl).default([]),
+    maxManifestBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024),
+  })
+  .strict();
+
+/**
+ * Who counts as a signer. Verification always pins identity: a keyless authority names the OIDC
+ * issuer and the certificate identity (exact, or a regular expression anchored at both ends).
+ */
+const authority = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-"'),
+    keyless: z
+      .object({
+        issuer: z.string().min(1).optional(),
+        issuerRegExp: z.string().min(1).optional(),
+        subject: z.string().min(1).optional(),
+        subjectRegExp: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((k) => !!(k.issuer ?? k.issuerRegExp), 'needs issuer or issuerRegExp')
+      .refine((k) => !!(k.subject ?? k.subjectRegExp), 'needs subject or subjectRegExp')
+      .optional(),
+    /** A public key (PEM: ECDSA, Ed25519 or RSA), inline or from a file. Public keys are not secrets. */
+    key: z
+      .object({ pem: z.string().min(1).optional(), pemFile: z.string().min(1).optional() })
+      .strict()
+      .refine((k) => !!(k.pem ?? k.pemFile), 'needs pem or pemFile')
+      .optional(),
+    /** notation: X.509 roots (PEM files) and the certificate subjects trusted under them. */
+    notation: z
+      .object({
+        trustStore: z.array(z.string().min(1)).min(1),
+        trustedIdentities: z.array(z.string().min(1)).default(['*']),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((a) => [a.keyless, a.key, a.notation].filter(Boolean).length === 1, {
+    message: 'an authority is exactly one of keyless, key or notation',
+  });
+
+const trust = z
+  .object({
+    /** "public-good" (offline, from the installed sigstore packages) or a trusted_root.json path. */
+    trustedRoot: z.string().min(1).default('public-good'),
+    authorities: z.array(authority).default([]),
+    /** Which authorities count where: first matching pattern ("<registry>/<repository glob>") wins. */
+    repositories: z
+      .array(z.object({ pattern: z.string().min(1), authorities: z.array(z.string().min(1)) }).strict())
+      .default([]),
+  })
+  .strict();
+
+const policy = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-"'),
+    /** At least one verified signature by one of these authorities. */
+    signatures: z
+      .object({ authorities: z.array(z.string().min(1)).min(1) })
+      .strict()
+      .optional(),
+    attestations: z
+      .array(
+        z
+          .object({
+            predicateType: z.string().min(1),
+            builderIds: z.array(z.string().min(1)).optional(),
+            /** The attestation itself must be verified by one of these. */
+            authorities: z.array(z.string().min(1)).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    sbom: z.boolean().default(false),
+  })
+  .strict();
+
+/** `read:<registry>/<repository glob>` (`*` within a segment, `**` across) or `admin` (everything). */
+const scope = z
+  .string()
+  .regex(/^(admin|read:[A-Za-z0-9._*/-]+)$/, 'a scope is "admin" or "read:<registry>/<repository glob>"');
+
+const apiToken = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-"'),
+    /** Hex SHA-256 of the token: the token itself is never stored (`printf %s "$TOKEN" | sha256sum`). */
+    sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be the 64-character hex SHA-256 of the token'),
+    scopes: z.array(scope).min(1),
+  })
+  .strict();
+
+const auth = z
+  .object({
+    tokens: z.array(apiToken).default([]),
+    oidc: z
+      .object({
+        issuer: z.string().url(),
+        audience: z.string().min(1),
+        /** Where the signing keys are; default: jwks_uri from the issuer's OpenID discovery document. */
+        jwksUri: z.string().url().optional(),
+        /** Granted to every valid token. */
+        scopes: z.array(scope).default([]),
+        /** A claim whose space-separated values are scopes too (e.g. "scope"). */
+        scopeClaim: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(8080),
+        host: z.string().default('0.0.0.0'),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
+        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** HTTPS (Gatekeeper requires it); clientCaFile turns on mutual TLS. */
+        tls: z
+          .object({
+            certFile: z.string().min(1),
+            keyFile: z.string().min(1),
+            clientCaFile: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
+        /** Requests per client (token name, else address) per minute; 0 turns the limit off. */
+        rateLimitPerMinute: z.number().int().min(0).default(60000),
+      })
+      .strict()
+      .default({
+        port: 8080,
+        host: '0.0.0.0',
+        bodyLimitBytes: 1024 * 1024,
+        logLevel: 'info',
+        rateLimitPerMinute: 60000,
+      }),
+    auth: auth.default({ tokens: [] }),
+    worker: z
+      .object({
+        enabled: z.boolean().default(true),
+        concurrency: z.number().int().min(1).max(256).default(8),
+        maxAttempts: z.number().int().min(1).max(100).default(12),
+        pollIntervalMs: z.number().int().min(50).default(2000),
+      })
+      .strict()
+      .default({ enabled: true, concurrency: 8, maxAttempts: 12, pollIntervalMs: 2000 }),
+    sync: z
+      .object({
+        /** Seconds between reconcile runs of every registry; 0 turns the periodic reconcile off. */
+        reconcileIntervalSeconds: z.number().int().min(0).default(0),
+        /** Requests in flight per registry during sync and reconcile. */
+        concurrency: z.number().int().min(1).max(64).default(4),
+      })
+      .strict()
+      .default({ reconcileIntervalSeconds: 0, concurrency: 4 }),
+    registries: z.array(registry).default([]),
+    trust: trust.default({ trustedRoot: 'public-good', authorities: [], repositories: [] }),
+    policies: z.array(policy).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const authorities = new Set(cfg.trust.authorities.map((a) => a.name));
+    const known = (names: string[] | undefined, path: (string | number)[]) =>
+      (names ?? []).forEach((n, j) => {
+        if (!authorities.has(n))
+          ctx.addIssue({ code: 'custom', path: [...path, j], message: `unknown authority "${n}"` });
+      });
+    cfg.trust.repositories.forEach((r, i) =>
+      known(r.authorities, ['trust', 'repositories', i, 'authorities']),
+    );
+    cfg.policies.forEach((p, i) => {
+      known(p.signatures?.authorities, ['policies', i, 'signatures', 'authorities']);
+      p.attestations.forEach((a, j) =>
+        known(a.authorities, ['policies', i, 'attestations', j, 'authorities']),
+      );
+    });
+    cfg.trust.authorities.forEach((a, i) => {
+      for (const key of ['issuerRegExp', 'subjectRegExp'] as const) {
+        const re = a.keyless?.[key];
+        if (!re) continue;
+        try {
+          new RegExp(re);
+        } catch {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['trust', 'authorities', i, 'keyless', key],
+            message: 'invalid regular expression',
+          });
+        }
+      }
+    });
+    const seen = new Set<string>();
+    cfg.registries.forEach((r, i) => {
+      if (seen.has(r.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['registries', i, 'name'],
+          message: `duplicate registry name "${r.name}"`,
+        });
+      }
+      seen.add(r.name);
+    });
+  });
+
+export type RefgraphConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type RegistryConfigInput = ParsedConfig['registries'][number];
+export type WebhookAuthConfig = RegistryConfigInput['webhook']['auth'];
+export type TrustConfig = ParsedConfig['trust'];
+export type AuthorityConfig = TrustConfig['authorities'][number];
+export type PolicyConfig = ParsedConfig['policies'][number];
+export type AuthConfig = ParsedConfig['auth'];

@@ -1,0 +1,11 @@
+export * from './catalog.js';
+export * from './metrics.js';
+export * from './queue.js';
+export * from './process-event.js';
+export * from './sync.js';
+export * from './sync-jobs.js';
+export type { SyncSummary, SyncErrorSample } from './sync-summary.js';
+export { RequestLimiter, TaskPool, type LimiterOptions, type LimiterStats } from './sync-limiter.js';
+export * from './verify-artifact.js';
+export { RecordBuilder, type Records, type SubjectContext } from './trust-records.js';
+export * from './verify-jobs.js';

@@ -1,0 +1,158 @@
+import type { ServerResponse } from 'node:http';
+import { parseConfig } from '#config';
+import { EventProcessor, Metrics, RegistryCatalog } from '#ingest';
+import { RegistryClient } from '#registry';
+import { Database, GraphRepository, InboxRepository, ReferrersRepository, RegistryRepository } from '#store';
+import {
+  createTestDatabase,
+  imageManifest,
+  referrerManifest,
+  startHttpStub,
+  type BuiltManifest,
+  type HttpStub,
+  type TestDatabase,
+} from '#testing';
+
+/**
+ * The stub stands in for a registry that misbehaves on purpose (down, garbage, wrong bytes),
+ * which the real registry cannot be made to do; the happy path runs against the real one in e2e.
+ */
+type Mode = 'ok' | 'down' | 'garbage' | 'wrong-bytes' | 'missing';
+
+let tdb: TestDatabase;
+let db: Database;
+let stub: HttpStub;
+let mode: Mode = 'ok';
+const served = new Map<string, BuiltManifest>();
+let inbox: InboxRepository;
+let processor: EventProcessor;
+let referrers: ReferrersRepository;
+let registryId: number;
+const metrics = new Metrics();
+
+function serve(res: ServerResponse, m: BuiltManifest | undefined) {
+  if (mode === 'down') return res.writeHead(503).end('maintenance');
+  if (mode === 'missing' || !m) return res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
+  const body =
+    mode === 'garbage'
+      ? Buffer.from('<html>proxy error</html>')
+      : mode === 'wrong-bytes'
+        ? imageManifest().bytes
+        : m.bytes;
+  res.writeHead(200, { 'content-type': m.mediaType, 'content-length': body.length }).end(body);
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  db = new Database({ url: tdb.url, maxConnections: 4 });
+  stub = await startHttpStub((req, res) => {
+    const digest = decodeURIComponent(req.url!.split('/manifests/')[1] ?? '');
+    serve(res, served.get(digest));
+  });
+  const config = parseConfig(
+    {
+      registries: [
+        { name: 'stub', kind: 'distribution', url: stub.url, webhook: { auth: { type: 'none' } } },
+      ],
+    },
+    {},
+  );
+  const registries = new RegistryRepository(db);
+  const [row] = await registries.upsertRegistries(config.registries);
+  registryId = row!.id;
+  const catalog = new RegistryCatalog([
+    { id: registryId, config: config.registries[0]!, client: new RegistryClient(config.registries[0]!) },
+  ]);
+  const graph = new GraphRepository(db);
+  inbox = new InboxRepository(db, 5);
+  referrers = new ReferrersRepository(db);
+  processor = new EventProcessor(inbox, graph, registries, catalog, metrics);
+});
+
+afterAll(async () => {
+  await stub.stop();
+  await db.close();
+  await tdb.drop();
+});
+
+async function record(m: BuiltManifest): Promise<number> {
+  served.set(m.digest, m);
+  await inbox.record(registryId, [
+    { action: 'push', repository: 'app', digest: m.digest, occurredAt: new Date() },
+  ]);
+  const [latest] = await inbox.list(undefined, 1);
+  return latest!.id;
+}
+
+async function referrersOf(subject: string) {
+  return referrers.findReferrers({ registry: 'stub', repository: 'app', subject, limit: 10 });
+}
+
+describe('EventProcessor against a misbehaving registry', () => {
+  const image = imageManifest();
+
+  afterEach(() => {
+    mode = 'ok';
+  });
+
+  it('retries while the registry is down, then completes', async () => {
+    const sig = referrerManifest(image.descriptor, 'type/sig');
+    const id = await record(sig);
+    mode = 'down';
+    await expect(processor.process(id, 1, 5)).rejects.toMatchObject({ code: 'unavailable' });
+    expect(await inbox.find(id)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/unavailable/),
+    });
+    expect(await referrersOf(image.digest)).toEqual([]);
+    mode = 'ok';
+    await processor.process(id, 2, 5);
+    expect(await inbox.find(id)).toMatchObject({ status: 'done', attempts: 2 });
+    expect((await referrersOf(image.digest)).map((d) => d.digest)).toEqual([sig.digest]);
+  });
+
+  it('keeps an event that keeps failing as failed, with its error, after the last attempt', async () => {
+    const id = await record(referrerManifest(image.descriptor, 'type/flaky'));
+    mode = 'down';
+    await processor.process(id, 5, 5);
+    expect(await inbox.find(id)).toMatchObject({ status: 'failed', attempts: 5 });
+    expect((await inbox.list('failed', 10)).map((e) => e.id)).toContain(id);
+  });
+
+  it.each([
+    ['garbage', 'bad_response|digest_mismatch'],
+    ['wrong-bytes', 'digest_mismatch'],
+  ] as const)('records %s as a failure and stores nothing', async (m, code) => {
+    const other = imageManifest();
+    const sig = referrerManifest(other.descriptor, `type/${m}`);
+    const id = await record(sig);
+    mode = m;
+    await processor.process(id, 1, 5).catch(() => undefined);
+    const ev = await inbox.find(id);
+    expect(ev?.lastError).toMatch(new RegExp(code));
+    expect(await referrersOf(other.digest)).toEqual([]);
+    const { rowCount } = await db.pool.query('SELECT 1 FROM artifact WHERE digest = $1', [sig.digest]);
+    expect(rowCount).toBe(0);
+  });
+
+  it('skips a push whose manifest is already gone from the registry', async () => {
+    const id = await record(referrerManifest(image.descriptor, 'type/gone'));
+    mode = 'missing';
+    await processor.process(id, 1, 5);
+    expect(await inbox.find(id)).toMatchObject({
+      status: 'skipped',
+      lastError: 'manifest no longer in the registry',
+    });
+  });
+
+  it('does not touch an event twice', async () => {
+    const sig = referrerManifest(image.descriptor, 'type/once');
+    const id = await record(sig);
+    await processor.process(id, 1, 5);
+    served.delete(sig.digest);
+    mode = 'down';
+    await processor.process(id, 2, 5);
+    expect(await inbox.find(id)).toMatchObject({ status: 'done', attempts: 1 });
+  });
+});

@@ -1,0 +1,222 @@
+import { classify, parseManifest, type ParsedManifest } from '#oci';
+import type { GraphRepository, RegistryRepository, TrustRepository } from '#store';
+import type { RegistrySource } from './catalog.js';
+import { TaskPool, type RequestLimiter } from './sync-limiter.js';
+import { isItemError, isNotFound, recordError, recordWrite, type SyncSummary } from './sync-summary.js';
+
+/**
+ * Whether to ask the registry's referrers API. A registry remembered as having it is asked
+ * directly; otherwise the first answer of the run decides (so an upgraded registry is noticed),
+ * and the answer is remembered on the registry row.
+ */
+export class ReferrersProbe {
+  private mode: 'unknown' | 'api' | 'tags';
+
+  constructor(
+    private readonly registryId: number,
+    stored: boolean | null,
+    private readonly registries: RegistryRepository,
+    private readonly summary: SyncSummary,
+  ) {
+    this.mode = stored === true ? 'api' : 'unknown';
+    summary.referrersApi = stored;
+  }
+
+  get wanted(): boolean {
+    return this.mode !== 'tags';
+  }
+
+  async learn(supported: boolean): Promise<void> {
+    const mode = supported ? 'api' : 'tags';
+    if (this.mode === mode) return;
+    this.mode = mode;
+    if (this.summary.referrersApi !== supported)
+      await this.registries.setReferrersApi(this.registryId, supported);
+    this.summary.referrersApi = supported;
+  }
+}
+
+export interface WalkContext {
+  registryId: number;
+  source: RegistrySource;
+  limiter: RequestLimiter;
+  graph: GraphRepository;
+  registries: RegistryRepository;
+  trust?: Pick<TrustRepository, 'enqueueForSource'>;
+  probe: ReferrersProbe;
+  summary: SyncSummary;
+  width: number;
+  signal?: AbortSignal;
+  /** Called after every manifest written, for progress display. */
+  onManifest?: () => void;
+}
+
+export interface WalkResult {
+  /** False when the tag list could not be read: nothing seen can be trusted to be complete. */
+  listed: boolean;
+  /** Tags the registry confirmed (listed, then resolved). */
+  tags: Set<string>;
+  /** Digests the registry confirmed present. */
+  present: Set<string>;
+}
+
+type Content = { bytes: Buffer; mediaType: string };
+
+/**
+ * Walks one repository the way its webhooks would have described it: every tag, every manifest
+ * a tag reaches, index children recursively, and referrers (API, tag schema, cosign tags — the
+ * latter two are tags, so the tag list covers them). Every write carries the time just before
+ * the request that observed the state it writes, never the time of writing, so a webhook event
+ * about the same row that happened after the observation always wins.
+ */
+export class RepositoryWalk {
+  private readonly tags = new Set<string>();
+  private readonly present = new Set<string>();
+  private readonly claimed = new Set<string>();
+  private readonly expanded = new Set<string>();
+  private readonly pool: TaskPool;
+  private repositoryIdPromise?: Promise<number>;
+
+  constructor(
+    private readonly ctx: WalkContext,
+    private readonly repository: string,
+  ) {
+    this.pool = new TaskPool(ctx.width, ctx.signal);
+  }
+
+  async run(): Promise<WalkResult> {
+    let names: string[];
+    try {
+      names = await this.ctx.limiter.call(() => collect(this.ctx.source.listTags(this.repository)));
+    } catch (err) {
+      // A repository that no longer exists has no tags; its stored content is then checked one by one.
+      if (isNotFound(err)) names = [];
+      else if (isItemError(err)) {
+        recordError(this.ctx.summary, err, this.repository);
+        return { listed: false, tags: this.tags, present: this.present };
+      } else throw err;
+    }
+    for (const tag of names) this.pool.add(() => this.guard(tag, () => this.visitTag(tag)));
+    await this.pool.run();
+    return { listed: true, tags: this.tags, present: this.present };
+  }
+
+  private async visitTag(tag: string): Promise<void> {
+    const at = new Date();
+    const digest = await this.ctx.limiter.call(() => this.ctx.source.resolveTag(this.repository, tag));
+    if (digest === null) return;
+    this.tags.add(tag);
+    this.ctx.summary.tags++;
+    const content = await this.load(digest);
+    if (content) await this.write(digest, content, at, tag);
+  }
+
+  /** A digest an index lists: present only if the registry still has it. */
+  private async visitChild(digest: string): Promise<void> {
+    if (this.claimed.has(digest) || this.present.has(digest)) return;
+    this.claimed.add(digest);
+    const at = new Date();
+    const known = await this.ctx.graph.findManifest(digest);
+    if (known) {
+      this.ctx.summary.manifestsSkipped++;
+      const exists = await this.ctx.limiter.call(() =>
+        this.ctx.source.manifestExists(this.repository, digest),
+      );
+      if (exists) await this.write(digest, known, at);
+      return;
+    }
+    const fetched = await this.fetch(digest);
+    if (fetched) await this.write(digest, fetched, at);
+  }
+
+  /** A digest the referrers API listed at `listedAt`: the listing itself observed its presence. */
+  private async visitListed(digest: string, listedAt: Date): Promise<void> {
+    if (this.claimed.has(digest) || this.present.has(digest)) return;
+    this.claimed.add(digest);
+    const content = await this.load(digest);
+    if (content) await this.write(digest, content, listedAt);
+  }
+
+  private async visitReferrers(subject: string): Promise<void> {
+    if (!this.ctx.probe.wanted) return;
+    const at = new Date();
+    const listing = await this.ctx.limiter.call(() =>
+      this.ctx.source.listReferrers(this.repository, subject),
+    );
+    await this.ctx.probe.learn(listing.supported);
+    for (const d of listing.descriptors) {
+      this.pool.add(() => this.guard(d.digest, () => this.visitListed(d.digest, at)));
+    }
+  }
+
+  /** Stored bytes when the digest is known (content is immutable), else fetched; null when gone. */
+  private async load(digest: string): Promise<Content | null> {
+    const known = await this.ctx.graph.findManifest(digest);
+    if (known) {
+      this.ctx.summary.manifestsSkipped++;
+      return known;
+    }
+    return this.fetch(digest);
+  }
+
+  private async fetch(digest: string): Promise<Content | null> {
+    try {
+      const fetched = await this.ctx.limiter.call(() =>
+        this.ctx.source.fetchManifest(this.repository, digest),
+      );
+      this.ctx.summary.manifestsFetched++;
+      return fetched;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  private async write(digest: string, content: Content, eventAt: Date, tag?: string): Promise<void> {
+    this.present.add(digest);
+    const manifest = parseManifest(content.bytes, digest, content.mediaType);
+    const res = await this.ctx.graph.applyPush({
+      repositoryId: await this.repositoryId(),
+      manifest,
+      kind: classify(manifest),
+      bytes: content.bytes,
+      ...(tag === undefined ? {} : { tag }),
+      eventAt,
+    });
+    recordWrite(this.ctx.summary, res);
+    if (res.applied) {
+      this.ctx.summary.manifestsWritten++;
+      await this.ctx.trust?.enqueueForSource(await this.repositoryId(), digest);
+    }
+    this.ctx.onManifest?.();
+    this.expand(manifest);
+  }
+
+  private expand(m: ParsedManifest): void {
+    if (this.expanded.has(m.digest)) return;
+    this.expanded.add(m.digest);
+    for (const child of m.manifests)
+      this.pool.add(() => this.guard(child.digest, () => this.visitChild(child.digest)));
+    if (this.ctx.probe.wanted) this.pool.add(() => this.guard(m.digest, () => this.visitReferrers(m.digest)));
+  }
+
+  private repositoryId(): Promise<number> {
+    this.repositoryIdPromise ??= this.ctx.registries.ensureRepository(this.ctx.registryId, this.repository);
+    return this.repositoryIdPromise;
+  }
+
+  private async guard(reference: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (!isItemError(err)) throw err;
+      recordError(this.ctx.summary, err, this.repository, reference);
+    }
+  }
+}
+
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}

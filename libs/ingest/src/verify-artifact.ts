@@ -1,0 +1,124 @@
+import { parseManifest, type ParsedManifest } from '#oci';
+import type { ArtifactPlace, ReferrerSubject, TrustRepository } from '#store';
+import { maxLayerBytes, planLayers, type LayerTask, type TrustPolicy } from '#verify';
+import { RecordBuilder, type SubjectContext } from './trust-records.js';
+
+/** Reads layer blobs from a configured registry, checking digest and size. */
+export interface BlobSource {
+  fetchBlob(repository: string, digest: string, maxBytes: number): Promise<Buffer>;
+}
+
+export interface VerifyOutcome {
+  status: 'done' | 'skipped';
+  note?: string;
+  signatures: number;
+  attestations: number;
+  sboms: number;
+}
+
+const TRUST_KINDS = new Set(['signature', 'attestation', 'sbom']);
+
+interface ErrorWithCode {
+  code?: unknown;
+  retryable?: unknown;
+  message?: unknown;
+}
+
+/**
+ * The follow-up job of a signature, attestation or SBOM artifact: fetch its layers from a registry
+ * it is present in, verify and parse them against every subject the graph links it to, and store
+ * one row per (artifact, layer, subject). Idempotent: rows are upserted, so a re-run (new subject,
+ * new trust policy) replaces earlier outcomes.
+ */
+export class ArtifactVerifier {
+  constructor(
+    private readonly trust: TrustRepository,
+    private readonly policy: TrustPolicy,
+    private readonly blobs: (registryId: number) => BlobSource | undefined,
+  ) {}
+
+  get policyVersion(): string {
+    return this.policy.version;
+  }
+
+  /** Throws only when trying again may help (registry unavailable or rate limiting). */
+  async run(digest: string): Promise<VerifyOutcome> {
+    const artifact = await this.trust.findArtifact(digest);
+    if (!artifact || !TRUST_KINDS.has(artifact.kind)) return skipped('not a signature, attestation or SBOM');
+    const manifest = parseManifest(artifact.manifest, artifact.digest, artifact.mediaType);
+    const subjects = this.subjects(manifest, await this.trust.findSubjects(digest));
+    if (subjects.length === 0) return skipped('no subject yet');
+    const tasks = planLayers(manifest);
+    if (tasks.length === 0) return skipped('no layer to verify or parse');
+
+    const builder = new RecordBuilder(this.policy, digest, manifest.annotations);
+    const places = await this.trust.findPlaces(digest);
+    for (const task of tasks) {
+      const fetched = await this.fetch(places, task);
+      if ('error' in fetched) builder.unreadable(task, subjects, fetched.error);
+      else builder.layer(task, fetched.blob, subjects);
+    }
+    const { signatures, attestations, sboms } = builder.out;
+    await this.trust.upsertSignatures(signatures);
+    await this.trust.upsertAttestations(attestations);
+    for (const sbom of sboms) await this.trust.upsertSbom(sbom);
+    return {
+      status: 'done',
+      signatures: signatures.length,
+      attestations: attestations.length,
+      sboms: sboms.length,
+    };
+  }
+
+  /**
+   * One context per subject digest. When several repositories link the same subject, the first
+   * (by registry and repository name) that a trust rule covers decides which authorities count.
+   */
+  private subjects(manifest: ParsedManifest, edges: ReferrerSubject[]): SubjectContext[] {
+    const bySubject = new Map<string, ReferrerSubject[]>();
+    for (const e of edges) bySubject.set(e.subjectDigest, [...(bySubject.get(e.subjectDigest) ?? []), e]);
+    return [...bySubject.entries()].map(([digest, list]) => {
+      let scope: string | null = null;
+      let authorities: SubjectContext['authorities'] = [];
+      for (const e of list) {
+        const found = this.policy.authoritiesFor(e.registry, e.repository);
+        if (found.length > 0) {
+          scope = `${e.registry}/${e.repository}`;
+          authorities = found;
+          break;
+        }
+      }
+      const descriptor = manifest.subject?.digest === digest ? manifest.subject : undefined;
+      return { digest, scope, authorities, ...(descriptor ? { descriptor } : {}) };
+    });
+  }
+
+  private async fetch(
+    places: ArtifactPlace[],
+    task: LayerTask,
+  ): Promise<{ blob: Buffer } | { error: string }> {
+    const max = maxLayerBytes(task.action);
+    if (task.layer.size > max) {
+      return {
+        error: `layer is ${task.layer.size} bytes, over the ${max}-byte limit for ${task.action} layers`,
+      };
+    }
+    let lastError = 'the artifact is not present in any configured registry';
+    for (const place of places) {
+      const source = this.blobs(place.registryId);
+      if (!source) continue;
+      try {
+        return { blob: await source.fetchBlob(place.repository, task.layer.digest, max) };
+      } catch (err) {
+        const e = err as ErrorWithCode;
+        if (e?.retryable === true) throw err;
+        lastError = `${typeof e?.code === 'string' ? `${e.code}: ` : ''}${String(e?.message ?? err)}`;
+      }
+    }
+    return { error: lastError };
+  }
+}
+
+function skipped(note: string): VerifyOutcome {
+  return { status: 'skipped', note, signatures: 0, attestations: 0, sboms: 0 };
+}

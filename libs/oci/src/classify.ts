@@ -1,0 +1,48 @@
+import type { ArtifactKind, ParsedManifest } from './manifest.js';
+import {
+  isAttestationType,
+  isSbomType,
+  isSignatureType,
+  isSigstoreBundleType,
+  MediaType,
+} from './media-types.js';
+
+/** cosign v3 and GitHub attestations name the predicate of a bundle that carries a DSSE statement. */
+const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+
+/**
+ * What an artifact is, from its own content only. Order matters: an explicit artifactType wins, then
+ * what the layers carry (cosign puts an image config on signature manifests), then image config.
+ */
+export function classify(m: ParsedManifest): ArtifactKind {
+  if (m.isIndex) return m.artifactType ? (kindOfType(m.artifactType) ?? 'artifact') : 'index';
+
+  const explicit = m.artifactType && m.artifactType !== m.config?.mediaType ? m.artifactType : null;
+  if (explicit) {
+    if (isSigstoreBundleType(explicit)) {
+      return m.annotations[BUNDLE_PREDICATE_ANNOTATION] ? 'attestation' : 'signature';
+    }
+    return kindOfType(explicit) ?? 'artifact';
+  }
+
+  const configKind = m.config ? kindOfType(m.config.mediaType) : null;
+  if (configKind) return configKind;
+
+  const layerTypes = m.layers.map((l) => l.mediaType);
+  if (layerTypes.length > 0) {
+    if (layerTypes.some((t) => t === MediaType.CosignSimpleSigning)) return 'signature';
+    if (layerTypes.every((t) => isAttestationType(t))) return 'attestation';
+    if (layerTypes.every((t) => isSbomType(t))) return 'sbom';
+    if (layerTypes.every((t) => isSigstoreBundleType(t))) return 'signature';
+  }
+  if (m.config?.mediaType === MediaType.OciConfig || m.config?.mediaType === MediaType.DockerConfig)
+    return 'image';
+  return 'artifact';
+}
+
+function kindOfType(type: string): ArtifactKind | null {
+  if (isSignatureType(type) || isSigstoreBundleType(type)) return 'signature';
+  if (isAttestationType(type)) return 'attestation';
+  if (isSbomType(type)) return 'sbom';
+  return null;
+}

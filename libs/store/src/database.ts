@@ -1,0 +1,82 @@
+import { resolve } from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from './generated/prisma/client.js';
+import { applyMigrations, migrationsApplied, readMigrations, type Migration } from './migrator.js';
+
+// int8 (BIGINT) columns: ids and sizes fit in a JS number by far; counts come back as strings otherwise.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface DatabaseOptions {
+  url: string;
+  maxConnections?: number;
+  migrationsDir?: string;
+}
+
+/** The one handle on Postgres: a pg pool for hot paths and transactions, Prisma for the rest. */
+export class Database {
+  readonly pool: pg.Pool;
+  readonly prisma: InstanceType<typeof PrismaClient>;
+  private migrations?: Migration[];
+
+  constructor(private readonly options: DatabaseOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 20,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30000,
+    });
+    // An idle client losing its connection (Postgres restart) must not crash the process.
+    this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
+    this.prisma = new PrismaClient({ adapter: new PrismaPg(this.pool) });
+  }
+
+  private async loadMigrations(): Promise<Migration[]> {
+    this.migrations ??= await readMigrations(this.options.migrationsDir ?? resolve('prisma/migrations'));
+    return this.migrations;
+  }
+
+  async migrate(): Promise<string[]> {
+    const client = await this.pool.connect();
+    try {
+      return await applyMigrations(client, await this.loadMigrations());
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Reachable and fully migrated. */
+  async isReady(): Promise<boolean> {
+    try {
+      const client = await this.pool.connect();
+      try {
+        return await migrationsApplied(client, await this.loadMigrations());
+      } finally {
+        client.release();
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.prisma.$disconnect().catch(() => undefined);
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { applyMigrations, migrationsApplied, readMigrations } from '#store';
+import { createEmptyDatabase, type TestDatabase } from '#testing';
+
+let tdb: TestDatabase;
+
+beforeEach(async () => {
+  tdb = await createEmptyDatabase();
+});
+
+afterEach(async () => {
+  await tdb.drop();
+});
+
+async function connect() {
+  const c = new pg.Client({ connectionString: tdb.url });
+  await c.connect();
+  return c;
+}
+
+describe('applyMigrations', () => {
+  it('applies once even when two instances start at the same moment, recording them as Prisma does', async () => {
+    const migrations = await readMigrations(resolve('prisma/migrations'));
+    const [a, b] = [await connect(), await connect()];
+    try {
+      const [ra, rb] = await Promise.all([applyMigrations(a, migrations), applyMigrations(b, migrations)]);
+      expect([...ra, ...rb]).toEqual(migrations.map((m) => m.name));
+      const { rows } = await a.query<{
+        migration_name: string;
+        checksum: string;
+        finished_at: Date | null;
+        applied_steps_count: number;
+      }>(
+        'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
+      );
+      const first = migrations[0]!;
+      const sql = readFileSync(resolve('prisma/migrations', first.name, 'migration.sql'));
+      expect(rows[0]).toMatchObject({
+        migration_name: first.name,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+        applied_steps_count: 1,
+      });
+      expect(rows[0]!.finished_at).toBeInstanceOf(Date);
+      expect(await migrationsApplied(a, migrations)).toBe(true);
+      expect(await applyMigrations(a, migrations)).toEqual([]);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
+  it('reports not-applied before, and refuses a migration edited after it was applied', async () => {
+    const migrations = await readMigrations(resolve('prisma/migrations'));
+    const c = await connect();
+    try {
+      expect(await migrationsApplied(c, migrations)).toBe(false);
+      await applyMigrations(c, migrations);
+      const edited = migrations.map((m, i) => (i === 0 ? { ...m, checksum: 'f'.repeat(64) } : m));
+      await expect(applyMigrations(c, edited)).rejects.toThrow(/changed after it was applied/);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('rolls back a failing migration whole and records nothing for it', async () => {
+    const c = await connect();
+    try {
+      const bad = [
+        {
+          name: '20990101000000_bad',
+          sql: 'CREATE TABLE half (id int); SELECT * FROM no_such_table;',
+          checksum: 'x',
+        },
+      ];
+      await expect(applyMigrations(c, bad)).rejects.toThrow(/20990101000000_bad failed/);
+      const { rows } = await c.query(
+        `SELECT to_regclass('half') AS t, (SELECT count(*) FROM _prisma_migrations) AS n`,
+      );
+      expect(rows[0]).toEqual({ t: null, n: 0 });
+    } finally {
+      await c.end();
+    }
+  });
+});

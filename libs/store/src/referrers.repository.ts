@@ -1,0 +1,74 @@
+import type { Database } from './database.js';
+
+export interface ReferrerDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface ReferrersQuery {
+  registry: string;
+  repository: string;
+  subject: string;
+  artifactType?: string;
+  /** Exclusive cursor: the last digest of the previous page. */
+  after?: string;
+  limit: number;
+}
+
+/**
+ * The OCI referrers API's one query, on the hot path: plain pg with a named prepared statement.
+ * Referrers come from every referrer edge kind (subject, tag schema, cosign tags, BuildKit),
+ * one row per referrer digest. The referrer's own stored manifest describes it; the descriptor
+ * listed by a tag-schema index stands in until that manifest is fetched. A referrer deleted
+ * from the repository is hidden even while a stale tag-schema index still lists it.
+ */
+const REFERRERS_SQL = `
+SELECT digest, media_type, size, artifact_type, annotations FROM (
+  SELECT DISTINCT ON (e.referrer_digest)
+    e.referrer_digest AS digest,
+    COALESCE(a.media_type, e.descriptor->>'mediaType') AS media_type,
+    COALESCE(a.size, (e.descriptor->>'size')::bigint) AS size,
+    CASE WHEN a.digest IS NULL THEN e.descriptor->>'artifactType' ELSE a.artifact_type END AS artifact_type,
+    CASE WHEN a.digest IS NULL THEN e.descriptor->'annotations' ELSE a.annotations END AS annotations
+  FROM edge e
+  JOIN repository r ON r.id = e.repository_id
+  JOIN registry g ON g.id = r.registry_id
+  LEFT JOIN artifact a ON a.digest = e.referrer_digest
+  WHERE g.name = $1 AND r.name = $2 AND e.subject_digest = $3
+    AND e.kind <> 'index-child'
+    AND e.referrer_digest > $4
+    AND NOT EXISTS (
+      SELECT 1 FROM artifact_location l
+      WHERE l.repository_id = e.repository_id AND l.digest = e.referrer_digest AND NOT l.present)
+  ORDER BY e.referrer_digest
+) referrers
+WHERE $5::text IS NULL OR artifact_type = $5
+ORDER BY digest
+LIMIT $6`;
+
+export class ReferrersRepository {
+  constructor(private readonly db: Database) {}
+
+  async findReferrers(q: ReferrersQuery): Promise<ReferrerDescriptor[]> {
+    const { rows } = await this.db.pool.query<{
+      digest: string;
+      media_type: string;
+      size: number;
+      artifact_type: string | null;
+      annotations: Record<string, string> | null;
+    }>({
+      name: 'find-referrers',
+      text: REFERRERS_SQL,
+      values: [q.registry, q.repository, q.subject, q.after ?? '', q.artifactType ?? null, q.limit],
+    });
+    return rows.map((r) => {
+      const d: ReferrerDescriptor = { mediaType: r.media_type, digest: r.digest, size: r.size };
+      if (r.artifact_type) d.artifactType = r.artifact_type;
+      if (r.annotations && Object.keys(r.annotations).length) d.annotations = r.annotations;
+      return d;
+    });
+  }
+}

@@ -1,0 +1,118 @@
+import { summarizeStatement } from './attestation.js';
+import { parseDsseEnvelope, parseStatement, statementFromJson, statementNames } from './intoto.js';
+
+const digest = `sha256:${'ab'.repeat(32)}`;
+const statement = (predicateType: string, predicate: unknown, type = 'https://in-toto.io/Statement/v1') =>
+  statementFromJson({
+    _type: type,
+    subject: [{ name: 'img', digest: { sha256: 'AB'.repeat(32) } }],
+    predicateType,
+    predicate,
+  });
+
+describe('in-toto statements', () => {
+  it('v0.1 and v1 parse; subjects bind by algorithm, case-insensitively', () => {
+    const st = statement('x', {}, 'https://in-toto.io/Statement/v0.1');
+    expect(statementNames(st, digest)).toBe(true);
+    expect(statementNames(st, `sha512:${'ab'.repeat(64)}`)).toBe(false);
+    expect(statementNames(st, `sha256:${'cd'.repeat(32)}`)).toBe(false);
+  });
+
+  it('refuses unknown statement types, missing predicate types and subjects', () => {
+    expect(() => parseStatement(Buffer.from('{"_type":"x","predicateType":"p","subject":[]}'))).toThrow(
+      /unknown in-toto statement type/,
+    );
+    expect(() => statementFromJson({ _type: 'https://in-toto.io/Statement/v1', subject: [] })).toThrow(
+      /predicateType/,
+    );
+    expect(() => parseStatement(Buffer.from('not json'))).toThrow(/not valid JSON/);
+  });
+
+  it('DSSE envelopes decode payload and signatures', () => {
+    const env = parseDsseEnvelope(
+      Buffer.from(
+        JSON.stringify({
+          payloadType: 'application/vnd.in-toto+json',
+          payload: Buffer.from('{}').toString('base64'),
+          signatures: [{ keyid: '', sig: 'AQID' }],
+        }),
+      ),
+    );
+    expect(env.payload.toString()).toBe('{}');
+    expect(env.signatures[0]!.sig).toEqual(Buffer.from([1, 2, 3]));
+  });
+});
+
+describe('summarizeStatement', () => {
+  it('SLSA v0.2 (slsa-github-generator): builder, build type, source from configSource', () => {
+    const s = summarizeStatement(
+      statement('https://slsa.dev/provenance/v0.2', {
+        builder: { id: 'https://github.com/slsa-framework/slsa-github-generator/x.yml@refs/tags/v1' },
+        buildType: 'https://github.com/slsa-framework/slsa-github-generator/container@v1',
+        invocation: {
+          configSource: {
+            uri: 'git+https://github.com/acme/app@refs/heads/main',
+            digest: { sha1: 'c'.repeat(40) },
+          },
+        },
+      }),
+    );
+    expect(s).toEqual({
+      predicateType: 'https://slsa.dev/provenance/v0.2',
+      builderId: 'https://github.com/slsa-framework/slsa-github-generator/x.yml@refs/tags/v1',
+      buildType: 'https://github.com/slsa-framework/slsa-github-generator/container@v1',
+      sourceRepo: 'https://github.com/acme/app',
+      sourceRevision: 'c'.repeat(40),
+    });
+  });
+
+  it('SLSA v1 (BuildKit): source from the vcs metadata when there is no git dependency', () => {
+    const s = summarizeStatement(
+      statement('https://slsa.dev/provenance/v1', {
+        buildDefinition: {
+          buildType: 'https://mobyproject.org/buildkit@v1',
+          resolvedDependencies: [{ uri: 'pkg:docker/alpine@3' }],
+        },
+        runDetails: {
+          builder: { id: 'https://github.com/acme/app/actions/runs/1' },
+          metadata: {
+            buildkit_metadata: {
+              vcs: { source: 'https://github.com/acme/app.git', revision: 'd'.repeat(40) },
+            },
+          },
+        },
+      }),
+    );
+    expect(s).toMatchObject({
+      builderId: 'https://github.com/acme/app/actions/runs/1',
+      sourceRepo: 'https://github.com/acme/app',
+      sourceRevision: 'd'.repeat(40),
+    });
+  });
+
+  it('vulnerability reports count by severity; OpenVEX counts by status', () => {
+    const trivy = {
+      Results: [
+        { Vulnerabilities: [{ Severity: 'HIGH' }, { Severity: 'CRITICAL' }, { Severity: 'HIGH' }] },
+        { Target: 'none' },
+      ],
+    };
+    expect(
+      summarizeStatement(
+        statement('https://cosign.sigstore.dev/attestation/vuln/v1', { scanner: { result: trivy } }),
+      ).vulnCounts,
+    ).toEqual({
+      high: 2,
+      critical: 1,
+    });
+    const vex = {
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      statements: [{ status: 'not_affected' }, { status: 'affected' }, { status: 'not_affected' }],
+    };
+    expect(summarizeStatement(statement('https://openvex.dev/ns', vex)).vulnCounts).toEqual({
+      not_affected: 2,
+      affected: 1,
+    });
+    expect(summarizeStatement(statement('https://example.test/other', { a: 1 })).vulnCounts).toBeUndefined();
+  });
+});

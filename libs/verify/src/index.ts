@@ -1,0 +1,40 @@
+export { isSha256Digest, type ArtifactInput } from './artifact.js';
+export type { IdentityPolicy, KeyPolicy, VerificationPolicy } from './policy.js';
+export {
+  FAILURE_REASONS,
+  VerificationFailure,
+  type FailureReason,
+  type SignerFacts,
+  type VerificationResult,
+} from './result.js';
+export { TrustRoot, loadTrustRoot, type TrustRootSource } from './trust-root.js';
+export { BundleVerifier, type VerifyRequest } from './verifier.js';
+export {
+  summarizeStatement,
+  SLSA_PROVENANCE_V02,
+  SLSA_PROVENANCE_V1,
+  type AttestationSummary,
+} from './attestation.js';
+export { CosignLegacyVerifier, type CosignLayer } from './cosign/legacy.js';
+export {
+  DocumentError,
+  IN_TOTO_PAYLOAD_TYPE,
+  parseDsseEnvelope,
+  parseJsonDocument,
+  parseStatement,
+  statementFromJson,
+  statementNames,
+  type DsseEnvelope,
+  type InTotoStatement,
+} from './intoto.js';
+export { maxLayerBytes, planLayers, type LayerAction, type LayerTask } from './plan.js';
+export {
+  isSbomPredicateType,
+  MAX_SBOM_PACKAGES,
+  parseSbom,
+  purlBase,
+  type ParsedSbom,
+  type SbomPackage,
+} from './sbom.js';
+export { globToRegExp, TrustPolicy, VERIFIER_REVISION, type Authority } from './trust-policy.js';
+export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { MediaType, parseManifest } from '#oci';
+import { buildManifest } from '#testing';
+import { planLayers } from './plan.js';
+import { globToRegExp, TrustPolicy } from './trust-policy.js';
+
+describe('repository patterns', () => {
+  it.each([
+    ['local/app', 'local/app', true],
+    ['local/*', 'local/app', true],
+    ['local/*', 'local/team/app', false],
+    ['local/**', 'local/team/app', true],
+    ['local/**/app', 'local/app', true],
+    ['local/**/app', 'local/a/b/app', true],
+    ['*/app?', 'ghcr/app1', true],
+    ['local/app', 'local/app2', false],
+    ['local/a.b', 'local/aXb', false],
+  ])('%s matches %s: %s', (pattern, name, expected) =>
+    expect(globToRegExp(pattern).test(name)).toBe(expected),
+  );
+});
+
+describe('TrustPolicy', () => {
+  const base = {
+    trustedRoot: 'public-good',
+    authorities: [
+      { name: 'ci', keyless: { issuer: 'https://issuer.test', subjectRegExp: 'https://ci\\.test/.*' } },
+      { name: 'other', keyless: { issuer: 'https://issuer.test', subject: 'a@b.test' } },
+    ],
+    repositories: [
+      { pattern: 'local/team/**', authorities: ['other'] },
+      { pattern: 'local/**', authorities: ['ci', 'other'] },
+    ],
+  };
+
+  it('first matching pattern wins; none matching means no authority', async () => {
+    const p = await TrustPolicy.load(base);
+    expect(p.authoritiesFor('local', 'team/app').map((a) => a.name)).toEqual(['other']);
+    expect(p.authoritiesFor('local', 'app').map((a) => a.name)).toEqual(['ci', 'other']);
+    expect(p.authoritiesFor('ghcr', 'app')).toEqual([]);
+    expect(p.authoritiesFor('local', 'app')[0]).toMatchObject({
+      kind: 'keyless',
+      policy: { certificateIssuer: 'https://issuer.test', certificateIdentityRegExp: 'https://ci\\.test/.*' },
+    });
+  });
+
+  it('has a stable version that changes with the configuration', async () => {
+    const a = await TrustPolicy.load(base);
+    const b = await TrustPolicy.load(structuredClone(base));
+    const c = await TrustPolicy.load({ ...base, repositories: base.repositories.slice(1) });
+    expect(a.version).toBe(b.version);
+    expect(a.version).not.toBe(c.version);
+  });
+});
+
+describe('planLayers', () => {
+  it('picks signature, attestation and SBOM layers; repeated layer digests get distinct keys', () => {
+    const layer = (mediaType: string, content: string, annotations?: Record<string, string>) => {
+      const bytes = Buffer.from(content);
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      return { mediaType, digest, size: bytes.length, ...(annotations ? { annotations } : {}) };
+    };
+    const sig = layer(MediaType.CosignSimpleSigning, 'payload');
+    const m = buildManifest({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: `sha256:${'1'.repeat(64)}`,
+        size: 2,
+      },
+      layers: [
+        sig,
+        sig,
+        layer('application/vnd.oci.image.layer.v1.tar+gzip', 'x'),
+        layer('application/spdx+json', 's'),
+        layer('text/spdx+xml', 'x2'),
+      ],
+    });
+    const tasks = planLayers(parseManifest(m.bytes, m.digest));
+    expect(tasks.map((t) => [t.action, t.key])).toEqual([
+      ['cosign-simplesigning', sig.digest],
+      ['cosign-simplesigning', `${sig.digest}#1`],
+      ['sbom', expect.stringMatching(/^sha256:/)],
+    ]);
+  });
+});

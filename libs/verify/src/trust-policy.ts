@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { json } from '@sigstore/core';
+import type { AuthorityConfig, TrustConfig } from '#config';
+import type { VerificationPolicy } from './policy.js';
+import { loadTrustRoot, type TrustRoot } from './trust-root.js';
+
+/**
+ * Bumped when verification code changes what it concludes, so stored results are recomputed even
+ * when the configuration did not change.
+ */
+export const VERIFIER_REVISION = 1;
+
+export type Authority =
+  | { name: string; kind: 'keyless' | 'key'; policy: VerificationPolicy }
+  /** trustStore holds PEM contents (read from the configured files). */
+  | { name: string; kind: 'notation'; trustStore: string[]; trustedIdentities: string[] };
+
+interface RepositoryRule {
+  pattern: string;
+  re: RegExp;
+  authorities: Authority[];
+}
+
+/**
+ * The trust configuration, resolved once: key files read, the trusted root loaded, repository
+ * patterns compiled. `version` is a stable hash of all of it; stored results carry it.
+ */
+export class TrustPolicy {
+  private constructor(
+    readonly trustRoot: TrustRoot,
+    readonly version: string,
+    private readonly rules: RepositoryRule[],
+  ) {}
+
+  static async load(config: TrustConfig): Promise<TrustPolicy> {
+    const authorities = new Map<string, Authority>();
+    for (const a of config.authorities) authorities.set(a.name, await resolveAuthority(a));
+    const rules = config.repositories.map((r) => ({
+      pattern: r.pattern,
+      re: globToRegExp(r.pattern),
+      authorities: r.authorities.map((n) => authorities.get(n)).filter((a): a is Authority => !!a),
+    }));
+    const isPublicGood = config.trustedRoot === 'public-good';
+    const trustRoot = await loadTrustRoot(
+      isPublicGood ? { kind: 'public-good' } : { kind: 'file', path: config.trustedRoot },
+    );
+    const rootDigest = isPublicGood ? 'public-good' : sha256(await readFile(config.trustedRoot));
+    const version = sha256(
+      json.canonicalize({
+        revision: VERIFIER_REVISION,
+        trustedRoot: rootDigest,
+        authorities: [...authorities.values()],
+        repositories: rules.map((r) => ({
+          pattern: r.pattern,
+          authorities: r.authorities.map((a) => a.name),
+        })),
+      }),
+    ).slice(0, 16);
+    return new TrustPolicy(trustRoot, version, rules);
+  }
+
+  /**
+   * The authorities that count for `<registry>/<repository>`: those of the first matching pattern.
+   * Empty when no pattern matches.
+   */
+  authoritiesFor(registry: string, repository: string): Authority[] {
+    const name = `${registry}/${repository}`;
+    return this.rules.find((r) => r.re.test(name))?.authorities ?? [];
+  }
+}
+
+async function resolveAuthority(a: AuthorityConfig): Promise<Authority> {
+  if (a.keyless) {
+    const k = a.keyless;
+    const policy: VerificationPolicy = {
+      ...(k.subject !== undefined ? { certificateIdentity: k.subject } : {}),
+      ...(k.subjectRegExp !== undefined ? { certificateIdentityRegExp: k.subjectRegExp } : {}),
+      ...(k.issuer !== undefined ? { certificateIssuer: k.issuer } : {}),
+      ...(k.issuerRegExp !== undefined ? { certificateIssuerRegExp: k.issuerRegExp } : {}),
+    };
+    return { name: a.name, kind: 'keyless', policy };
+  }
+  if (a.key) {
+    const pem = a.key.pem ?? (await readFile(a.key.pemFile!, 'utf8'));
+    return { name: a.name, kind: 'key', policy: { publicKey: pem } };
+  }
+  const n = a.notation!;
+  // The store is read once: PEM contents, so the policy version changes when a certificate does.
+  const trustStore = await Promise.all(n.trustStore.map((file) => readFile(file, 'utf8')));
+  return { name: a.name, kind: 'notation', trustStore, trustedIdentities: n.trustedIdentities };
+}
+
+/**
+ * `<registry>/<repository glob>`: `*` matches within one path component, `**` across components,
+ * `?` one character. Anchored at both ends.
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      // "a/**" also matches "a" itself; "**/b" matches "b" at any depth.
+      if (pattern[i + 2] === '/') {
+        re += '(?:.*/)?';
+        i += 2;
+      } else {
+        if (re.endsWith('/')) re = `${re.slice(0, -1)}(?:/.*)?`;
+        else re += '.*';
+        i += 1;
+      }
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}

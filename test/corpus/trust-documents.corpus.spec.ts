@@ -1,0 +1,165 @@
+import { RecordBuilder, type SubjectContext } from '#ingest';
+import { contentEdges, parseManifest, type ParsedManifest } from '#oci';
+import { parseSbom, planLayers, TrustPolicy } from '#verify';
+import { corpusJson, CosignLayout, digestOf } from './trust-corpus.helpers.js';
+
+/**
+ * Attestations and SBOMs made by other tools (buildx, slsa-github-generator, Trivy), read in place
+ * and turned into the rows the service stores, through the same record builder the job uses.
+ */
+
+let policy: TrustPolicy;
+
+beforeAll(async () => {
+  policy = await TrustPolicy.load({
+    trustedRoot: 'public-good',
+    authorities: [
+      {
+        name: 'slsa-generator',
+        keyless: {
+          issuer: 'https://token.actions.githubusercontent.com',
+          subjectRegExp:
+            'https://github\\.com/slsa-framework/slsa-github-generator/\\.github/workflows/generator_container_slsa3\\.yml@refs/tags/v.*',
+        },
+      },
+    ],
+    repositories: [{ pattern: 'ghcr/slsa-framework/**', authorities: ['slsa-generator'] }],
+  });
+});
+
+function manifestOf(layout: CosignLayout, digest: string): ParsedManifest {
+  return parseManifest(layout.blob(digest), digest);
+}
+
+function rowsFor(layout: CosignLayout, m: ParsedManifest, subjects: SubjectContext[]) {
+  const builder = new RecordBuilder(policy, m.digest, m.annotations);
+  for (const task of planLayers(m)) builder.layer(task, layout.blob(task.layer.digest), subjects);
+  return builder.out;
+}
+
+describe('buildx image indexes with BuildKit attestation manifests', () => {
+  const cases = [
+    {
+      dir: 'buildkit/slsa-verifier-gha_generic_container-v1.6.0',
+      image: 'sha256:7cd9684be65e37236fb3580a327fab44f225d22bc1b8f9ab8fa08c9b85f055ec',
+      attestation: 'sha256:ffda0195ed228772f6b4753d58f762c7e952566f174a49fe5cb1fb775eddf81b',
+      provenance: {
+        builderId: 'https://github.com/slsa-framework/example-package/actions/runs/5063709022',
+        buildType: 'https://mobyproject.org/buildkit@v1',
+        sourceRepo: 'https://github.com/slsa-framework/example-package',
+        sourceRevision: 'c14c546e54940a410195ede9aa0e7ee2ef1e16d0',
+      },
+    },
+    {
+      dir: 'cosign/slsa-verifier-gha_generic_container-v2.1.0',
+      image: 'sha256:d1fc0de9c6a33e502c488221644de1736c53d8ddb59b0e41b4946fb26af50e69',
+      attestation: 'sha256:a79645dc6fd76a0db9c9c04f5ba722ecb7d1fa8cdfc1d848d931d884cbab02ea',
+      // mode=min: no builder id, the source still recorded
+      provenance: {
+        builderId: null,
+        buildType: 'https://mobyproject.org/buildkit@v1',
+        sourceRepo: 'https://github.com/slsa-framework/example-package',
+        sourceRevision: '4d329c75e7ec1725f7c9ce917a8799d408d06be3',
+      },
+    },
+  ];
+
+  it.each(cases)('$dir: the attestation manifest yields SLSA v0.2 provenance for the platform image', (c) => {
+    const layout = new CosignLayout(c.dir);
+    const index = manifestOf(layout, layout.entry('imageIndex').digest);
+    const edge = contentEdges(index).find((e) => e.kind === 'buildkit-attestation');
+    expect(edge).toMatchObject({ subject: c.image, referrer: c.attestation });
+
+    const att = manifestOf(layout, c.attestation);
+    expect(planLayers(att).map((t) => t.action)).toEqual(['in-toto']);
+    const out = rowsFor(layout, att, [{ digest: c.image, scope: null, authorities: [] }]);
+    expect(out.signatures).toEqual([]); // BuildKit statements are unsigned
+    expect(out.attestations).toHaveLength(1);
+    expect(out.attestations[0]).toMatchObject({
+      subjectDigest: c.image,
+      predicateType: 'https://slsa.dev/provenance/v0.2',
+      parseError: null,
+      ...c.provenance,
+    });
+  });
+});
+
+describe('cosign .att manifests through the record builder', () => {
+  it('v2.1.0: a verified signature row and the slsa-github-generator provenance', () => {
+    const layout = new CosignLayout('cosign/slsa-verifier-gha_generic_container-v2.1.0');
+    const att = manifestOf(layout, layout.entry('atts').digest);
+    const subject = layout.subjectDigest();
+    const authorities = policy.authoritiesFor('ghcr', 'slsa-framework/example-package');
+    const out = rowsFor(layout, att, [
+      { digest: subject, scope: 'ghcr/slsa-framework/example-package', authorities },
+    ]);
+    expect(out.signatures).toEqual([
+      expect.objectContaining({
+        format: 'cosign-dsse',
+        status: 'verified',
+        authority: 'slsa-generator',
+        subjectDigest: subject,
+        tlogIndex: '174304112',
+        policyVersion: policy.version,
+      }),
+    ]);
+    expect(out.attestations[0]).toMatchObject({
+      predicateType: 'https://slsa.dev/provenance/v0.2',
+      builderId:
+        'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0',
+      sourceRepo: 'https://github.com/slsa-framework/example-package',
+      sourceRevision: expect.stringMatching(/^4d329c75/),
+    });
+  });
+
+  it('no trust rule for the repository: no_authority, the attestation is still parsed', () => {
+    const layout = new CosignLayout('cosign/slsa-verifier-gha_generic_container-v1.4.0');
+    const att = manifestOf(layout, layout.entry('atts').digest);
+    const subject = layout.subjectDigest();
+    expect(policy.authoritiesFor('docker', 'library/other')).toEqual([]);
+    const out = rowsFor(layout, att, [{ digest: subject, scope: null, authorities: [] }]);
+    expect(out.signatures).toEqual([
+      expect.objectContaining({ status: 'no_authority', reason: 'no_authority' }),
+    ]);
+    expect(out.attestations[0]).toMatchObject({
+      predicateType: 'https://slsa.dev/provenance/v0.2',
+      parseError: null,
+    });
+  });
+});
+
+describe('Trivy SBOMs', () => {
+  it('SPDX 2.3 (mageia:5.1): 183 packages, purls and licenses', () => {
+    const doc = parseSbom(corpusJson('sboms', 'trivy-0.42.1_mageia-5.1.spdx.json'));
+    expect(doc).toMatchObject({ format: 'spdx', specVersion: '2.3', name: 'mageia:5.1' });
+    expect(doc.packages).toHaveLength(183);
+    expect(doc.packages.filter((p) => p.purl)).toHaveLength(182);
+    const bash = doc.packages.find((p) => p.name === 'bash');
+    expect(bash).toEqual({
+      name: 'bash',
+      version: '4.3-48.2.1.mga5',
+      purl: 'pkg:none/bash@4.3-48.2.1.mga5?arch=x86_64',
+      purlBase: 'pkg:none/bash',
+      licenses: ['GPL-2.0-or-later'],
+    });
+    expect(doc.packages.some((p) => p.purl?.startsWith('pkg:oci/mageia@sha256:d769f2b2'))).toBe(true);
+  });
+
+  it('CycloneDX 1.6 (fluentd): 161 components, deb and gem purls', () => {
+    const doc = parseSbom(corpusJson('sboms', 'trivy_fluentd-multiple-lockfiles.cdx.json'));
+    expect(doc).toMatchObject({ format: 'cyclonedx', specVersion: '1.6' });
+    expect(doc.packages).toHaveLength(161);
+    expect(doc.packages.filter((p) => p.purl)).toHaveLength(160);
+    expect(
+      doc.packages.find((p) => p.purl === 'pkg:deb/debian/apt@1.8.2?arch=amd64&distro=debian-10.2'),
+    ).toMatchObject({
+      name: 'apt',
+      version: '1.8.2',
+      purlBase: 'pkg:deb/debian/apt',
+      licenses: expect.arrayContaining(['GPL-2.0-only']),
+    });
+    expect(doc.packages.some((p) => p.purlBase?.startsWith('pkg:gem/'))).toBe(true);
+    // The image config digest Trivy records is not a manifest digest and never becomes a package.
+    expect(doc.packages.some((p) => p.name.includes(digestOf(Buffer.from(''))))).toBe(false);
+  });
+});

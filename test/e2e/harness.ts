@@ -1,0 +1,152 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { pino } from 'pino';
+import { parseConfig, type RefgraphConfigInput } from '#config';
+import { createApp, type RunningApp } from '../../apps/server/src/app.js';
+
+export const silentLogger = pino({ level: 'silent' });
+
+/** The registry most suites configure: Distribution named "local", notifying with a bearer token. */
+export function localDistribution(url: string, tokenEnv = 'HOOK') {
+  return {
+    name: 'local',
+    kind: 'distribution' as const,
+    url,
+    webhook: { auth: { type: 'bearer' as const, tokenEnv } },
+  };
+}
+
+export interface StartedRefgraph {
+  running: RunningApp;
+  url: string;
+}
+
+/** The whole service in-process (api and worker roles) on a real database. */
+export async function startRefgraph(
+  databaseUrl: string,
+  config: RefgraphConfigInput,
+  env: Record<string, string> = {},
+): Promise<StartedRefgraph> {
+  const cfg = parseConfig(
+    {
+      ...config,
+      server: { host: '127.0.0.1', port: 0, logLevel: 'silent', ...config.server },
+      worker: { pollIntervalMs: 100, concurrency: 4, ...config.worker },
+    },
+    env,
+  );
+  const running = await createApp({ config: cfg, databaseUrl, logger: silentLogger });
+  const url = await running.listen();
+  return { running, url };
+}
+
+export interface RecordedDelivery {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * Sits between the registry's notifications and refgraph, forwarding every delivery and keeping
+ * a copy, so a test can replay exactly what the registry sent.
+ */
+export async function startRecordingForwarder(target: () => string) {
+  const deliveries: RecordedDelivery[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      deliveries.push({ headers: req.headers, body });
+      fetch(`${target()}${req.url}`, { method: 'POST', headers: forwardable(req.headers), body })
+        .then(async (r) => {
+          res.writeHead(r.status);
+          res.end(await r.text());
+        })
+        .catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    deliveries,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export function forwardable(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || ['host', 'content-length', 'connection', 'accept-encoding'].includes(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+/** Polls until `check` passes or the deadline; the last failure is rethrown so it explains itself. */
+export async function eventually<T>(
+  check: () => Promise<T>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}
+
+/** Everything that makes up the graph, without surrogate ids or wall-clock columns. */
+export interface GraphSnapshot {
+  edges: unknown[];
+  locations: unknown[];
+  tags: unknown[];
+  artifacts: unknown[];
+}
+
+export async function graphSnapshot(databaseUrl: string): Promise<GraphSnapshot> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const q = async (sql: string) => (await c.query(sql)).rows;
+    return {
+      edges:
+        await q(`SELECT g.name AS registry, r.name AS repository, e.subject_digest, e.referrer_digest, e.kind,
+                         e.source_digest, e.via_tag
+                      FROM edge e JOIN repository r ON r.id = e.repository_id JOIN registry g ON g.id = r.registry_id
+                      ORDER BY 1, 2, 3, 4, 5, 6, 7`),
+      locations: await q(`SELECT r.name AS repository, l.digest, l.present, l.event_at
+                          FROM artifact_location l JOIN repository r ON r.id = l.repository_id ORDER BY 1, 2`),
+      tags: await q(`SELECT r.name AS repository, t.name, t.digest, t.event_at
+                     FROM tag t JOIN repository r ON r.id = t.repository_id ORDER BY 1, 2`),
+      artifacts:
+        await q(`SELECT a.digest, a.media_type, a.artifact_type, a.kind, a.size, a.subject_digest, a.annotations
+                          FROM artifact a
+                          WHERE EXISTS (SELECT 1 FROM artifact_location l WHERE l.digest = a.digest AND l.present)
+                          ORDER BY 1`),
+    };
+  } finally {
+    await c.end();
+  }
+}
+
+export async function pendingEvents(databaseUrl: string): Promise<number> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>(
+      `SELECT count(*) AS n FROM webhook_event WHERE status = 'pending'`,
+    );
+    return Number(rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,215 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort } from '#store';
+
+/**
+ * Runs refgraph the way it is deployed: `node dist/apps/server/src/main.js` as its own process,
+ * one role per process, so faults (SIGKILL, a database that goes away) hit a real process and a
+ * crash is seen as an exit rather than as a failed promise inside the test runner.
+ */
+
+const MAIN = 'dist/apps/server/src/main.js';
+const LOCK = join(tmpdir(), 'refgraph-faults-build.lock');
+
+function newest(dir: string, ext: string, skip: RegExp): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(ext) && !skip.test(f) && !f.includes('node_modules'))
+    .reduce((m, f) => Math.max(m, statSync(join(dir, f)).mtimeMs), 0);
+}
+
+/** dist/ must be at least as new as apps/ and libs/; builds it (once, under a lock) otherwise. */
+export async function ensureBuilt(): Promise<void> {
+  const stale = () => {
+    const src = Math.max(
+      newest('apps', '.ts', /\.spec\.ts$/),
+      newest('libs', '.ts', /\.spec\.ts$|^testing\//),
+    );
+    return (
+      !existsSync(MAIN) || Math.min(newest('dist/apps', '.js', /^$/), newest('dist/libs', '.js', /^$/)) < src
+    );
+  };
+  if (!stale()) return;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      // Another test file is building; a lock older than the deadline belongs to a dead run.
+      const lock = statSync(LOCK, { throwIfNoEntry: false });
+      const age = lock ? Date.now() - lock.mtimeMs : 0;
+      if (Date.now() > deadline || age > 180_000) rmSync(LOCK, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 1000));
+      if (!stale()) return;
+    }
+  }
+  try {
+    if (!stale()) return;
+    const res = spawnSync(
+      process.execPath,
+      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'],
+      {
+        stdio: 'pipe',
+        timeout: 170_000,
+      },
+    );
+    if (!existsSync(MAIN)) throw new Error(`build failed: ${res.stdout?.toString().slice(-2000)}`);
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+export type Role = 'api' | 'worker' | 'all';
+
+export interface ServiceProcess {
+  role: Role;
+  /** Base URL for api/all roles, '' for a worker. */
+  url: string;
+  child: ChildProcess;
+  /** Last output lines (logs), for failure messages. */
+  output(): string;
+  /** Resolves with the exit code or signal once the process has exited. */
+  exited: Promise<string>;
+  hasExited(): boolean;
+  kill(signal?: NodeJS.Signals): Promise<string>;
+}
+
+const running = new Set<ServiceProcess>();
+
+export interface StartOptions {
+  role: Role;
+  databaseUrl: string;
+  /** The refgraph.yaml content (JSON is YAML). */
+  config: Record<string, unknown>;
+  env?: Record<string, string>;
+  port?: number;
+}
+
+export async function startService(opts: StartOptions): Promise<ServiceProcess> {
+  const dir = join(tmpdir(), `refgraph-fault-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(dir, { recursive: true });
+  const configPath = join(dir, 'refgraph.yaml');
+  writeFileSync(configPath, JSON.stringify(opts.config));
+  const port = opts.role === 'worker' ? 0 : (opts.port ?? (await freePort()));
+  const child = spawn(process.execPath, [MAIN], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...opts.env,
+      DATABASE_URL: opts.databaseUrl,
+      REFGRAPH_CONFIG: configPath,
+      REFGRAPH_ROLE: opts.role,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    },
+  });
+  let tail = '';
+  const keep = (b: Buffer) => {
+    tail = (tail + b.toString()).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let done = false;
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      done = true;
+      rmSync(dir, { recursive: true, force: true });
+      resolve(signal ?? `exit ${code}`);
+    }),
+  );
+  const proc: ServiceProcess = {
+    role: opts.role,
+    url: opts.role === 'worker' ? '' : `http://127.0.0.1:${port}`,
+    child,
+    output: () => tail,
+    exited,
+    hasExited: () => done,
+    async kill(signal = 'SIGTERM') {
+      if (!done) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+        running.delete(proc);
+      }
+    },
+  };
+  running.add(proc);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (done) throw new Error(`refgraph ${opts.role} exited during start-up:\n${tail}`);
+    if (Date.now() > deadline) {
+      await proc.kill('SIGKILL');
+      throw new Error(`refgraph ${opts.role} did not start within 60 s:\n${tail}`);
+    }
+    if (/"msg":"refgraph started"/.test(tail)) {
+      if (opts.role === 'worker') return proc;
+      const ok = await fetch(`${proc.url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return proc;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Kills every process this file started that is still running (afterAll). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill('SIGKILL')));
+}
+
+/** One-shot SQL against a test database. */
+export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export interface EventCounts {
+  total: number;
+  pending: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  /** Sum of attempts over all events: equals `total` when every event ran exactly once to completion. */
+  attempts: number;
+  jobs: number;
+}
+
+export async function eventCounts(url: string): Promise<EventCounts> {
+  const [r] = await sql<Record<string, string>>(
+    url,
+    `SELECT count(*) AS total,
+            count(*) FILTER (WHERE status = 'pending') AS pending,
+            count(*) FILTER (WHERE status = 'done') AS done,
+            count(*) FILTER (WHERE status = 'skipped') AS skipped,
+            count(*) FILTER (WHERE status = 'failed') AS failed,
+            coalesce(sum(attempts), 0) AS attempts,
+            (SELECT count(*) FROM graphile_worker.jobs WHERE task_identifier = 'ingest_event') AS jobs
+     FROM webhook_event`,
+  );
+  const n = (k: string) => Number(r![k]);
+  return {
+    total: n('total'),
+    pending: n('pending'),
+    done: n('done'),
+    skipped: n('skipped'),
+    failed: n('failed'),
+    attempts: n('attempts'),
+    jobs: n('jobs'),
+  };
+}
