@@ -4,6 +4,8 @@
 //   DATABASE_URL=... PORT=... BENCH_WEBHOOK_TOKEN=... node bench/bare-server.mjs
 import Fastify from 'fastify';
 import pg from 'pg';
+import { loadConfig } from '#config';
+import { registerAnswerRoutes } from './lib/bare-answers.mjs';
 import { REFERRERS_SQL } from './lib/referrers-sql.mjs';
 
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -47,7 +49,7 @@ app.get('/v2/*', async (req, reply) => {
 });
 
 // Webhook accept: the same durable write as refgraph's inbox (event rows and their jobs in one
-// transaction), with the bearer check and JSON parse, and nothing else.
+// transaction per delivery), with the bearer check and JSON parse, and nothing else.
 const registryIds = new Map();
 app.removeAllContentTypeParsers();
 app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -93,11 +95,6 @@ app.post('/webhooks/:registry', async (req, reply) => {
         [rows.map((r) => r.id)],
       );
     }
-    // BARE_SKIP_REGISTRY_UPDATE=1 (a diagnosis run): without this one-row UPDATE, concurrent
-    // deliveries for one registry no longer queue on its row lock until each commit's fsync.
-    if (!process.env.BARE_SKIP_REGISTRY_UPDATE) {
-      await client.query('UPDATE registry SET last_event_at = $2 WHERE id = $1', [registryId, receivedAt]);
-    }
     await client.query('COMMIT');
     return reply.status(202).send({ accepted: rows.length });
   } catch (err) {
@@ -108,11 +105,19 @@ app.post('/webhooks/:registry', async (req, reply) => {
   }
 });
 
+// REST answers: the service's answer code without its framework (bench/lib/bare-answers.mjs).
+const config = loadConfig(process.env);
+const closeAnswers = registerAnswerRoutes(app, {
+  databaseUrl: process.env.DATABASE_URL,
+  registries: config.registries,
+  policies: config.policies,
+});
+
 const port = Number(process.env.PORT ?? 0);
 await app.listen({ port, host: '127.0.0.1' });
 process.on('SIGTERM', () => {
   void app
     .close()
-    .then(() => pool.end())
+    .then(() => Promise.all([pool.end(), closeAnswers()]))
     .then(() => process.exit(0));
 });

@@ -4,6 +4,7 @@
 //   BENCH_DURATION=10                  seconds per measured run (after a 2 s warm-up)
 //   BENCH_CONNECTIONS=50               concurrent connections
 //   BENCH_REGISTRY_SUBJECTS=300        tag-schema indexes pushed to the real registry
+//   BENCH_SYNC_MANIFESTS=5000          manifests in the registry that `refgraph sync` walks
 //   BENCH_DATABASE_URL=postgres://...  a database the bench may wipe (default: embedded Postgres)
 //   BENCH_NO_WRITE=1                   print results without rewriting RESULTS.md
 //   BENCH_SKIP_BUILD=1                 measure dist/ as it is
@@ -23,13 +24,15 @@ import { migrate, startDatabase } from './lib/postgres.mjs';
 import { startNodeServer } from './lib/proc.mjs';
 import { registryStorage, referrerContent, startRegistryProcess, OCI_INDEX } from './lib/registry.mjs';
 import {
+  countStatements,
   explainReferrers,
-  probeRoutes,
   sameAnswers,
   sameAsRegistry,
+  sameRestAnswers,
   waitForEvents,
   webhookRequests,
 } from './lib/checks.mjs';
+import { crawl } from './lib/crawl.mjs';
 import { writeResults } from './lib/report.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,6 +46,10 @@ const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000')
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const REGISTRY_SUBJECTS = Number(process.env.BENCH_REGISTRY_SUBJECTS ?? 300);
+const SYNC_MANIFESTS = Number(process.env.BENCH_SYNC_MANIFESTS ?? 5000);
+const GATEKEEPER_KEYS = 100;
+const GRAPHQL_PAGE = 50;
+const POLICY = 'admission';
 const TOKEN = randomBytes(16).toString('hex');
 const started = Date.now();
 const log = (m) =>
@@ -56,7 +63,6 @@ const results = {
   scaling: [],
   runs: {},
   checks: [],
-  notMeasured: [],
   explain: {},
   machine: undefined,
 };
@@ -103,6 +109,12 @@ async function main() {
 
   const dir = await mkdtemp(join(tmpdir(), 'refgraph-bench-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  // A registry for the sync scenario, without notifications: sync builds the graph from what it holds.
+  const syncStorage = await registryStorage();
+  cleanups.push(() => syncStorage.remove());
+  const syncRegistry = await startRegistryProcess({ storageDir: syncStorage.dir });
+  cleanups.push(() => syncRegistry.stop());
+
   const configPath = join(dir, 'refgraph.yaml');
   // JSON is YAML.
   await writeFile(
@@ -111,12 +123,46 @@ async function main() {
       // The limiter would measure itself: one load generator is one client.
       server: { host: '127.0.0.1', port: servicePort, logLevel: 'warn', rateLimitPerMinute: 0 },
       worker: { concurrency: 8, pollIntervalMs: 1000 },
+      sync: { concurrency: 8 },
       registries: [
         {
           name: 'bench',
           kind: 'distribution',
           url: registry.url,
           webhook: { auth: { type: 'bearer', tokenEnv: 'BENCH_WEBHOOK_TOKEN' } },
+        },
+        {
+          name: 'bench-sync',
+          kind: 'distribution',
+          url: syncRegistry.url,
+          webhook: { auth: { type: 'bearer', tokenEnv: 'BENCH_WEBHOOK_TOKEN' } },
+        },
+      ],
+      // The authority the generated cosign signatures name, and an admission policy that asks for
+      // what every generated image has: a signature by it, SLSA v1 provenance from a builder, an SBOM.
+      trust: {
+        authorities: [
+          {
+            name: 'ci',
+            keyless: {
+              issuer: 'https://token.actions.githubusercontent.com',
+              subjectRegExp: 'https://github\\.com/org/.+',
+            },
+          },
+        ],
+        repositories: [{ pattern: 'bench/**', authorities: ['ci'] }],
+      },
+      policies: [
+        {
+          name: POLICY,
+          signatures: { authorities: ['ci'] },
+          attestations: [
+            {
+              predicateType: 'https://slsa.dev/provenance/v1',
+              builderIds: ['https://github.com/actions/runner/github-hosted'],
+            },
+          ],
+          sbom: true,
         },
       ],
     }),
@@ -127,6 +173,7 @@ async function main() {
     REFGRAPH_CONFIG: configPath,
     LOG_LEVEL: 'warn',
   };
+  const policyVersion = await servicePolicyVersion(env);
   let service;
   let bare;
   const startService = async (role) => {
@@ -172,11 +219,72 @@ async function main() {
     return { path: `/v2/${k.registry}/${k.repository}/referrers/${k.digest}` };
   };
 
+  // REST answers, the verdict, the Gatekeeper batch and the GraphQL page, each against the same
+  // answer code without the service's framework (bench/lib/bare-answers.mjs).
+  const measureAnswers = async (known) => {
+    const restReferrers = () => ({
+      path: `/api/v1/artifacts/${encodeURIComponent(pick(known).digest)}/referrers`,
+    });
+    const summary = () => ({ path: `/api/v1/artifacts/${encodeURIComponent(pick(known).digest)}` });
+    const post = (path, body) => ({
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const verdict = () => post('/api/v1/verdict', { policy: POLICY, subjects: [reference(pick(known))] });
+    const gatekeeper = () =>
+      post(`/api/v1/gatekeeper/${POLICY}`, {
+        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
+        kind: 'ProviderRequest',
+        request: { keys: Array.from({ length: GATEKEEPER_KEYS }, () => reference(pick(known))) },
+      });
+    const sample = (gen, n) => Array.from({ length: n }, gen);
+    results.checks.push(
+      await sameRestAnswers('REST referrers, summary, verdict, Gatekeeper', service.url, bare.url, [
+        ...sample(restReferrers, 50),
+        ...sample(summary, 50),
+        ...sample(verdict, 50),
+        ...sample(gatekeeper, 5),
+      ]),
+    );
+    await measure('rest-referrers', 'REST referrers', service, { next: restReferrers });
+    await measure('bare-rest-referrers', 'bare fastify + pg, REST referrers', bare, { next: restReferrers });
+    await measure('rest-summary', 'REST artifact summary', service, { next: summary });
+    await measure('bare-rest-summary', 'bare fastify + pg, REST artifact summary', bare, { next: summary });
+    await measure('verdict', 'verdict (one image reference)', service, { next: verdict });
+    await measure('bare-verdict', 'bare fastify + pg, verdict', bare, { next: verdict });
+    await measure('gatekeeper', `Gatekeeper batch of ${GATEKEEPER_KEYS} keys`, service, { next: gatekeeper });
+    await measure('bare-gatekeeper', `bare fastify + pg, Gatekeeper batch of ${GATEKEEPER_KEYS} keys`, bare, {
+      next: gatekeeper,
+    });
+    await measure('gatekeeper-1c', `Gatekeeper batch of ${GATEKEEPER_KEYS} keys, 1 connection`, service, {
+      connections: 1,
+      next: gatekeeper,
+    });
+    await measure('graphql', `GraphQL ${GRAPHQL_PAGE}-artifact page`, service, { next: graphqlPage });
+  };
+  /** A page of artifacts from a random position, with referrers and signatures, as a dashboard asks. */
+  const graphqlPage = () => ({
+    method: 'POST',
+    path: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: GRAPHQL_PAGE_QUERY,
+      variables: { after: Buffer.from(`a:sha256:${randomBytes(32).toString('hex')}`).toString('base64url') },
+    }),
+  });
+
   const largest = SIZES[SIZES.length - 1];
   let keys;
   for (const size of SIZES) {
     log(`generating ${size} artifacts`);
-    const gen = await generateGraph(clients, { artifacts: size, registryUrl: registry.url, log });
+    const gen = await generateGraph(clients, {
+      artifacts: size,
+      registryUrl: registry.url,
+      policyVersion,
+      log,
+    });
     log(
       `  ${gen.artifacts} artifacts, ${gen.edges} edges, ${gen.locations} locations in ${(gen.ms / 1000).toFixed(1)} s`,
     );
@@ -226,6 +334,7 @@ async function main() {
     await measure('bare-hot', 'bare fastify + pg, hot subjects (page of 500)', bare, {
       next: referrersReq(hot),
     });
+    await measureAnswers(keys.filter((k) => k.known));
   }
   await dropSeeds(sql);
 
@@ -288,33 +397,19 @@ async function main() {
     next: referrersReq(regKeys),
   });
 
-  results.notMeasured = await probeRoutes(service.url, keys[0]);
+  await measureSync(syncRegistry, env);
 
   // Webhook accept: the api role alone, so the worker does not fetch the made-up digests.
   await startService('api');
+  // With no worker in this process, every transaction the database sees comes from the request.
+  results.graphqlStatements = await countStatements(sql, service.url, graphqlPage, 20);
+  log(`    GraphQL page: ${results.graphqlStatements.toFixed(1)} SQL statements per request`);
   await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
     next: webhookRequests(TOKEN, repos),
   });
   await measure('bare-accept', 'bare fastify + pg, same durable insert', bare, {
     next: webhookRequests(TOKEN, repos),
   });
-  // Diagnosis: the same insert without refgraph's per-delivery UPDATE of the registry row.
-  await bare.stop();
-  bare = await startNodeServer({
-    name: 'bare fastify + pg (no registry row update)',
-    script: 'bench/bare-server.mjs',
-    env: { ...env, BARE_SKIP_REGISTRY_UPDATE: '1' },
-    port: barePort,
-    log,
-  });
-  await measure(
-    'bare-accept-noupdate',
-    'bare fastify + pg, same insert without the registry row UPDATE',
-    bare,
-    {
-      next: webhookRequests(TOKEN, repos),
-    },
-  );
   await sql.query(`TRUNCATE webhook_event`);
   await sql.query(`DELETE FROM graphile_worker._private_jobs`).catch(() => undefined);
 
@@ -323,6 +418,85 @@ async function main() {
   const text = await writeResults(results, { write: !process.env.BENCH_NO_WRITE });
   process.stdout.write(`\n${text}\n`);
   log('done');
+}
+
+const GRAPHQL_PAGE_QUERY = `query Page($after: String) {
+  artifacts(first: ${GRAPHQL_PAGE}, after: $after) { edges { node {
+    digest kind
+    referrers { edges { kind node { digest artifactType signatures { status } } } }
+    signatures { status identity artifactDigest }
+  } } }
+}`;
+
+/** How admission controllers name images: by tag where there is one, else by digest. */
+function reference(k) {
+  return k.tag ? `${k.registry}/${k.repository}:${k.tag}` : `${k.registry}/${k.repository}@${k.digest}`;
+}
+
+/** The trust policy version the service computes from the bench config (stored results carry it). */
+async function servicePolicyVersion(env) {
+  const { loadConfig } = await import('#config');
+  const { TrustPolicy } = await import('#verify');
+  return (await TrustPolicy.load(loadConfig(env).trust)).version;
+}
+
+/**
+ * Sync speed: `refgraph sync` (the CLI, as an operator runs a backfill) over a registry holding
+ * SYNC_MANIFESTS manifests, against a bare crawl of the same registry with the same concurrency
+ * that only GETs every manifest (the limit the registry sets), in the same run.
+ */
+async function measureSync(syncRegistry, env) {
+  const subjects = Math.ceil(SYNC_MANIFESTS / 5);
+  const repositories = Array.from({ length: 10 }, (_, i) => `sync/app-${i}`);
+  const content = referrerContent({
+    count: subjects,
+    repositories,
+    seed: randomBytes(4).toString('hex'),
+    images: true,
+  });
+  log(`sync: pushing ${content.manifests} manifests to a registry without notifications`);
+  await content.prepare(syncRegistry.url);
+  await content.push(syncRegistry.url);
+
+  log('run bare crawl (GET every manifest, 8 at a time)');
+  const c = await crawl(syncRegistry.url, { concurrency: 8 });
+  results.runs['bare-sync'] = {
+    label: 'bare crawl: GET every manifest, same concurrency',
+    rps: c.manifests / c.seconds,
+    manifests: c.manifests,
+    seconds: c.seconds,
+  };
+  log(`    ${c.manifests} manifests in ${c.seconds.toFixed(1)} s`);
+
+  log('run refgraph sync bench-sync');
+  const t0 = Date.now();
+  const { spawn } = await import('node:child_process');
+  const { sampleRss } = await import('./lib/proc.mjs');
+  const child = spawn(process.execPath, ['bin/refgraph.js', 'sync', 'bench-sync', '--json'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const rss = sampleRss(child.pid);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (err = (err + d).slice(-2000)));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  const seconds = (Date.now() - t0) / 1000;
+  const peakRssMiB = rss.stop();
+  if (code !== 0) throw new Error(`refgraph sync exited ${code}: ${out}${err}`);
+  const summary = JSON.parse(out.trim().split('\n').at(-1));
+  const manifests = summary.manifestsFetched + summary.manifestsSkipped;
+  results.runs.sync = {
+    label: `refgraph sync (${content.manifests} manifests pushed)`,
+    rps: manifests / seconds,
+    manifests,
+    pushed: content.manifests,
+    seconds,
+    peakRssMiB,
+    summary,
+  };
+  log(`    ${manifests} manifests in ${seconds.toFixed(1)} s (${(manifests / seconds).toFixed(0)}/s)`);
 }
 
 /**

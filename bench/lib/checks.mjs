@@ -134,43 +134,58 @@ export function webhookRequests(token, repos) {
 }
 
 /**
- * The scenarios whose routes are still being built: each is measured once its route answers;
- * until then it is listed with what the probe saw.
+ * Both servers answer each request ({ method, path, headers, body }) with the same status and the
+ * same JSON (key order aside).
  */
-export async function probeRoutes(serviceUrl, key) {
-  const status = async (path, init) => {
-    try {
-      const res = await fetch(serviceUrl + path, init);
-      await res.body?.cancel();
-      return res.status;
-    } catch (err) {
-      return String(err);
+export async function sameRestAnswers(label, aUrl, bUrl, requests) {
+  let mismatches = 0;
+  let failures = 0;
+  let first;
+  for (const r of requests) {
+    const init = { method: r.method ?? 'GET', headers: r.headers, body: r.body };
+    const [a, b] = await Promise.all([fetch(aUrl + r.path, init), fetch(bUrl + r.path, init)]);
+    const [ta, tb] = await Promise.all([a.text(), b.text()]);
+    if (a.status !== 200) failures++;
+    if (a.status !== b.status || canonical(JSON.parse(ta)) !== canonical(JSON.parse(tb))) {
+      mismatches++;
+      first ??= `${r.method ?? 'GET'} ${r.path}: ${a.status} ${ta.slice(0, 160)} vs ${b.status} ${tb.slice(0, 160)}`;
     }
+  }
+  return {
+    check: `refgraph and bare fastify + pg give the same answers (${label}, ${requests.length} requests, all 200)`,
+    ok: mismatches === 0 && failures === 0,
+    detail:
+      mismatches || failures
+        ? `${mismatches} differ, ${failures} not 200; first: ${first ?? '(status only)'}`
+        : '',
   };
-  const subject = encodeURIComponent(key.digest);
-  const graphql = await status('/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: '{ __typename }' }),
-  });
-  const openapi = await status('/openapi.json');
-  const probes = [
-    ['REST referrers', `/api/v1/artifacts/${subject}/referrers`],
-    ['REST summary', `/api/v1/artifacts/${subject}/summary`],
-    ['verdict', `/api/v1/verdict?digest=${subject}`],
-    ['Gatekeeper batch of 100 keys', `/api/v1/gatekeeper`],
-  ];
-  const out = [];
-  for (const [scenario, path] of probes)
-    out.push({ scenario, probe: `GET ${path}`, status: await status(path) });
-  out.push({ scenario: 'GraphQL 50-artifact page', probe: 'POST /graphql', status: graphql });
-  out.push({
-    scenario: 'sync speed (5,000 manifests)',
-    probe: 'no sync command or endpoint in dist/',
-    status: 'absent',
-  });
-  out.push({ scenario: '(OpenAPI document)', probe: 'GET /openapi.json', status: openapi });
-  return out;
+}
+
+/**
+ * SQL statements per request, from the database's own count of committed transactions (each
+ * statement outside BEGIN is one): the request is sent `n` times, one at a time, to a server that
+ * does nothing else, and the same interval with no requests is subtracted. Backends report their
+ * counts when idle within 10 s, hence the waits.
+ */
+export async function countStatements(sql, serviceUrl, next, n) {
+  const commits = async () =>
+    (await sql.query(`SELECT xact_commit::int AS n FROM pg_stat_database WHERE datname = current_database()`))
+      .rows[0].n;
+  const settle = () => new Promise((r) => setTimeout(r, 11_000));
+  await settle();
+  const a = await commits();
+  await settle();
+  const b = await commits();
+  for (let i = 0; i < n; i++) {
+    const r = next();
+    const res = await fetch(serviceUrl + r.path, { method: r.method, headers: r.headers, body: r.body });
+    const body = await res.json();
+    if (res.status !== 200 || body.errors)
+      throw new Error(`${r.path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  }
+  await settle();
+  const c = await commits();
+  return (c - b - (b - a)) / n;
 }
 
 function canonical(v) {

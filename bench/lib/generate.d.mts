@@ -19,6 +19,10 @@ export interface QueryKey {
   registry: string;
   repository: string;
   digest: string;
+  /** The tag naming this digest in its repository (image indexes only). */
+  tag?: string;
+  /** False for the digests nobody stored (the 5 % of keys that must answer "nothing"). */
+  known: boolean;
 }
 export const GROUP_ARTIFACTS: number;
 export const GROUP_EDGES: number;
@@ -29,7 +33,13 @@ export const SBOM_PACKAGES: number;
 export function plan(artifacts: number): GraphPlan;
 export function generateGraph(
   clients: pg.ClientBase | pg.ClientBase[],
-  opts: { artifacts: number; registryName?: string; registryUrl?: string; log?: (m: string) => void },
+  opts: {
+    artifacts: number;
+    registryName?: string;
+    registryUrl?: string;
+    policyVersion?: string;
+    log?: (m: string) => void;
+  },
 ): Promise<GeneratedGraph>;
 export function sampleKeys(
   client: pg.ClientBase,

@@ -105,8 +105,17 @@ const lit = (v) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'
  */
 export async function generateGraph(
   clients,
-  { artifacts, registryName = 'bench', registryUrl = 'http://127.0.0.1:1', log = () => {} },
+  {
+    artifacts,
+    registryName = 'bench',
+    registryUrl = 'http://127.0.0.1:1',
+    policyVersion = 'bench',
+    log = () => {},
+  },
 ) {
+  // Stored results carry the trust policy version they were computed under; a service whose policy
+  // has another version re-verifies them at start-up, so the bench passes the service's own.
+  if (!/^[\w.-]+$/.test(policyVersion)) throw new Error(`unexpected policy version ${policyVersion}`);
   const p = plan(artifacts);
   const t0 = Date.now();
   clients = Array.isArray(clients) ? clients : [clients];
@@ -244,12 +253,12 @@ export async function generateGraph(
         // Stored verification and parse results, per artifact (not per repository).
         await c.query(`
         INSERT INTO signature (artifact_digest, subject_digest, format, status, identity, issuer, authority, tlog_index, integrated_time, policy_version)
-        SELECT b.sig, b.idx, 'cosign', CASE WHEN b.g % 20 = 0 THEN 'unverified' ELSE 'verified' END,
+        SELECT b.sig, b.idx, 'cosign', CASE WHEN b.g % 20 = 0 THEN 'failed' ELSE 'verified' END,
           'https://github.com/org/app-' || (b.g % 97) || '/.github/workflows/release.yml@refs/heads/main',
-          'https://token.actions.githubusercontent.com', 'ci', 100000000 + b.g, now(), 'bench'
+          'https://token.actions.githubusercontent.com', 'ci', 100000000 + b.g, now(), '${policyVersion}'
         FROM bench_gen.grp b
         UNION ALL
-        SELECT b.psig, b.prov, 'notation', 'verified', 'CN=release,O=Example', NULL, 'release-ca', NULL, NULL, 'bench'
+        SELECT b.psig, b.prov, 'notation', 'verified', 'CN=release,O=Example', NULL, 'release-ca', NULL, NULL, '${policyVersion}'
         FROM bench_gen.grp b`);
         await c.query(`
         INSERT INTO attestation (artifact_digest, subject_digest, predicate_type, builder_id, build_type, source_repo, source_revision)
@@ -385,11 +394,13 @@ export async function sampleKeys(client, { count = 20000, registryName = 'bench'
           : bucket < 95
             ? row.prov
             : `sha256:${sha256hex(`unsigned:${row.g}`)}`;
-    return { registry: registryName, repository: row.repository, digest };
+    // Image indexes are also tagged `v1.<group>` in every repository that holds them.
+    const tag = bucket < 70 ? `v1.${row.g}` : undefined;
+    return { registry: registryName, repository: row.repository, digest, tag, known: bucket < 95 };
   });
   for (let i = 0; i < keys.length; i += 1000) {
     const h = hot[(i / 1000) % hot.length];
-    if (h) keys[i] = { registry: registryName, repository: h.repository, digest: h.subject };
+    if (h) keys[i] = { registry: registryName, repository: h.repository, digest: h.subject, known: true };
   }
   return keys;
 }
@@ -399,7 +410,12 @@ export async function hotKeys(client, { registryName = 'bench' } = {}) {
   const { rows } = await client.query(
     `SELECT r.name AS repository, h.subject FROM bench_gen.hot h JOIN repository r ON r.id = h.repo ORDER BY h.h`,
   );
-  return rows.map((r) => ({ registry: registryName, repository: r.repository, digest: r.subject }));
+  return rows.map((r) => ({
+    registry: registryName,
+    repository: r.repository,
+    digest: r.subject,
+    known: true,
+  }));
 }
 
 export async function dropSeeds(client) {

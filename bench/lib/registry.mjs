@@ -130,7 +130,7 @@ const REFERRER_TYPES = [
  * index `sha256-<hex>` listing them, the way cosign 3 / oras / @sigstore/oci attach to a
  * registry without the referrers API. Blobs are pushed up front (prepare), manifests timed (push).
  */
-export function referrerContent({ count, repositories, seed = 'bench' }) {
+export function referrerContent({ count, repositories, seed = 'bench', images = false }) {
   const layers = REFERRER_TYPES.map((t, i) =>
     Buffer.from(JSON.stringify({ type: t.artifactType, payload: `${seed}-${i}`.repeat(40) })),
   );
@@ -141,10 +141,39 @@ export function referrerContent({ count, repositories, seed = 'bench' }) {
     size: empty.length,
     data: empty.toString('base64'),
   };
+  const imageConfig = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
+  const imageLayer = Buffer.from(`${seed}: the one layer every bench image shares`);
   const subjects = [];
   for (let i = 0; i < count; i++) {
     const repository = repositories[i % repositories.length];
-    const subject = { mediaType: OCI_MANIFEST, digest: sha256(`${seed}:subject:${i}`), size: 1403 };
+    // With `images`, each subject is a real image manifest pushed under tag v<i>; without, the
+    // referrers name a subject the registry does not hold (as when images live elsewhere).
+    const image = images
+      ? Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: OCI_MANIFEST,
+            config: {
+              mediaType: 'application/vnd.oci.image.config.v1+json',
+              digest: sha256(imageConfig),
+              size: imageConfig.length,
+            },
+            layers: [
+              {
+                mediaType: 'application/vnd.oci.image.layer.v1.tar',
+                digest: sha256(imageLayer),
+                size: imageLayer.length,
+              },
+            ],
+            annotations: { 'dev.refgraph.bench': `${seed}:${i}` },
+          }),
+        )
+      : undefined;
+    const subject = image
+      ? { mediaType: OCI_MANIFEST, digest: sha256(image), size: image.length }
+      : { mediaType: OCI_MANIFEST, digest: sha256(`${seed}:subject:${i}`), size: 1403 };
     const referrers = REFERRER_TYPES.map((t, j) => {
       const manifest = {
         schemaVersion: 2,
@@ -179,6 +208,8 @@ export function referrerContent({ count, repositories, seed = 'bench' }) {
     );
     subjects.push({
       repository,
+      image,
+      imageTag: `v${i}`,
       subject: subject.digest,
       tag: `sha256-${subject.digest.slice(7)}`,
       referrers,
@@ -187,11 +218,15 @@ export function referrerContent({ count, repositories, seed = 'bench' }) {
   }
   return {
     subjects,
-    manifests: subjects.length * (REFERRER_TYPES.length + 1),
+    manifests: subjects.length * (REFERRER_TYPES.length + 1 + (images ? 1 : 0)),
     async prepare(url) {
       for (const repo of new Set(repositories)) {
         await pushBlob(url, repo, empty);
         for (const l of layers) await pushBlob(url, repo, l);
+        if (images) {
+          await pushBlob(url, repo, imageConfig);
+          await pushBlob(url, repo, imageLayer);
+        }
       }
     },
     /** Pushes every manifest, `concurrency` subjects at a time; referrers before their index. */
@@ -200,6 +235,7 @@ export function referrerContent({ count, repositories, seed = 'bench' }) {
       const worker = async () => {
         while (next < subjects.length) {
           const s = subjects[next++];
+          if (s.image) await pushManifest(url, s.repository, s.imageTag, s.image, OCI_MANIFEST);
           for (const r of s.referrers)
             await pushManifest(url, s.repository, r.descriptor.digest, r.bytes, OCI_MANIFEST);
           await pushManifest(url, s.repository, s.tag, s.index, OCI_INDEX);

@@ -79,18 +79,39 @@ function render(r) {
   line(one, one && bareOne ? `p50 ${x(one.p50 / bareOne.p50)} bare's` : '–', '', undefined);
   line(bareOne, 'baseline (stack limit)', '', undefined);
   line(
+    R['rest-referrers'],
+    vs(R['rest-referrers'], R['bare-rest-referrers'], 'bare'),
+    '≥ 0.85× bare',
+    R['rest-referrers'] && R['rest-referrers'].rps / R['bare-rest-referrers']?.rps >= 0.85,
+  );
+  line(R['bare-rest-referrers'], 'baseline (stack limit)', '', undefined);
+  line(R['rest-summary'], vs(R['rest-summary'], R['bare-rest-summary'], 'bare'), '', undefined);
+  line(R['bare-rest-summary'], 'baseline (stack limit)', '', undefined);
+  line(R.verdict, vs(R.verdict, R['bare-verdict'], 'bare'), '', undefined);
+  line(R['bare-verdict'], 'baseline (stack limit)', '', undefined);
+  const gk = R.gatekeeper;
+  line(gk, vs(gk, R['bare-gatekeeper'], 'bare'), 'p99 < 50 ms', gk && gk.p99 < 50);
+  line(R['bare-gatekeeper'], 'baseline (stack limit)', '', undefined);
+  const gk1 = R['gatekeeper-1c'];
+  line(gk1, '', 'p99 < 50 ms', gk1 && gk1.p99 < 50);
+  const gq = R.graphql;
+  const restRef = R['rest-referrers'];
+  const perArtifact = gq && restRef ? (gq.rps * 50) / restRef.rps : undefined;
+  const stmts = r.graphqlStatements;
+  line(
+    gq,
+    `${x(perArtifact)} REST referrers, per artifact; ${Number.isFinite(stmts) ? stmts.toFixed(1) : '–'} SQL statements per page`,
+    '≥ 0.5× REST; ≤ 3 statements',
+    gq && perArtifact >= 0.5 && stmts <= 3,
+  );
+  line(
     R.accept,
     vs(R.accept, R['bare-accept'], 'bare'),
     '≥ 3,000 events/s',
     R.accept && R.accept.rps >= 3000,
   );
   line(R['bare-accept'], 'baseline (stack limit)', '', undefined);
-  line(
-    R['bare-accept-noupdate'],
-    vs(R['bare-accept-noupdate'], R['bare-accept'], 'bare'),
-    'diagnosis',
-    undefined,
-  );
+
   const e = R.e2e;
   if (e) {
     row([
@@ -103,6 +124,21 @@ function render(r) {
       '≥ 300 manifests/s',
       met(e.rps >= 300 && !e.timedOut),
     ]);
+  }
+  const sy = R.sync;
+  if (sy) {
+    row([
+      `${sy.label}: manifests walked per second`,
+      n0(sy.rps),
+      '–',
+      '–',
+      mib(sy.peakRssMiB),
+      R['bare-sync'] ? `${x(sy.rps / R['bare-sync'].rps)} bare crawl` : '–',
+      '≥ 500 manifests/s',
+      met(sy.rps >= 500),
+    ]);
+    const bs = R['bare-sync'];
+    if (bs) row([bs.label, n0(bs.rps), '–', '–', '–', 'baseline (what the registry allows)', '', '']);
   }
   if (e && Number.isFinite(e.lastReceivedMs)) {
     lines.push('');
@@ -127,7 +163,7 @@ function render(r) {
             .map(([, v]) => v.peakRssMiB ?? 0),
         ),
       )}; ` +
-      `webhook accept runs the api role alone, every other run the default all-roles process.`,
+      `webhook accept runs the api role alone, sync is the CLI process, every other run the default all-roles process.`,
   );
 
   lines.push('');
@@ -171,17 +207,6 @@ function render(r) {
   lines.push('');
   for (const c of r.checks)
     lines.push(`- ${c.ok ? 'ok' : '**FAILED**'}: ${c.check}${c.detail ? ` — ${c.detail}` : ''}`);
-
-  lines.push('');
-  lines.push('### Not measured yet');
-  lines.push('');
-  lines.push(
-    'Their routes did not answer when this run probed them; the scenarios are added to bench/run.mjs as the routes land.',
-  );
-  lines.push('');
-  row(['scenario', 'probe', 'answer']);
-  row(['---', '---', '---']);
-  for (const p of r.notMeasured) row([p.scenario, `\`${p.probe}\``, String(p.status)]);
 
   const plan = r.explain[L];
   if (plan) {

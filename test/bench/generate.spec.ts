@@ -90,6 +90,26 @@ describe('bench graph generator', () => {
 
     const page = await referrers.findReferrers({ ...hot[0]!, subject: hot[0]!.digest, limit: 501 });
     expect(page).toHaveLength(Math.min(501, plan(3000).hot));
+
+    // Tagged keys name their digest by that tag; unknown keys name nothing stored.
+    const tagged = keys.filter((k) => k.tag);
+    expect(tagged.length).toBeGreaterThan(50);
+    for (const k of tagged.slice(0, 20)) {
+      const { rows } = await sql.query<{ digest: string }>(
+        `SELECT t.digest FROM tag t JOIN repository r ON r.id = t.repository_id WHERE r.name = $1 AND t.name = $2`,
+        [k.repository, k.tag],
+      );
+      expect(rows).toEqual([{ digest: k.digest }]);
+    }
+    const unknown = keys.filter((k) => !k.known).map((k) => k.digest);
+    expect(unknown.length).toBeGreaterThan(0);
+    const { rows: stored } = await sql.query(`SELECT 1 FROM artifact WHERE digest = ANY($1)`, [unknown]);
+    expect(stored).toHaveLength(0);
+    const { rows: known } = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM artifact WHERE digest = ANY($1)`,
+      [[...new Set(keys.filter((k) => k.known).map((k) => k.digest))]],
+    );
+    expect(known[0]!.n).toBe(new Set(keys.filter((k) => k.known).map((k) => k.digest)).size);
     await dropSeeds(sql);
   });
 
