@@ -21,6 +21,8 @@ export interface ReferrerRow {
     artifactType?: string;
     annotations?: Record<string, string>;
   } | null;
+  /** Signatures over the referrer, limited by scope like `findSignatures`. */
+  signatures: SignatureRow[];
 }
 
 export interface SbomRow {
@@ -43,6 +45,11 @@ export interface ArtifactListFilter {
 
 const ARTIFACT = `a.digest, a.media_type AS "mediaType", a.artifact_type AS "artifactType", a.kind, a.size,
   a.subject_digest AS "subjectDigest", a.annotations`;
+
+const SIGNATURE = `s.artifact_digest AS "artifactDigest", s.layer_digest AS "layerDigest", s.subject_digest AS "subjectDigest",
+  s.format, s.status, s.reason, s.message, s.identity, s.issuer, s.key_id AS "keyId", s.authority,
+  s.tlog_index AS "tlogIndex", s.integrated_time AS "integratedTime", s.policy_version AS "policyVersion",
+  s.verified_at AS "verifiedAt"`;
 
 const KIND_SQL: Record<ReferrerKindFilter, string> = {
   signature: `a.kind = 'signature'`,
@@ -99,7 +106,8 @@ export class GraphQueryRepository {
   /**
    * Direct referrers of many subjects, each subject paged on its own (by referrer digest, up to
    * `limit` rows per subject). Same visibility rule as the referrers API: no index children, edge
-   * repository in scope, referrer not deleted from that repository.
+   * repository in scope, referrer not deleted from that repository. Each row carries the
+   * signatures over its referrer, as `findSignatures(..., 'subject', scope)` returns them.
    */
   async findReferrerPages(opts: {
     subjects: string[];
@@ -129,7 +137,12 @@ export class GraphQueryRepository {
          WHERE ($4::text = '' OR COALESCE(a.artifact_type, v.descriptor->>'artifactType') = $4)
            AND ${opts.kind ? KIND_SQL[opts.kind] : 'true'}
        )
-       SELECT * FROM ranked WHERE n <= $5 ORDER BY subject_digest, referrer_digest`,
+       SELECT r.*, (
+         SELECT json_agg(x ORDER BY x."artifactDigest", x."layerDigest")
+         FROM (SELECT ${SIGNATURE} FROM signature s
+               WHERE s.subject_digest = r.referrer_digest AND ${presentInScope('s.artifact_digest', 3)}) x
+       ) AS signatures
+       FROM ranked r WHERE n <= $5 ORDER BY subject_digest, referrer_digest`,
       [opts.subjects, opts.after ?? '', scopeParam(opts.scope), opts.artifactType ?? '', opts.limit],
     );
     return rows.map((r) => ({
@@ -138,6 +151,7 @@ export class GraphQueryRepository {
       edgeKind: r.edge_kind as string,
       artifact: r.known ? normaliseArtifact(r as unknown as ArtifactRow) : null,
       descriptor: (r.descriptor as ReferrerRow['descriptor']) ?? null,
+      signatures: ((r.signatures as SignatureJson[] | null) ?? []).map(fromSignatureJson),
     }));
   }
 
@@ -153,11 +167,7 @@ export class GraphQueryRepository {
     if (digests.length === 0) return [];
     const column = by === 'subject' ? 's.subject_digest' : 's.artifact_digest';
     const { rows } = await this.db.pool.query<SignatureRow>(
-      `SELECT s.artifact_digest AS "artifactDigest", s.layer_digest AS "layerDigest", s.subject_digest AS "subjectDigest",
-              s.format, s.status, s.reason, s.message, s.identity, s.issuer, s.key_id AS "keyId", s.authority,
-              s.tlog_index AS "tlogIndex", s.integrated_time AS "integratedTime", s.policy_version AS "policyVersion",
-              s.verified_at AS "verifiedAt"
-       FROM signature s WHERE ${column} = ANY($1) AND ${presentInScope('s.artifact_digest', 2)}
+      `SELECT ${SIGNATURE} FROM signature s WHERE ${column} = ANY($1) AND ${presentInScope('s.artifact_digest', 2)}
        ORDER BY s.subject_digest, s.artifact_digest, s.layer_digest`,
       [digests, scopeParam(scope)],
     );
@@ -226,6 +236,20 @@ export class GraphQueryRepository {
     );
     return new Map(rows.map((r) => [Number(r.id), { registry: r.registry, repository: r.repository }]));
   }
+}
+
+/** A signature row as JSON carries its timestamps as ISO 8601 strings. */
+type SignatureJson = Omit<SignatureRow, 'integratedTime' | 'verifiedAt'> & {
+  integratedTime: string | null;
+  verifiedAt: string;
+};
+
+function fromSignatureJson(s: SignatureJson): SignatureRow {
+  return {
+    ...s,
+    integratedTime: s.integratedTime === null ? null : new Date(s.integratedTime),
+    verifiedAt: new Date(s.verifiedAt),
+  };
 }
 
 function normaliseArtifact(r: ArtifactRow): ArtifactRow {

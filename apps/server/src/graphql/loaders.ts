@@ -131,7 +131,12 @@ export class GraphLoaders {
     if (!l) {
       l = this.loader(async (keys) => {
         const rows = await this.graph.findReferrerPages({ ...args, subjects: [...keys], scope: this.scope });
-        for (const r of rows) if (r.artifact) this.seen(r.artifact);
+        for (const r of rows) {
+          if (r.artifact) this.seen(r.artifact);
+          // The rows carry the referrers' signatures: their `signatures` fields need no statement
+          // (a loader without a cache ignores this and loads them).
+          this.signaturesBySubject.prime(r.digest, r.signatures);
+        }
         return groupBy(keys, rows, (r) => r.subject);
       });
       this.referrerLoaders.set(key, l);
