@@ -37,7 +37,9 @@ export function registerAnswerRoutes(app, { databaseUrl, registries, policies })
 
   app.post('/api/v1/verdict', async (req, reply) => {
     const { policy: name, subjects } = JSON.parse(req.body.toString('utf8'));
-    const resolved = await Promise.all(subjects.map((s) => answers.resolve(s)));
+    const resolved = await answers.resolveAll(subjects);
+    const failed = resolved.find((r) => r instanceof Error);
+    if (failed) return json(reply, 404, { error: { code: 'not_found', message: failed.message } });
     const verdict = await evaluatePolicy(query, policyNamed(name), [
       ...new Set(resolved.map((r) => r.digest)),
     ]);
@@ -52,13 +54,8 @@ export function registerAnswerRoutes(app, { databaseUrl, registries, policies })
 
   app.post('/api/v1/gatekeeper/:policy', async (req, reply) => {
     const { keys } = JSON.parse(req.body.toString('utf8')).request;
-    const resolved = await Promise.all(
-      keys.map((key) =>
-        answers.resolve(key).then(
-          (r) => ({ key, digest: r.digest }),
-          (err) => ({ key, error: err.message }),
-        ),
-      ),
+    const resolved = (await answers.resolveAll(keys)).map((r, i) =>
+      r instanceof Error ? { key: keys[i], error: r.message } : { key: keys[i], digest: r.digest },
     );
     const digests = [...new Set(resolved.flatMap((r) => (r.digest ? [r.digest] : [])))];
     const verdict = await evaluatePolicy(query, policyNamed(req.params.policy), digests);

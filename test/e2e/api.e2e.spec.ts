@@ -234,6 +234,46 @@ describe('REST API over a graph built from the real registry', () => {
     );
   });
 
+  it('answers a Gatekeeper batch of 100 keys in key order with a fixed number of SQL statements', async () => {
+    const kinds = [
+      `${registry.host}/demo:v1`,
+      `${registry.host}/demo@${image.digest}`,
+      `${registry.host}/demo:no-such-tag`,
+      'elsewhere.example/demo:v1',
+    ];
+    const keys = Array.from({ length: 100 }, (_, i) => kinds[i % kinds.length]!);
+    const pool = refgraph.running.runtime.db.pool;
+    let statements = 0;
+    const original = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    pool.query = ((...args: unknown[]) => {
+      statements++;
+      return original(...args);
+    }) as typeof pool.query;
+    let gk: Awaited<ReturnType<typeof post>>;
+    try {
+      gk = await post('/api/v1/gatekeeper/needs-provenance', {
+        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
+        kind: 'ProviderRequest',
+        request: { keys },
+      });
+    } finally {
+      pool.query = original as typeof pool.query;
+    }
+    const items = gk.body.response.items as Array<{
+      key: string;
+      value?: { digest: string };
+      error?: string;
+    }>;
+    expect(items.map((i) => i.key)).toEqual(keys);
+    items.forEach((item, i) => {
+      if (i % 4 < 2) expect(item.value).toMatchObject({ digest: image.digest, allowed: true });
+      else expect(item.error).toMatch(i % 4 === 2 ? /is not known/ : /no registry named "elsewhere.example"/);
+    });
+    // One tag lookup for all keys, then the policy's reads; one statement per key would be 100+.
+    expect(statements).toBeGreaterThanOrEqual(2);
+    expect(statements).toBeLessThanOrEqual(6);
+  });
+
   it('documents every route in OpenAPI and serves the docs UI locally', async () => {
     const { body } = await get('/openapi.json');
     expect(Object.keys(body!.paths)).toEqual(

@@ -9,7 +9,7 @@ import type {
   RepositoryScope,
   SignatureRow,
 } from '#store';
-import { formatReference, parseReference, ReferenceError } from './reference.js';
+import { formatReference, parseReference, ReferenceError, type Reference } from './reference.js';
 
 export class NotFoundError extends Error {
   constructor(message: string) {
@@ -71,21 +71,54 @@ export class Answers {
 
   /** Tag references resolve from stored tags; digests need no lookup. */
   async resolve(input: string): Promise<Resolved> {
-    const ref = parseReference(input);
-    if (ref.digest) return { reference: formatReference(ref), ...ref, digest: ref.digest };
-    // Image strings from pod specs name the registry by host; refgraph's own references by name.
-    const entry =
-      this.catalog.byName(ref.registry!) ??
-      this.catalog.all().find((e) => new URL(e.config.url).host === ref.registry);
-    if (!entry) throw new NotFoundError(`no registry named "${ref.registry}" is configured`);
-    ref.registry = entry.config.name;
+    const [r] = await this.resolveAll([input]);
+    if (r instanceof Error) throw r;
+    return r!;
+  }
+
+  /**
+   * Resolves many references with one lookup of stored tags (an admission request names every
+   * image of a pod). Each input gets its answer or its own error (ReferenceError, NotFoundError).
+   */
+  async resolveAll(inputs: string[]): Promise<Array<Resolved | ReferenceError | NotFoundError>> {
+    const out: Array<Resolved | ReferenceError | NotFoundError> = [];
+    const byTag: Array<{ at: number; ref: Reference }> = [];
+    for (const input of inputs) {
+      let ref: Reference;
+      try {
+        ref = parseReference(input);
+      } catch (err) {
+        if (!(err instanceof ReferenceError)) throw err;
+        out.push(err);
+        continue;
+      }
+      if (ref.digest) {
+        out.push({ reference: formatReference(ref), ...ref, digest: ref.digest });
+        continue;
+      }
+      // Image strings from pod specs name the registry by host; refgraph's own references by name.
+      const entry =
+        this.catalog.byName(ref.registry!) ??
+        this.catalog.all().find((e) => new URL(e.config.url).host === ref.registry);
+      if (!entry) {
+        out.push(new NotFoundError(`no registry named "${ref.registry}" is configured`));
+        continue;
+      }
+      ref.registry = entry.config.name;
+      byTag.push({ at: out.length, ref });
+      out.push(new NotFoundError('unresolved'));
+    }
     // Answered from stored tags only: the request path never waits on a registry.
-    const digest = await this.query.findTag(ref.registry, ref.repository!, ref.tag!);
-    if (!digest)
-      throw new NotFoundError(
-        `${formatReference(ref)} is not known (no event or sync has recorded that tag)`,
-      );
-    return { reference: formatReference(ref), ...ref, digest };
+    const digests = await this.query.findTags(
+      byTag.map(({ ref }) => ({ registry: ref.registry!, repository: ref.repository!, tag: ref.tag! })),
+    );
+    byTag.forEach(({ at, ref }, i) => {
+      const digest = digests[i];
+      out[at] = digest
+        ? { reference: formatReference(ref), ...ref, digest }
+        : new NotFoundError(`${formatReference(ref)} is not known (no event or sync has recorded that tag)`);
+    });
+    return out;
   }
 
   async registries() {

@@ -150,13 +150,22 @@ export class QueryRepository {
     return rows as never;
   }
 
-  async findTag(registry: string, repository: string, tag: string): Promise<string | null> {
-    const { rows } = await this.db.pool.query<{ digest: string | null }>(
-      `SELECT t.digest FROM tag t JOIN repository r ON r.id = t.repository_id JOIN registry g ON g.id = r.registry_id
-       WHERE g.name = $1 AND r.name = $2 AND t.name = $3`,
-      [registry, repository, tag],
+  /** The digest each tag names now (null where the tag is unknown or deleted), in one statement. */
+  async findTags(
+    refs: Array<{ registry: string; repository: string; tag: string }>,
+  ): Promise<Array<string | null>> {
+    if (refs.length === 0) return [];
+    const { rows } = await this.db.pool.query<{ i: number; digest: string | null }>(
+      `SELECT q.i::int AS i, t.digest
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(registry, repository, tag, i)
+       JOIN registry g ON g.name = q.registry
+       JOIN repository r ON r.registry_id = g.id AND r.name = q.repository
+       JOIN tag t ON t.repository_id = r.id AND t.name = q.tag`,
+      [refs.map((r) => r.registry), refs.map((r) => r.repository), refs.map((r) => r.tag)],
     );
-    return rows[0]?.digest ?? null;
+    const out = refs.map((): string | null => null);
+    for (const r of rows) out[r.i - 1] = r.digest;
+    return out;
   }
 
   async findArtifacts(digests: string[]): Promise<ArtifactRow[]> {

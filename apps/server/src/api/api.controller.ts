@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseInterceptors } from '@nestjs/common';
-import { evaluatePolicy, type Answers } from '#answers';
+import { evaluatePolicy, type Answers, type Resolved } from '#answers';
 import type { RefgraphConfig } from '#config';
 import type { QueryRepository, RepositoryScope } from '#store';
 import { ApiError } from '../http/errors.js';
@@ -100,8 +100,11 @@ export class ApiController {
     const { policy: name, subjects } = validate(VerdictBody, body, 'body');
     const policy = this.config.policies.find((p) => p.name === name);
     if (!policy) throw new ApiError(404, 'policy_unknown', `no policy named "${name}" is configured`);
-    const resolved = await Promise.all(subjects.map((s) => this.answers.resolve(s)));
-    for (const r of resolved) await this.visible(r.digest, scope);
+    const answers = await this.answers.resolveAll(subjects);
+    const failed = answers.find((r) => r instanceof Error);
+    if (failed) throw failed;
+    const resolved = answers as Resolved[];
+    await this.visible([...new Set(resolved.map((r) => r.digest))], scope);
     const verdict = await evaluatePolicy(this.query, policy, [...new Set(resolved.map((r) => r.digest))]);
     return {
       ...verdict,
@@ -119,9 +122,11 @@ export class ApiController {
   }
 
   /** A caller must not learn about digests outside its scope, not even that they exist. */
-  private async visible(digest: string, scope: RepositoryScope): Promise<void> {
+  private async visible(digests: string | string[], scope: RepositoryScope): Promise<void> {
     if (!scope) return;
-    const where = await this.query.findLocations([digest], scope);
-    if (!where.get(digest)?.length) throw new ApiError(404, 'not_found', `artifact ${digest} is not known`);
+    const all = typeof digests === 'string' ? [digests] : digests;
+    const where = await this.query.findLocations(all, scope);
+    const hidden = all.find((d) => !where.get(d)?.length);
+    if (hidden) throw new ApiError(404, 'not_found', `artifact ${hidden} is not known`);
   }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { evaluatePolicy, NotFoundError, ReferenceError, type Answers } from '#answers';
+import { evaluatePolicy, type Answers } from '#answers';
 import type { RefgraphConfig } from '#config';
 import type { QueryRepository, RepositoryScope } from '#store';
 import { Scope } from '../http/scope.js';
@@ -47,21 +47,15 @@ export class GatekeeperController {
     if (!policy) return response([], `no policy named "${name}" is configured`);
 
     const keys = parsed.data.request.keys;
-    const resolved = await Promise.all(
-      keys.map(async (key) => {
-        try {
-          const r = await this.answers.resolve(key);
-          if (scope && !(await this.query.findLocations([r.digest], scope)).get(r.digest)?.length) {
-            return { key, error: 'not found' };
-          }
-          return { key, digest: r.digest };
-        } catch (err) {
-          if (err instanceof NotFoundError || err instanceof ReferenceError)
-            return { key, error: err.message };
-          throw err;
-        }
-      }),
-    );
+    const answers = await this.answers.resolveAll(keys);
+    const found = [...new Set(answers.flatMap((r) => (r instanceof Error ? [] : [r.digest])))];
+    const visible = scope ? await this.query.findLocations(found, scope) : undefined;
+    const resolved = keys.map((key, i): { key: string; digest?: string; error?: string } => {
+      const r = answers[i]!;
+      if (r instanceof Error) return { key, error: r.message };
+      if (visible && !visible.get(r.digest)?.length) return { key, error: 'not found' };
+      return { key, digest: r.digest };
+    });
     const digests = [...new Set(resolved.flatMap((r) => (r.digest ? [r.digest] : [])))];
     const verdict = await evaluatePolicy(this.query, policy, digests);
     const bySubject = new Map(verdict.subjects.map((s) => [s.subject, s]));
