@@ -1,5 +1,6 @@
 import type { Database } from './database.js';
 import {
+  ARTIFACT_BY_DIGEST,
   scopeRegex,
   type ArtifactRow,
   type AttestationRow,
@@ -133,7 +134,7 @@ export class GraphQueryRepository {
        ranked AS (
          SELECT v.*, ${ARTIFACT}, a.digest IS NOT NULL AS known,
                 row_number() OVER (PARTITION BY v.subject_digest ORDER BY v.referrer_digest) AS n
-         FROM visible v LEFT JOIN artifact a ON a.digest = v.referrer_digest
+         FROM visible v LEFT JOIN LATERAL (${ARTIFACT_BY_DIGEST('v.referrer_digest')}) a ON true
          WHERE ($4::text = '' OR COALESCE(a.artifact_type, v.descriptor->>'artifactType') = $4)
            AND ${opts.kind ? KIND_SQL[opts.kind] : 'true'}
        )

@@ -76,6 +76,14 @@ export type RepositoryScope = string[] | undefined;
 
 const ARTIFACT_COLUMNS = `a.digest, a.media_type, a.artifact_type, a.kind, a.size, a.subject_digest, a.annotations`;
 
+/**
+ * The artifact row of one digest, for `LEFT JOIN LATERAL (...) a ON true`. The LIMIT keeps the
+ * planner from flattening it into a plain join: row counts of recursive or aggregated inputs are
+ * guessed high, and a plain join then hashes the whole artifact table for a handful of rows.
+ */
+export const ARTIFACT_BY_DIGEST = (digest: string) =>
+  `SELECT digest, media_type, artifact_type, kind, size, subject_digest, annotations FROM artifact WHERE digest = ${digest} LIMIT 1`;
+
 function toArtifact(r: Record<string, unknown>): ArtifactRow {
   return {
     digest: r.digest as string,
@@ -229,7 +237,7 @@ export class QueryRepository {
          ORDER BY e.subject_digest, e.referrer_digest
        ),
        page AS (
-         SELECT w.* FROM first w LEFT JOIN artifact a ON a.digest = w.referrer_digest
+         SELECT w.* FROM first w LEFT JOIN LATERAL (${ARTIFACT_BY_DIGEST('w.referrer_digest')}) a ON true
          WHERE ${filters}
          ORDER BY w.subject_digest, w.referrer_digest LIMIT $3
        ),
@@ -245,7 +253,7 @@ export class QueryRepository {
        SELECT DISTINCT ON (w.subject_digest, w.referrer_digest)
               w.subject_digest, w.referrer_digest, w.kind AS edge_kind, w.depth, w.descriptor,
               ${ARTIFACT_COLUMNS}
-       FROM walk w LEFT JOIN artifact a ON a.digest = w.referrer_digest
+       FROM walk w LEFT JOIN LATERAL (${ARTIFACT_BY_DIGEST('w.referrer_digest')}) a ON true
        ORDER BY w.subject_digest, w.referrer_digest, w.depth
        LIMIT 10000`,
       [
