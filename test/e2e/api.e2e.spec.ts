@@ -159,6 +159,8 @@ describe('REST API over a graph built from the real registry', () => {
     const etag = first.res.headers.get('etag')!;
     expect(etag).toMatch(/^".+"$/);
     expect(first.res.headers.get('cache-control')).toContain('max-age');
+    expect(first.res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(first.body).toMatchObject({ digest: image.digest });
     const again = await get(`/api/v1/artifacts/${image.digest}`, { 'if-none-match': etag });
     expect(again.res.status).toBe(304);
   });

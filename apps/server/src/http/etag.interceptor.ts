@@ -24,7 +24,9 @@ export class ETagInterceptor implements NestInterceptor {
           void reply.status(304);
           return '';
         }
-        return body;
+        // The body is serialised once: the JSON that was hashed is what is sent.
+        void reply.header('content-type', 'application/json; charset=utf-8');
+        return json;
       }),
     );
   }
