@@ -24,29 +24,41 @@ export interface ReferrersQuery {
  * one row per referrer digest. The referrer's own stored manifest describes it; the descriptor
  * listed by a tag-schema index stands in until that manifest is fetched. A referrer deleted
  * from the repository is hidden even while a stale tag-schema index still lists it.
+ *
+ * Shape: the repository id is a scalar subquery (an InitPlan), so the scan of edge_identity_key
+ * (repository_id, subject_digest, referrer_digest, kind, source_digest, via_tag) has equalities
+ * on its two leading columns and returns edges in referrer digest order. DISTINCT ON then keeps
+ * the first edge of each referrer in index order without a sort, the artifact and presence
+ * probes run once per distinct referrer, and LIMIT stops the scan at the page's last referrer:
+ * a page reads the edges up to that referrer, not every edge of the subject, and the plan is the
+ * same for every parameter value, custom or generic. The presence check depends only on
+ * (repository, referrer), so applying it after DISTINCT ON hides the same referrers as applying
+ * it per edge.
  */
 const REFERRERS_SQL = `
-SELECT digest, media_type, size, artifact_type, annotations FROM (
-  SELECT DISTINCT ON (e.referrer_digest)
-    e.referrer_digest AS digest,
-    COALESCE(a.media_type, e.descriptor->>'mediaType') AS media_type,
-    COALESCE(a.size, (e.descriptor->>'size')::bigint) AS size,
-    CASE WHEN a.digest IS NULL THEN e.descriptor->>'artifactType' ELSE a.artifact_type END AS artifact_type,
-    CASE WHEN a.digest IS NULL THEN e.descriptor->'annotations' ELSE a.annotations END AS annotations
+SELECT e.digest,
+  COALESCE(a.media_type, e.descriptor->>'mediaType') AS media_type,
+  COALESCE(a.size, (e.descriptor->>'size')::bigint) AS size,
+  CASE WHEN a.digest IS NULL THEN e.descriptor->>'artifactType' ELSE a.artifact_type END AS artifact_type,
+  CASE WHEN a.digest IS NULL THEN e.descriptor->'annotations' ELSE a.annotations END AS annotations
+FROM (
+  SELECT DISTINCT ON (e.referrer_digest) e.repository_id, e.referrer_digest AS digest, e.descriptor
   FROM edge e
-  JOIN repository r ON r.id = e.repository_id
-  JOIN registry g ON g.id = r.registry_id
-  LEFT JOIN artifact a ON a.digest = e.referrer_digest
-  WHERE g.name = $1 AND r.name = $2 AND e.subject_digest = $3
-    AND e.kind <> 'index-child'
+  WHERE e.repository_id = (
+      SELECT r.id FROM repository r JOIN registry g ON g.id = r.registry_id
+      WHERE g.name = $1 AND r.name = $2)
+    AND e.subject_digest = $3
     AND e.referrer_digest > $4
-    AND NOT EXISTS (
-      SELECT 1 FROM artifact_location l
-      WHERE l.repository_id = e.repository_id AND l.digest = e.referrer_digest AND NOT l.present)
-  ORDER BY e.referrer_digest
-) referrers
-WHERE $5::text IS NULL OR artifact_type = $5
-ORDER BY digest
+    AND e.kind <> 'index-child'
+  ORDER BY e.referrer_digest, e.kind, e.source_digest, e.via_tag
+) e
+LEFT JOIN artifact a ON a.digest = e.digest
+WHERE NOT EXISTS (
+    SELECT 1 FROM artifact_location l
+    WHERE l.repository_id = e.repository_id AND l.digest = e.digest AND NOT l.present)
+  AND ($5::text IS NULL
+    OR (CASE WHEN a.digest IS NULL THEN e.descriptor->>'artifactType' ELSE a.artifact_type END) = $5)
+ORDER BY e.digest
 LIMIT $6`;
 
 export class ReferrersRepository {
