@@ -1,4 +1,4 @@
-import { parseManifest, type ParsedManifest } from '#oci';
+import { ManifestError, parseManifest, type ParsedManifest } from '#oci';
 import type { ArtifactPlace, ReferrerSubject, TrustRepository } from '#store';
 import { maxLayerBytes, planLayers, type LayerTask, type TrustPolicy } from '#verify';
 import { RecordBuilder, type SubjectContext } from './trust-records.js';
@@ -45,7 +45,14 @@ export class ArtifactVerifier {
   async run(digest: string): Promise<VerifyOutcome> {
     const artifact = await this.trust.findArtifact(digest);
     if (!artifact || !TRUST_KINDS.has(artifact.kind)) return skipped('not a signature, attestation or SBOM');
-    const manifest = parseManifest(artifact.manifest, artifact.digest, artifact.mediaType);
+    let manifest: ParsedManifest;
+    try {
+      manifest = parseManifest(artifact.manifest, artifact.digest, artifact.mediaType);
+    } catch (err) {
+      // Stored bytes that do not parse never will: trying again cannot help.
+      if (err instanceof ManifestError) return skipped(`stored manifest is unreadable: ${err.message}`);
+      throw err;
+    }
     const subjects = this.subjects(manifest, await this.trust.findSubjects(digest));
     if (subjects.length === 0) return skipped('no subject yet');
     const tasks = planLayers(manifest);
