@@ -1,4 +1,6 @@
+import type pg from 'pg';
 import type { Database } from './database.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface InboxEvent {
   action: 'push' | 'delete';
@@ -28,54 +30,101 @@ export type EventStatus = 'pending' | 'done' | 'skipped' | 'failed';
 
 export const INGEST_TASK = 'ingest_event';
 
+/** One webhook delivery's events, as recorded by one call. */
+interface Delivery {
+  registryId: number;
+  events: InboxEvent[];
+  receivedAt: Date;
+}
+
+/** Deliveries written in one transaction at most. */
+const MAX_BATCH = 200;
+
 /**
  * The durable inbox. Events and their jobs are written in one transaction, so a webhook is
- * acknowledged only once both are stored, and a stored event always has a job.
+ * acknowledged only once both are stored, and a stored event always has a job. Concurrent
+ * deliveries share transactions (group commit): one commit, and one fsync, for many deliveries.
  */
 export class InboxRepository {
+  private readonly commits = new GroupCommit<Delivery, number>(
+    (batch) => this.db.transaction((c) => this.insert(c, batch)),
+    MAX_BATCH,
+  );
+
   constructor(
     private readonly db: Database,
     private readonly maxAttempts: number,
   ) {}
 
-  /** Returns how many events were new; exact duplicates (same sender event id) are dropped. */
+  /**
+   * Returns how many events were new, once they and their jobs are committed; exact duplicates
+   * (same sender event id, stored already or earlier in the same transaction) are dropped.
+   */
   async record(
     registryId: number,
     events: InboxEvent[],
     receivedAt = new Date(),
   ): Promise<{ stored: number }> {
     if (events.length === 0) return { stored: 0 };
-    const result = await this.db.transaction(async (c) => {
-      const { rows } = await c.query<{ id: number }>(
-        `INSERT INTO webhook_event (registry_id, sender_event_id, action, repository, digest, tag, media_type, event_at, received_at)
-         SELECT $1, s, a, r, d, t, m, COALESCE(e, $9), $9
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-           AS ev(s, a, r, d, t, m, e)
-         ON CONFLICT (registry_id, sender_event_id) DO NOTHING
-         RETURNING id`,
-        [
-          registryId,
-          events.map((e) => e.senderEventId ?? null),
-          events.map((e) => e.action),
-          events.map((e) => e.repository),
-          events.map((e) => e.digest ?? null),
-          events.map((e) => e.tag ?? null),
-          events.map((e) => e.mediaType ?? null),
-          events.map((e) => e.occurredAt ?? null),
-          receivedAt,
-        ],
-      );
-      if (rows.length > 0) {
-        await c.query(
-          `SELECT graphile_worker.add_job($1, json_build_object('eventId', id), max_attempts := $3)
-           FROM unnest($2::bigint[]) AS id`,
-          [INGEST_TASK, rows.map((r) => r.id), this.maxAttempts],
-        );
-      }
-      return { stored: rows.length };
-    });
+    const stored = await this.commits.submit({ registryId, events, receivedAt });
     await this.touchRegistry(registryId, receivedAt);
-    return result;
+    return { stored };
+  }
+
+  /** Inserts the deliveries' new events and a job for each; returns each delivery's new-event count. */
+  private async insert(c: pg.PoolClient, deliveries: Delivery[]): Promise<number[]> {
+    // A sender event id seen earlier in the batch is dropped here, so the first delivery wins and
+    // each row inserted below belongs to exactly one delivery.
+    const seen = new Set<string>();
+    const rows: { delivery: number; d: Delivery; e: InboxEvent; key: string | null }[] = [];
+    deliveries.forEach((d, delivery) => {
+      for (const e of d.events) {
+        const key = keyOf(d.registryId, e);
+        if (key !== null && seen.has(key)) continue;
+        if (key !== null) seen.add(key);
+        rows.push({ delivery, d, e, key });
+      }
+    });
+    const { rows: inserted } = await c.query<{
+      id: number;
+      registry_id: number;
+      sender_event_id: string | null;
+    }>(
+      `INSERT INTO webhook_event (registry_id, sender_event_id, action, repository, digest, tag, media_type, event_at, received_at)
+       SELECT g, s, a, r, d, t, m, COALESCE(e, rcv), rcv
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                   $8::timestamptz[], $9::timestamptz[])
+         AS ev(g, s, a, r, d, t, m, e, rcv)
+       ON CONFLICT (registry_id, sender_event_id) DO NOTHING
+       RETURNING id, registry_id, sender_event_id`,
+      [
+        rows.map((x) => x.d.registryId),
+        rows.map((x) => x.e.senderEventId ?? null),
+        rows.map((x) => x.e.action),
+        rows.map((x) => x.e.repository),
+        rows.map((x) => x.e.digest ?? null),
+        rows.map((x) => x.e.tag ?? null),
+        rows.map((x) => x.e.mediaType ?? null),
+        rows.map((x) => x.e.occurredAt ?? null),
+        rows.map((x) => x.d.receivedAt),
+      ],
+    );
+    if (inserted.length > 0) {
+      // add_jobs inserts all the jobs with one statement and one notification, where add_job per
+      // row would cost a function call and a NOTIFY each.
+      await c.query(
+        `SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
+           SELECT json_populate_record(NULL::graphile_worker.job_spec, json_build_object(
+             'identifier', $1::text, 'payload', json_build_object('eventId', id), 'max_attempts', $3::int))
+           FROM unnest($2::bigint[]) AS id))`,
+        [INGEST_TASK, inserted.map((r) => r.id), this.maxAttempts],
+      );
+    }
+    // Events without a sender event id never conflict (NULLs are distinct in the unique index).
+    const stored = new Set(inserted.map((r) => keyOf(r.registry_id, { senderEventId: r.sender_event_id })));
+    const counts = deliveries.map(() => 0);
+    for (const r of rows) if (r.key === null || stored.has(r.key)) counts[r.delivery]!++;
+    return counts;
   }
 
   private readonly touched = new Map<number, number>();
@@ -181,4 +230,9 @@ function toStored(r: Record<string, unknown>): StoredEvent {
     attempts: r.attempts as number,
     lastError: (r.last_error as string | null) ?? null,
   };
+}
+
+/** The event's dedup key, null when the sender gave it no id. */
+function keyOf(registryId: number, e: { senderEventId?: string | null }): string | null {
+  return e.senderEventId == null ? null : `${registryId}:${e.senderEventId}`;
 }

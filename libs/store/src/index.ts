@@ -5,6 +5,7 @@ export * from './registry.repository.js';
 export * from './graph.repository.js';
 export * from './referrers.repository.js';
 export * from './inbox.repository.js';
+export * from './group-commit.js';
 export * from './sync.repository.js';
 export * from './query.repository.js';
 export * from './trust.repository.js';

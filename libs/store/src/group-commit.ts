@@ -1,0 +1,61 @@
+interface Pending<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: writes submitted items in batches, one batch at a time, so that many concurrent
+ * writers share one transaction (and one fsync). When idle, an item is written at once, alone;
+ * items submitted while a batch is being written wait and form the next batch, of at most
+ * `maxBatch` items. `write` gets the batch and returns one result per item, in order; every
+ * submitter's promise settles only once the batch holding its item has settled.
+ *
+ * When a batch fails, each of its items is written again on its own, so only the items that fail
+ * alone are rejected (each with its own error); an item failing for a reason shared by all (the
+ * database is down) is rejected in every call.
+ */
+export class GroupCommit<T, R> {
+  private queue: Pending<T, R>[] = [];
+  private writing = false;
+
+  constructor(
+    private readonly write: (items: T[]) => Promise<R[]>,
+    private readonly maxBatch = 200,
+  ) {
+    if (!(maxBatch >= 1)) throw new Error('maxBatch must be at least 1');
+  }
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) await this.flush(this.queue.splice(0, this.maxBatch));
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async flush(batch: Pending<T, R>[]): Promise<void> {
+    let results: R[];
+    try {
+      results = await this.write(batch.map((p) => p.item));
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err);
+      await Promise.all(batch.map((p) => this.writeOne(p.item).then(p.resolve, p.reject)));
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  private async writeOne(item: T): Promise<R> {
+    const [result] = await this.write([item]);
+    return result!;
+  }
+}

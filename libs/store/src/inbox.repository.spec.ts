@@ -1,0 +1,236 @@
+import pg from 'pg';
+import { Database, freePort, InboxRepository, RegistryRepository, type InboxEvent } from '#store';
+import { createTestDatabase, type TestDatabase } from '#testing';
+
+/** Counts the transactions the inbox opens. */
+class CountingDatabase extends Database {
+  transactions = 0;
+
+  override transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.transactions++;
+    return super.transaction(fn);
+  }
+}
+
+let tdb: TestDatabase;
+let db: CountingDatabase;
+let observer: pg.Pool;
+let inbox: InboxRepository;
+let one: number;
+let two: number;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  db = new CountingDatabase({ url: tdb.url, maxConnections: 8 });
+  observer = new pg.Pool({ connectionString: tdb.url, max: 3 });
+  const rows = await new RegistryRepository(db).upsertRegistries([
+    { name: 'one', kind: 'distribution', url: 'http://127.0.0.1:1' },
+    { name: 'two', kind: 'distribution', url: 'http://127.0.0.1:2' },
+  ]);
+  one = rows.find((r) => r.name === 'one')!.id;
+  two = rows.find((r) => r.name === 'two')!.id;
+});
+
+beforeEach(() => {
+  inbox = new InboxRepository(db, 5);
+  db.transactions = 0;
+});
+
+afterAll(async () => {
+  await observer.end();
+  await db.close();
+  await tdb.drop();
+});
+
+const ev = (senderEventId?: string, repository = 'app'): InboxEvent => ({
+  action: 'push',
+  repository,
+  digest: `sha256:${'a'.repeat(64)}`,
+  ...(senderEventId !== undefined && { senderEventId }),
+});
+
+/** Stored events whose sender event id starts with `prefix` (as seen from another connection). */
+async function storedIds(prefix: string): Promise<string[]> {
+  const { rows } = await observer.query<{ sender_event_id: string }>(
+    `SELECT sender_event_id FROM webhook_event WHERE sender_event_id LIKE $1 || '%' ORDER BY sender_event_id`,
+    [prefix],
+  );
+  return rows.map((r) => r.sender_event_id);
+}
+
+/** Ingest jobs per stored event: every stored event must have exactly one. */
+async function jobsPerEvent(): Promise<{ events: number; withOneJob: number; jobs: number }> {
+  const { rows } = await observer.query<{ events: number; with_one_job: number; jobs: number }>(
+    `WITH ingest AS (
+       SELECT (p.payload->>'eventId')::bigint AS event_id
+       FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
+       WHERE j.task_identifier = 'ingest_event')
+     SELECT (SELECT count(*) FROM webhook_event)::int AS events,
+            (SELECT count(*) FROM webhook_event e
+              WHERE (SELECT count(*) FROM ingest WHERE event_id = e.id) = 1)::int AS with_one_job,
+            (SELECT count(*) FROM ingest)::int AS jobs`,
+  );
+  const r = rows[0]!;
+  return { events: r.events, withOneJob: r.with_one_job, jobs: r.jobs };
+}
+
+async function waitForLockWait(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await observer.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    if (rows[0]!.n > 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('no session ever waited on a lock');
+}
+
+/** Tracks whether a promise has settled, without awaiting it. */
+function watch<R>(p: Promise<R>) {
+  const state = { settled: false };
+  p.then(
+    () => (state.settled = true),
+    () => (state.settled = true),
+  );
+  return state;
+}
+
+describe('InboxRepository.record (group commit)', () => {
+  it('stores one row and one job per event for many concurrent deliveries, in a few transactions', async () => {
+    const calls = Array.from({ length: 250 }, (_, i) =>
+      inbox.record(i % 2 ? one : two, [ev(`many-${i}-a`), ev(`many-${i}-b`), ev()]),
+    );
+    const results = await Promise.all(calls);
+
+    expect(results.every((r) => r.stored === 3)).toBe(true);
+    // The first delivery alone (nothing to wait for), then the others in batches of at most 200.
+    expect(db.transactions).toBe(3);
+    expect(await storedIds('many-')).toHaveLength(500);
+    const counts = await jobsPerEvent();
+    expect(counts.events).toBeGreaterThanOrEqual(750);
+    expect(counts).toEqual({ events: counts.events, withOneJob: counts.events, jobs: counts.events });
+    const attempts = await observer.query<{ max_attempts: number; n: number }>(
+      `SELECT max_attempts, count(*)::int AS n FROM graphile_worker.jobs
+       WHERE task_identifier = 'ingest_event' GROUP BY max_attempts`,
+    );
+    expect(attempts.rows).toEqual([{ max_attempts: 5, n: counts.events }]);
+    const { rows } = await observer.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM registry WHERE id = ANY($1) AND last_event_at IS NOT NULL',
+      [[one, two]],
+    );
+    expect(rows[0]!.n).toBe(2);
+  });
+
+  it("reports each caller's own new events, dropping duplicates across and within a batch", async () => {
+    expect(await inbox.record(one, [ev('dup-old')])).toEqual({ stored: 1 });
+    db.transactions = 0;
+
+    const results = await Promise.all([
+      inbox.record(one, [ev('dup-a')]), // written alone
+      inbox.record(one, [ev('dup-b', 'first'), ev('dup-old')]),
+      inbox.record(one, [ev('dup-c'), ev('dup-b', 'second')]),
+      inbox.record(one, [ev('dup-c')]),
+      inbox.record(one, [ev('dup-e'), ev('dup-e')]),
+      inbox.record(one, [ev(undefined, 'dup-no-id'), ev(undefined, 'dup-no-id')]),
+      inbox.record(two, [ev('dup-b')]),
+      inbox.record(one, [ev('dup-a')]),
+    ]);
+
+    expect(results.map((r) => r.stored)).toEqual([1, 1, 1, 0, 1, 2, 1, 0]);
+    expect(db.transactions).toBe(2);
+    const { rows } = await observer.query<{ registry_id: number; repository: string }>(
+      `SELECT registry_id, repository FROM webhook_event WHERE sender_event_id = 'dup-b' ORDER BY registry_id`,
+    );
+    expect(rows).toEqual(
+      [
+        { registry_id: one, repository: 'first' },
+        { registry_id: two, repository: 'app' },
+      ].sort((a, b) => a.registry_id - b.registry_id),
+    );
+    expect(await storedIds('dup-')).toEqual(['dup-a', 'dup-b', 'dup-b', 'dup-c', 'dup-e', 'dup-old']);
+    const noId = await observer.query(`SELECT 1 FROM webhook_event WHERE repository = 'dup-no-id'`);
+    expect(noId.rowCount).toBe(2);
+    const counts = await jobsPerEvent();
+    expect(counts).toEqual({ events: counts.events, withOneJob: counts.events, jobs: counts.events });
+  });
+
+  it('fails only the deliveries that fail on their own, and stores the rest of their batch', async () => {
+    const results = await Promise.allSettled([
+      inbox.record(one, [ev('bad-0')]), // written alone
+      inbox.record(one, [ev('bad-1')]),
+      inbox.record(one + two + 1000, [ev('bad-2')]), // no such registry
+      inbox.record(one, [ev('bad-3'), ev('bad-3-nul', 'repo\u0000name')]), // NUL is not valid text
+      inbox.record(two, [ev('bad-4')]),
+    ]);
+
+    const outcome = results.map((r) =>
+      r.status === 'fulfilled' ? r.value.stored : `error ${(r.reason as { code?: string }).code}`,
+    );
+    expect(outcome).toEqual([1, 1, 'error 23503', 'error 22021', 1]);
+    // Alone, then the failed batch, then each of its four deliveries on its own.
+    expect(db.transactions).toBe(1 + 1 + 4);
+    expect(await storedIds('bad-')).toEqual(['bad-0', 'bad-1', 'bad-4']);
+    const counts = await jobsPerEvent();
+    expect(counts).toEqual({ events: counts.events, withOneJob: counts.events, jobs: counts.events });
+  });
+
+  it('makes nothing visible and settles nobody before the commit holding their events', async () => {
+    const jobsBefore = (await jobsPerEvent()).jobs;
+    const blocker = await observer.connect();
+    try {
+      // An uncommitted row with the same sender event id makes the batch's insert wait for it.
+      await blocker.query('BEGIN');
+      await blocker.query(
+        `INSERT INTO webhook_event (registry_id, sender_event_id, action, repository, event_at)
+         VALUES ($1, 'vis-block', 'push', 'app', now())`,
+        [one],
+      );
+      const first = inbox.record(one, [ev('vis-0')]);
+      const blocked = [
+        inbox.record(one, [ev('vis-1'), ev('vis-2')]),
+        inbox.record(two, [ev('vis-3')]),
+        inbox.record(one, [ev('vis-block')]),
+      ];
+      expect(await first).toEqual({ stored: 1 });
+      await waitForLockWait();
+      const next = [inbox.record(one, [ev('vis-4')]), inbox.record(two, [ev('vis-5')])];
+      const watched = [...blocked, ...next].map(watch);
+      await new Promise((r) => setTimeout(r, 200));
+
+      expect(watched.some((w) => w.settled)).toBe(false);
+      expect(await storedIds('vis-')).toEqual(['vis-0']);
+      expect((await jobsPerEvent()).jobs).toBe(jobsBefore + 1);
+
+      await blocker.query('ROLLBACK');
+      expect((await Promise.all(blocked)).map((r) => r.stored)).toEqual([2, 1, 1]);
+      expect((await Promise.all(next)).map((r) => r.stored)).toEqual([1, 1]);
+      expect(db.transactions).toBe(3);
+      expect(await storedIds('vis-')).toEqual([
+        'vis-0',
+        'vis-1',
+        'vis-2',
+        'vis-3',
+        'vis-4',
+        'vis-5',
+        'vis-block',
+      ]);
+      expect((await jobsPerEvent()).jobs).toBe(jobsBefore + 7);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+
+  it('rejects every caller while the database is unreachable', async () => {
+    const down = new Database({ url: `postgresql://postgres:x@127.0.0.1:${await freePort()}/none` });
+    try {
+      const unreachable = new InboxRepository(down, 5);
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, (_, i) => unreachable.record(one, [ev(`down-${i}`)])),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+    } finally {
+      await down.close();
+    }
+  });
+});
