@@ -407,7 +407,7 @@ async function main() {
   await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
     next: webhookRequests(TOKEN, repos),
   });
-  await measure('bare-accept', 'bare fastify + pg, same durable insert', bare, {
+  await measure('bare-accept', 'bare fastify + pg, same durable insert, one transaction per delivery', bare, {
     next: webhookRequests(TOKEN, repos),
   });
   await sql.query(`TRUNCATE webhook_event`);
