@@ -1,5 +1,6 @@
 import { classify, parseManifest, type ParsedManifest } from '#oci';
-import type { GraphRepository, RegistryRepository, TrustRepository } from '#store';
+import type { GraphRepository, RegistryRepository, SyncRepository, TrustRepository } from '#store';
+import type { ReferrersListing } from '#registry';
 import type { RegistrySource } from './catalog.js';
 import { TaskPool, type RequestLimiter } from './sync-limiter.js';
 import { isItemError, isNotFound, recordError, recordWrite, type SyncSummary } from './sync-summary.js';
@@ -7,10 +8,15 @@ import { isItemError, isNotFound, recordError, recordWrite, type SyncSummary } f
 /**
  * Whether to ask the registry's referrers API. A registry remembered as having it is asked
  * directly; otherwise the first answer of the run decides (so an upgraded registry is noticed),
- * and the answer is remembered on the registry row.
+ * and the answer is remembered on the registry row. While that first question is unanswered, the
+ * other subjects wait for its answer instead of asking too, so a registry without the API is asked
+ * once per run.
  */
 export class ReferrersProbe {
   private mode: 'unknown' | 'api' | 'tags';
+  /** Set while the deciding question is in flight; settles once it is answered or has failed. */
+  private deciding: Promise<void> | null = null;
+  private decided: (() => void) | null = null;
 
   constructor(
     private readonly registryId: number,
@@ -22,17 +28,41 @@ export class ReferrersProbe {
     summary.referrersApi = stored;
   }
 
+  /** False once the run knows the registry has no API: no subject needs to be asked. */
   get wanted(): boolean {
     return this.mode !== 'tags';
   }
 
+  /**
+   * Whether to ask about one subject now. A caller answered true while the mode is unknown is
+   * the one deciding: it must call `learn` with the answer, or `release` when asking failed.
+   */
+  async admit(): Promise<boolean> {
+    while (this.mode === 'unknown' && this.deciding) await this.deciding;
+    if (this.mode !== 'unknown') return this.mode === 'api';
+    this.deciding = new Promise<void>((resolve) => (this.decided = resolve));
+    return true;
+  }
+
   async learn(supported: boolean): Promise<void> {
-    const mode = supported ? 'api' : 'tags';
-    if (this.mode === mode) return;
-    this.mode = mode;
-    if (this.summary.referrersApi !== supported)
-      await this.registries.setReferrersApi(this.registryId, supported);
-    this.summary.referrersApi = supported;
+    try {
+      const mode = supported ? 'api' : 'tags';
+      if (this.mode === mode) return;
+      this.mode = mode;
+      if (this.summary.referrersApi !== supported)
+        await this.registries.setReferrersApi(this.registryId, supported);
+      this.summary.referrersApi = supported;
+    } finally {
+      this.release();
+    }
+  }
+
+  /** The deciding question got no answer: the next subject asks. */
+  release(): void {
+    const decided = this.decided;
+    this.deciding = null;
+    this.decided = null;
+    decided?.();
   }
 }
 
@@ -42,6 +72,8 @@ export interface WalkContext {
   limiter: RequestLimiter;
   graph: GraphRepository;
   registries: RegistryRepository;
+  /** The graph's view of a repository: which tags it already holds. */
+  sync: Pick<SyncRepository, 'liveTags'>;
   trust?: Pick<TrustRepository, 'enqueueForSource'>;
   probe: ReferrersProbe;
   summary: SyncSummary;
@@ -61,6 +93,7 @@ export interface WalkResult {
 }
 
 type Content = { bytes: Buffer; mediaType: string };
+type Fetched = Content & { digest: string };
 
 /**
  * Walks one repository the way its webhooks would have described it: every tag, every manifest
@@ -68,6 +101,12 @@ type Content = { bytes: Buffer; mediaType: string };
  * latter two are tags, so the tag list covers them). Every write carries the time just before
  * the request that observed the state it writes, never the time of writing, so a webhook event
  * about the same row that happened after the observation always wins.
+ *
+ * A repository of which the graph holds no tag yet (a first sync) is read with one GET per tag,
+ * its digest computed from the body, since its content is most likely not stored either. In a
+ * repository the graph holds tags of, most tags are expected unchanged, so each is resolved with
+ * HEAD first and its content loaded from the graph, and only a digest not stored yet is fetched.
+ * Digests reached otherwise (index children, referrers) are fetched only when not stored.
  */
 export class RepositoryWalk {
   private readonly tags = new Set<string>();
@@ -86,21 +125,27 @@ export class RepositoryWalk {
 
   async run(): Promise<WalkResult> {
     let names: string[];
+    let byTag: boolean;
     try {
-      names = await this.ctx.limiter.call(() => collect(this.ctx.source.listTags(this.repository)));
+      [names, byTag] = await Promise.all([
+        this.ctx.limiter.call(() => collect(this.ctx.source.listTags(this.repository))),
+        this.ctx.sync.liveTags(this.ctx.registryId, this.repository).then((known) => known.length === 0),
+      ]);
     } catch (err) {
       // A repository that no longer exists has no tags; its stored content is then checked one by one.
-      if (isNotFound(err)) names = [];
+      if (isNotFound(err)) [names, byTag] = [[], false];
       else if (isItemError(err)) {
         recordError(this.ctx.summary, err, this.repository);
         return { listed: false, tags: this.tags, present: this.present };
       } else throw err;
     }
-    for (const tag of names) this.pool.add(() => this.guard(tag, () => this.visitTag(tag)));
+    const visit = byTag ? (tag: string) => this.fetchTag(tag) : (tag: string) => this.visitTag(tag);
+    for (const tag of names) this.pool.add(() => this.guard(tag, () => visit(tag)));
     await this.pool.run();
     return { listed: true, tags: this.tags, present: this.present };
   }
 
+  /** HEAD first: the content of a digest already stored is not fetched. */
   private async visitTag(tag: string): Promise<void> {
     const at = new Date();
     const digest = await this.ctx.limiter.call(() => this.ctx.source.resolveTag(this.repository, tag));
@@ -109,6 +154,17 @@ export class RepositoryWalk {
     this.ctx.summary.tags++;
     const content = await this.load(digest);
     if (content) await this.write(digest, content, at, tag);
+  }
+
+  /** One GET by tag: the client computes the digest from the body (and checks the registry's). */
+  private async fetchTag(tag: string): Promise<void> {
+    const at = new Date();
+    const fetched = await this.fetch(tag);
+    if (fetched === null) return;
+    this.tags.add(tag);
+    this.ctx.summary.tags++;
+    this.claimed.add(fetched.digest);
+    await this.write(fetched.digest, fetched, at, tag);
   }
 
   /** A digest an index lists: present only if the registry still has it. */
@@ -138,11 +194,15 @@ export class RepositoryWalk {
   }
 
   private async visitReferrers(subject: string): Promise<void> {
-    if (!this.ctx.probe.wanted) return;
+    if (!(await this.ctx.probe.admit())) return;
     const at = new Date();
-    const listing = await this.ctx.limiter.call(() =>
-      this.ctx.source.listReferrers(this.repository, subject),
-    );
+    let listing: ReferrersListing;
+    try {
+      listing = await this.ctx.limiter.call(() => this.ctx.source.listReferrers(this.repository, subject));
+    } catch (err) {
+      this.ctx.probe.release();
+      throw err;
+    }
     await this.ctx.probe.learn(listing.supported);
     for (const d of listing.descriptors) {
       this.pool.add(() => this.guard(d.digest, () => this.visitListed(d.digest, at)));
@@ -159,10 +219,11 @@ export class RepositoryWalk {
     return this.fetch(digest);
   }
 
-  private async fetch(digest: string): Promise<Content | null> {
+  /** A manifest by digest or tag, with the digest of its bytes; null when the registry has none. */
+  private async fetch(reference: string): Promise<Fetched | null> {
     try {
       const fetched = await this.ctx.limiter.call(() =>
-        this.ctx.source.fetchManifest(this.repository, digest),
+        this.ctx.source.fetchManifest(this.repository, reference),
       );
       this.ctx.summary.manifestsFetched++;
       return fetched;

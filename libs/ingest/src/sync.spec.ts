@@ -133,6 +133,7 @@ interface SetupOptions {
   concurrency?: number;
   wrap?: (s: RegistrySource) => RegistrySource;
   store?: Store;
+  checkpointIntervalMs?: number;
 }
 
 async function setup(name: string, opts: SetupOptions = {}) {
@@ -153,6 +154,7 @@ async function setup(name: string, opts: SetupOptions = {}) {
     retries: 3,
     retryBaseDelayMs: 5,
     ...(opts.wrap ? { sourceFor: (e) => opts.wrap!(e.client) } : {}),
+    ...(opts.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: opts.checkpointIntervalMs }),
   });
   return { sync, registryId: row!.id, store };
 }
@@ -173,6 +175,19 @@ function withFetch(
     listTags: (r) => s.listTags(r),
     listReferrers: (r, d) => s.listReferrers(r, d),
   });
+}
+
+/** Requests the stand-in answered from `from` on, counted by method and kind of path. */
+function requestsSince(from: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { method, path } of standIn.log.slice(from)) {
+    const m = /^\/v2\/.+\/(manifests|referrers|tags\/list)\/?(.*)$/.exec(path);
+    let kind = path === '/v2/_catalog' ? 'catalog' : (m?.[1] ?? path);
+    if (m?.[1] === 'manifests') kind += m[2]!.startsWith('sha256:') ? '@digest' : ':tag';
+    const key = `${method} ${kind}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
 }
 
 const referrersOf = async (store: Store, registry: string, repository: string, subject: string) =>
@@ -207,12 +222,28 @@ afterEach(() => {
 
 describe('RegistrySync against a registry with the referrers API', () => {
   let first: SyncResult;
+  let firstRequests: Record<string, number>;
   let store: Store;
 
   beforeAll(async () => {
     const { sync, store: s } = await setup('api');
     store = s;
+    const from = standIn.log.length;
     first = await sync.run('api');
+    firstRequests = requestsSince(from);
+  });
+
+  it('reads a registry it never synced with one GET per manifest and no HEAD', () => {
+    // Catalog: 3 pages; tag lists: one per repository; tags by tag, the rest by digest (each
+    // once); the referrers API once per manifest written.
+    expect(firstRequests).toEqual({
+      'GET catalog': 3,
+      'GET tags/list': 3,
+      'GET manifests:tag': 3,
+      'GET manifests@digest': 4,
+      'GET referrers': 7,
+    });
+    expect(first.summary).toMatchObject({ tags: 3, manifestsFetched: 7, manifestsSkipped: 0 });
   });
 
   it('finds untagged referrers (and referrers of referrers) through the API, following Link', async () => {
@@ -232,8 +263,9 @@ describe('RegistrySync against a registry with the referrers API', () => {
     expect((await store.registries.findRegistryByName('api'))?.referrersApi).toBe(true);
   });
 
-  it('fetches nothing the second time', async () => {
+  it('fetches nothing the second time: tags are resolved with HEAD, content comes from the graph', async () => {
     const { sync } = await setup('api', { store });
+    const from = standIn.log.length;
     const again = await sync.run('api');
     expect(again.summary).toMatchObject({
       manifestsFetched: 0,
@@ -241,6 +273,9 @@ describe('RegistrySync against a registry with the referrers API', () => {
       manifestsWritten: 7,
       errors: 0,
     });
+    const requests = requestsSince(from);
+    expect(requests).toMatchObject({ 'HEAD manifests:tag': 3, 'HEAD manifests@digest': 2 });
+    expect(Object.keys(requests).filter((k) => k.startsWith('GET manifests'))).toEqual([]);
   });
 
   it('falls back to tags, and remembers, when the API answers 404', async () => {
@@ -251,6 +286,30 @@ describe('RegistrySync against a registry with the referrers API', () => {
     expect((await s.registries.findRegistryByName('noapi'))?.referrersApi).toBe(false);
     // Untagged referrers are invisible without the API or a tag-schema index listing them.
     expect(res.summary.manifestsWritten).toBe(1);
+  });
+
+  it('asks a registry without the API once per run, however many subjects are written at once', async () => {
+    standIn.referrersApi = false;
+    const { sync, store: s } = await setup('noapi-once', { concurrency: 4 });
+    for (const expected of [null, false]) {
+      expect((await s.registries.findRegistryByName('noapi-once'))?.referrersApi).toBe(expected);
+      const from = standIn.log.length;
+      const res = await sync.run('noapi-once');
+      expect(res.summary).toMatchObject({ referrersApi: false, manifestsWritten: 5, errors: 0 });
+      expect(requestsSince(from)['GET referrers']).toBe(1);
+    }
+  });
+
+  it('lets the next subject ask when the first question of the run fails', async () => {
+    let failures = 0;
+    standIn.fault = (req) =>
+      req.url!.includes('/referrers/') && failures++ < 4 ? { status: 500 } : undefined;
+    const { sync } = await setup('probe-fails', { concurrency: 1 });
+    const res = await sync.run('probe-fails');
+    expect(res.status).toBe('done');
+    // app's image could not be asked (so its referrers were not found); the next subject was.
+    expect(res.summary).toMatchObject({ errors: 1, referrersApi: true, manifestsWritten: 5 });
+    expect(res.summary.errorSamples[0]).toMatchObject({ repository: 'app', code: 'unavailable' });
   });
 });
 
@@ -279,8 +338,9 @@ describe('RegistrySync against a registry that pushes back', () => {
 
   it('reports a manifest that keeps failing, and still writes the rest', async () => {
     const zeta = [...standIn.repos.get('zeta')!.manifests.keys()][0]!;
-    standIn.fault = (req) =>
-      req.url!.endsWith(`/manifests/${zeta}`) && req.method === 'GET' ? { status: 500 } : undefined;
+    const zetaManifest = (url: string) =>
+      url.endsWith(`/zeta/manifests/${zeta}`) || url.endsWith('/zeta/manifests/v1');
+    standIn.fault = (req) => (zetaManifest(req.url!) && req.method === 'GET' ? { status: 500 } : undefined);
     const { sync } = await setup('broken');
     const res = await sync.run('broken');
     expect(res.status).toBe('done');
@@ -363,6 +423,33 @@ describe('RegistrySync runs and resumes', () => {
     // Finished: the next run starts from the beginning again.
     const fresh = await again.run('resume');
     expect(fresh.summary).toMatchObject({ resumed: false, repositoriesTotal: 3, manifestsFetched: 0 });
+  });
+
+  it('stores the last finished repository when the run stops, also when its checkpoint was held back', async () => {
+    const stop = new AbortController();
+    const wrap = withFetch((s, repo, ref) => {
+      if (repo === 'zeta') stop.abort(new Error('stop'));
+      return s.fetchManifest(repo, ref);
+    });
+    const { sync, registryId, store } = await setup('held', {
+      concurrency: 1,
+      wrap,
+      checkpointIntervalMs: 60_000,
+    });
+    const saved: Array<string | null> = [];
+    const save = store.syncs.saveProgress.bind(store.syncs);
+    store.syncs.saveProgress = (id, run, resumeAfter, summary) => {
+      saved.push(resumeAfter);
+      return save(id, run, resumeAfter, summary);
+    };
+    const cut = await sync.run('held', { signal: stop.signal });
+    expect(cut.status).toBe('interrupted');
+    // The first finished repository is written at once, `multi` only when the run ends.
+    expect(saved).toEqual(['app', 'multi']);
+    expect(await store.syncs.findState(registryId)).toMatchObject({
+      status: 'interrupted',
+      resumeAfter: 'multi',
+    });
   });
 
   it('ends failed and rethrows on a database or programming error, and the next run resumes', async () => {

@@ -44,6 +44,8 @@ export interface RegistrySyncDeps {
   retryBaseDelayMs?: number;
   /** The client to walk a registry with; default the catalog's. */
   sourceFor?: (entry: CatalogEntry) => RegistrySource;
+  /** Least time between two progress writes while repositories finish; default 1 s. */
+  checkpointIntervalMs?: number;
 }
 
 export type SyncErrorCode = 'registry_unknown' | 'busy';
@@ -63,7 +65,9 @@ export class SyncError extends Error {
  * have built from what the registry holds now. One run per registry at a time (an advisory lock,
  * so the CLI and every service replica agree). Repositories are walked in name order, and the
  * run records how far it got, so a run that stopped early is continued by the next run with the
- * same scope; digests already stored are never fetched again.
+ * same scope. A digest already stored is not fetched by digest again, and a tag of a repository
+ * the graph already holds tags of is resolved with HEAD; in a repository it holds no tag of, each
+ * tag is read with one GET instead of HEAD and GET (see RepositoryWalk).
  */
 export class RegistrySync {
   constructor(private readonly deps: RegistrySyncDeps) {}
@@ -117,6 +121,7 @@ export class RegistrySync {
       limiter,
       graph: this.deps.graph,
       registries: this.deps.registries,
+      sync: this.deps.sync,
       ...(this.deps.trust ? { trust: this.deps.trust } : {}),
       probe: new ReferrersProbe(entry.id, referrersApi, this.deps.registries, summary),
       summary,
@@ -124,14 +129,25 @@ export class RegistrySync {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onManifest: () => opts.onProgress!(summary) } : {}),
     };
+    let cursor = new Watermark([], resumeAfter);
+    const progress = new Checkpoints(
+      () => cursor.current,
+      (at) => {
+        Object.assign(summary, limiter.stats);
+        return this.deps.sync.saveProgress(entry.id, runId, at, summary);
+      },
+      this.deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
+      resumeAfter,
+    );
     const finish = async (status: SyncResult['status'], error?: string): Promise<SyncResult> => {
       Object.assign(summary, limiter.stats);
+      // The run's last watermark, which the interval may have held back, is stored before the end.
+      if (progress.behind) await progress.flush();
       await this.deps.sync.finishRun(entry.id, runId, status, summary, error);
       opts.onProgress?.(summary);
       return { status, summary, ...(error === undefined ? {} : { error }) };
     };
 
-    let cursor = new Watermark([], resumeAfter);
     try {
       const names = await this.repositories(ctx, scope, reconcile);
       if (names === null)
@@ -149,8 +165,8 @@ export class RegistrySync {
           if (reconcile) await reconcileRepository(ctx, this.deps.sync, name, walk);
           if (opts.signal?.aborted) return;
           summary.repositories++;
-          Object.assign(summary, limiter.stats);
-          await this.deps.sync.saveProgress(entry.id, runId, cursor.done(i), summary);
+          cursor.done(i);
+          await progress.tick();
           opts.onProgress?.(summary);
         }),
       );
@@ -159,7 +175,7 @@ export class RegistrySync {
         return await finish('interrupted', 'stopped before the end; the next run resumes');
       return await finish('done');
     } catch (err) {
-      await this.deps.sync.saveProgress(entry.id, runId, cursor.current, summary).catch(() => undefined);
+      await progress.flush().catch(() => undefined);
       if (opts.signal?.aborted)
         return await finish('interrupted', 'stopped before the end; the next run resumes');
       await finish('failed', err instanceof Error ? err.message : String(err)).catch(() => undefined);
@@ -196,6 +212,49 @@ function resumable(prev: SyncStateRow | null, reconcile: boolean, scope: string[
 /** Code-unit order, the same in every run and in Postgres' "C" collation. */
 function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const CHECKPOINT_INTERVAL_MS = 1000;
+
+/**
+ * The run's progress writes (watermark and summary): one at a time and in order, so a later
+ * watermark is never overwritten by an earlier one, and while repositories finish at most one per
+ * interval. Each write stores the state current when it runs. A run that ends any way but a
+ * killed process flushes the last watermark; a killed one resumes from the last write, at most an
+ * interval behind, and redoes those repositories without fetching what they stored.
+ */
+class Checkpoints {
+  private last = 0;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly current: () => string | null,
+    private readonly save: (resumeAfter: string | null) => Promise<void>,
+    private readonly intervalMs: number,
+    /** What the row holds now (the run began with it). */
+    private stored: string | null,
+  ) {}
+
+  /** A repository finished: write unless the last write is more recent than the interval. */
+  tick(): Promise<void> {
+    return Date.now() - this.last < this.intervalMs ? Promise.resolve() : this.flush();
+  }
+
+  /** Whether the watermark moved past what the row holds. */
+  get behind(): boolean {
+    return this.current() !== this.stored;
+  }
+
+  flush(): Promise<void> {
+    this.last = Date.now();
+    const run = this.chain.then(async () => {
+      const resumeAfter = this.current();
+      await this.save(resumeAfter);
+      this.stored = resumeAfter;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
 }
 
 /** The last name of the longest finished prefix of `names`: everything up to it is done. */
