@@ -1,10 +1,16 @@
 import { classify, ManifestError, parseManifest } from '#oci';
-import type {
-  GraphRepository,
-  InboxRepository,
-  RegistryRepository,
-  StoredEvent,
-  TrustRepository,
+import {
+  GroupCommit,
+  STALE_NOTE,
+  type EventMark,
+  type GraphRepository,
+  type InboxRepository,
+  type ManifestContent,
+  type PushInput,
+  type PushOutcome,
+  type RegistryRepository,
+  type StoredEvent,
+  type TrustRepository,
 } from '#store';
 import type { CatalogEntry, RegistryCatalog } from './catalog.js';
 import type { Metrics } from './metrics.js';
@@ -36,32 +42,41 @@ function describe(err: unknown): string {
 /**
  * Turns one stored webhook event into graph writes. Safe to run any number of times: a finished
  * event is not touched again, and every write is idempotent and ordered by event time.
+ *
+ * An event's graph writes, the verification jobs they imply and its outcome commit together.
+ * Pushes processed concurrently are written together (one statement, one commit for many), so a
+ * busy worker does not pay a commit per event.
  */
 export class EventProcessor {
+  private readonly pushes: GroupCommit<PushInput, PushOutcome>;
+
   constructor(
     private readonly inbox: InboxRepository,
     private readonly graph: GraphRepository,
     private readonly registries: RegistryRepository,
     private readonly catalog: RegistryCatalog,
     private readonly metrics: Metrics,
-    /** Enqueues verification of signatures, attestations and SBOMs this push wrote or linked. */
-    private readonly trust?: Pick<TrustRepository, 'enqueueForSource'>,
-  ) {}
+    /** Verification of signatures, attestations and SBOMs a push stores or newly links. */
+    private readonly trust?: Pick<TrustRepository, 'verifyJobs'>,
+  ) {
+    // Two batches in flight: one fills while the other commits, so an event rarely waits for a
+    // whole batch ahead of it.
+    this.pushes = new GroupCommit((inputs) => this.graph.applyPushes(inputs), { maxBatch: 64, lanes: 2 });
+  }
 
   /** Throws only when the attempt should be retried; final failures are recorded on the event. */
   async process(eventId: number, attempt: number, maxAttempts: number): Promise<void> {
-    const ev = await this.inbox.find(eventId);
-    if (!ev || ev.status !== 'pending') return;
+    const found = await this.graph.findEvent(eventId);
+    if (!found || found.event.status !== 'pending') return;
+    const { event: ev, content } = found;
+    const event: EventMark = { id: ev.id, attempts: attempt };
     const entry = this.catalog.byId(ev.registryId);
     if (!entry) {
-      await this.inbox.finish(ev.id, 'skipped', attempt, 'registry is no longer configured');
-      this.metrics.jobsDone.inc({ outcome: 'skipped' });
+      await this.finish(event, { status: 'skipped', note: 'registry is no longer configured' });
       return;
     }
     try {
-      const outcome = ev.action === 'push' ? await this.push(ev, entry) : await this.remove(ev, entry);
-      await this.inbox.finish(ev.id, outcome.status, attempt, outcome.note);
-      this.metrics.jobsDone.inc({ outcome: outcome.status });
+      await (ev.action === 'push' ? this.push(ev, event, entry, content) : this.remove(ev, event, entry));
     } catch (err) {
       const message = describe(err);
       if (isPermanent(err) || attempt >= maxAttempts) {
@@ -75,11 +90,18 @@ export class EventProcessor {
     }
   }
 
-  private async push(ev: StoredEvent, entry: CatalogEntry): Promise<Outcome> {
+  /** `stored`: the manifest of the event's digest, when the graph held it as the event was read. */
+  private async push(
+    ev: StoredEvent,
+    event: EventMark,
+    entry: CatalogEntry,
+    stored: ManifestContent | null,
+  ): Promise<void> {
     const digest = ev.digest ?? (ev.tag ? await entry.client.resolveTag(ev.repository, ev.tag) : null);
-    if (!digest) return { status: 'skipped', note: 'tag no longer exists in the registry' };
+    if (!digest)
+      return this.finish(event, { status: 'skipped', note: 'tag no longer exists in the registry' });
 
-    let content = await this.graph.findManifest(digest);
+    let content = ev.digest ? stored : await this.graph.findManifest(digest);
     if (!content) {
       const started = process.hrtime.bigint();
       let outcome = 'ok';
@@ -88,7 +110,9 @@ export class EventProcessor {
         content = { bytes: fetched.bytes, mediaType: fetched.mediaType };
       } catch (err) {
         outcome = (err as ErrorWithCode)?.code === undefined ? 'error' : String((err as ErrorWithCode).code);
-        if (isNotFound(err)) return { status: 'skipped', note: 'manifest no longer in the registry' };
+        if (isNotFound(err)) {
+          return this.finish(event, { status: 'skipped', note: 'manifest no longer in the registry' });
+        }
         throw err;
       } finally {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -97,35 +121,38 @@ export class EventProcessor {
     }
     const manifest = parseManifest(content.bytes, digest, content.mediaType);
     const repositoryId = await this.registries.ensureRepository(entry.id, ev.repository);
-    const res = await this.graph.applyPush({
+    const input: PushInput = {
       repositoryId,
       manifest,
       kind: classify(manifest),
       bytes: content.bytes,
-      tag: ev.tag ?? undefined,
       eventAt: ev.eventAt,
-    });
-    // Before the event is finished: a crash here retries the event, and the job key deduplicates.
-    await this.trust?.enqueueForSource(repositoryId, manifest.digest);
-    return res.applied
-      ? { status: 'done' }
-      : { status: 'done', note: 'stale: a newer event already applied' };
+      event,
+      ...(ev.tag ? { tag: ev.tag } : {}),
+      ...(this.trust ? { verify: this.trust.verifyJobs } : {}),
+    };
+    const res = await this.pushes.submit(input);
+    if (res.eventFinished) this.metrics.jobsDone.inc({ outcome: 'done' });
   }
 
-  private async remove(ev: StoredEvent, entry: CatalogEntry): Promise<Outcome> {
+  private async remove(ev: StoredEvent, event: EventMark, entry: CatalogEntry): Promise<void> {
     const repositoryId = await this.registries.ensureRepository(entry.id, ev.repository);
-    if (ev.digest) {
-      const res = await this.graph.applyDelete(repositoryId, ev.digest, ev.eventAt);
-      return res.applied
-        ? { status: 'done' }
-        : { status: 'done', note: 'stale: a newer event already applied' };
+    const { digest, tag, eventAt } = ev;
+    if (!digest && !tag) {
+      return this.finish(event, { status: 'skipped', note: 'delete event names neither digest nor tag' });
     }
-    if (ev.tag) {
-      const res = await this.graph.applyTagDelete(repositoryId, ev.tag, ev.eventAt);
-      return res.applied
-        ? { status: 'done' }
-        : { status: 'done', note: 'stale: a newer event already applied' };
-    }
-    return { status: 'skipped', note: 'delete event names neither digest nor tag' };
+    const finished = await this.graph.transaction(async (c) => {
+      const res = digest
+        ? await this.graph.applyDelete(repositoryId, digest, eventAt, c)
+        : await this.graph.applyTagDelete(repositoryId, tag!, eventAt, c);
+      return this.graph.finishEvent(event, 'done', res.applied ? undefined : STALE_NOTE, c);
+    });
+    if (finished) this.metrics.jobsDone.inc({ outcome: 'done' });
+  }
+
+  /** Records an outcome reached without graph writes. */
+  private async finish(event: EventMark, outcome: Outcome): Promise<void> {
+    const finished = await this.graph.finishEvent(event, outcome.status, outcome.note);
+    if (finished) this.metrics.jobsDone.inc({ outcome: outcome.status });
   }
 }

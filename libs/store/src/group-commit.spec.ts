@@ -29,14 +29,14 @@ function watch<R>(p: Promise<R>) {
 describe('GroupCommit', () => {
   it('writes the first item at once and alone when idle', () => {
     const { calls, write } = manualWrite<string, number>();
-    const gc = new GroupCommit(write, 10);
+    const gc = new GroupCommit(write, { maxBatch: 10 });
     void gc.submit('a');
     expect(calls.map((c) => c.items)).toEqual([['a']]);
   });
 
   it('gathers the items submitted during a write into the next batch, each with its own result', async () => {
     const { calls, write } = manualWrite<string, string>();
-    const gc = new GroupCommit(write, 10);
+    const gc = new GroupCommit(write, { maxBatch: 10 });
     const a = watch(gc.submit('a'));
     const later = ['b', 'c', 'd'].map((x) => watch(gc.submit(x)));
     await tick();
@@ -55,7 +55,7 @@ describe('GroupCommit', () => {
 
   it('settles nobody before the write holding their item has settled', async () => {
     const { calls, write } = manualWrite<string, string>();
-    const gc = new GroupCommit(write, 10);
+    const gc = new GroupCommit(write, { maxBatch: 10 });
     const a = watch(gc.submit('a'));
     await tick();
     await tick();
@@ -67,7 +67,7 @@ describe('GroupCommit', () => {
 
   it('caps a batch at maxBatch items and writes one batch at a time', async () => {
     const { calls, write } = manualWrite<number, number>();
-    const gc = new GroupCommit(write, 2);
+    const gc = new GroupCommit(write, { maxBatch: 2 });
     const all = [1, 2, 3, 4, 5, 6].map((x) => gc.submit(x));
     for (let i = 0; i < 4; i++) {
       await tick();
@@ -80,7 +80,7 @@ describe('GroupCommit', () => {
 
   it('writes at once again after going idle', async () => {
     const { calls, write } = manualWrite<string, string>();
-    const gc = new GroupCommit(write, 10);
+    const gc = new GroupCommit(write, { maxBatch: 10 });
     const a = gc.submit('a');
     calls[0]!.resolve(['A']);
     await a;
@@ -92,14 +92,17 @@ describe('GroupCommit', () => {
   it('retries a failed batch item by item, so only the item that fails alone is rejected', async () => {
     const committed: string[] = [];
     const batches: string[][] = [];
-    const gc = new GroupCommit<string, string>(async (items) => {
-      batches.push(items);
-      await tick();
-      const bad = items.find((x) => x.startsWith('bad'));
-      if (bad) throw new Error(`${bad} is invalid`);
-      committed.push(...items);
-      return items.map((x) => x.toUpperCase());
-    }, 10);
+    const gc = new GroupCommit<string, string>(
+      async (items) => {
+        batches.push(items);
+        await tick();
+        const bad = items.find((x) => x.startsWith('bad'));
+        if (bad) throw new Error(`${bad} is invalid`);
+        committed.push(...items);
+        return items.map((x) => x.toUpperCase());
+      },
+      { maxBatch: 10 },
+    );
     const results = await Promise.allSettled(
       ['first', 'x', 'bad1', 'y', 'bad2', 'z'].map((x) => gc.submit(x)),
     );
@@ -119,10 +122,13 @@ describe('GroupCommit', () => {
 
   it('rejects every caller when every write fails, and does not retry a batch of one', async () => {
     let writes = 0;
-    const gc = new GroupCommit<number, number>(() => {
-      writes++;
-      return Promise.reject(new Error('connect ECONNREFUSED'));
-    }, 10);
+    const gc = new GroupCommit<number, number>(
+      () => {
+        writes++;
+        return Promise.reject(new Error('connect ECONNREFUSED'));
+      },
+      { maxBatch: 10 },
+    );
     const results = await Promise.allSettled([1, 2, 3, 4].map((x) => gc.submit(x)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     // [1] alone, then [2, 3, 4] and each of them again.
@@ -131,12 +137,40 @@ describe('GroupCommit', () => {
 
   it('keeps going after a write that throws synchronously', async () => {
     let fail = true;
-    const gc = new GroupCommit<number, number>((items) => {
-      if (fail) throw new Error('boom');
-      return Promise.resolve(items);
-    }, 10);
+    const gc = new GroupCommit<number, number>(
+      (items) => {
+        if (fail) throw new Error('boom');
+        return Promise.resolve(items);
+      },
+      { maxBatch: 10 },
+    );
     await expect(gc.submit(1)).rejects.toThrow('boom');
     fail = false;
     await expect(gc.submit(2)).resolves.toBe(2);
+  });
+
+  it('writes up to `lanes` batches at the same time', async () => {
+    const { calls, write } = manualWrite<number, number>();
+    const gc = new GroupCommit(write, { lanes: 2 });
+    const first = [1, 2].map((i) => watch(gc.submit(i)));
+    await tick();
+    // Both lanes are busy with one item each; the rest waits for a lane.
+    expect(calls.map((c) => c.items)).toEqual([[1], [2]]);
+    const rest = [3, 4, 5].map((i) => watch(gc.submit(i)));
+    await tick();
+    expect(calls).toHaveLength(2);
+    calls[0]!.resolve([10]);
+    await tick();
+    expect(calls.map((c) => c.items)).toEqual([[1], [2], [3, 4, 5]]);
+    calls[1]!.resolve([20]);
+    calls[2]!.resolve([30, 40, 50]);
+    await tick();
+    expect([...first, ...rest].map((s) => s.value)).toEqual([10, 20, 30, 40, 50]);
+  });
+
+  it('refuses a batch size or lane count below one', () => {
+    const { write } = manualWrite<number, number>();
+    expect(() => new GroupCommit(write, { maxBatch: 0 })).toThrow(RangeError);
+    expect(() => new GroupCommit(write, { lanes: 0 })).toThrow(RangeError);
   });
 });

@@ -4,41 +4,54 @@ interface Pending<T, R> {
   reject: (err: unknown) => void;
 }
 
+export interface GroupCommitOptions {
+  /** Most items written together. Default 200. */
+  maxBatch?: number;
+  /** Batches written at the same time. Default 1. */
+  lanes?: number;
+}
+
 /**
- * Group commit: writes submitted items in batches, one batch at a time, so that many concurrent
- * writers share one transaction (and one fsync). When idle, an item is written at once, alone;
- * items submitted while a batch is being written wait and form the next batch, of at most
- * `maxBatch` items. `write` gets the batch and returns one result per item, in order; every
- * submitter's promise settles only once the batch holding its item has settled.
+ * Group commit: writes submitted items in batches, so that many concurrent writers share one
+ * transaction (and one fsync). While fewer than `lanes` batches are being written, an item is
+ * written at once; items submitted meanwhile wait and form the next batch, of at most `maxBatch`
+ * items. `write` gets the batch and returns one result per item, in order; every submitter's
+ * promise settles only once the batch holding its item has settled.
  *
  * When a batch fails, each of its items is written again on its own, so only the items that fail
  * alone are rejected (each with its own error); an item failing for a reason shared by all (the
- * database is down) is rejected in every call.
+ * database is down) is rejected in every call. An item may so be written twice (a batch can fail
+ * after its commit, on a lost connection), so writes must be idempotent.
  */
 export class GroupCommit<T, R> {
   private queue: Pending<T, R>[] = [];
-  private writing = false;
+  private writing = 0;
+  private readonly maxBatch: number;
+  private readonly lanes: number;
 
   constructor(
     private readonly write: (items: T[]) => Promise<R[]>,
-    private readonly maxBatch = 200,
+    opts: GroupCommitOptions = {},
   ) {
-    if (!(maxBatch >= 1)) throw new Error('maxBatch must be at least 1');
+    this.maxBatch = opts.maxBatch ?? 200;
+    this.lanes = opts.lanes ?? 1;
+    if (!(this.maxBatch >= 1)) throw new RangeError('maxBatch must be at least 1');
+    if (!(this.lanes >= 1)) throw new RangeError('lanes must be at least 1');
   }
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.writing) void this.drain();
+      if (this.writing < this.lanes) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.writing = true;
+    this.writing++;
     try {
       while (this.queue.length > 0) await this.flush(this.queue.splice(0, this.maxBatch));
     } finally {
-      this.writing = false;
+      this.writing--;
     }
   }
 

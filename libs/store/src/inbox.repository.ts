@@ -48,7 +48,7 @@ const MAX_BATCH = 200;
 export class InboxRepository {
   private readonly commits = new GroupCommit<Delivery, number>(
     (batch) => this.db.transaction((c) => this.insert(c, batch)),
-    MAX_BATCH,
+    { maxBatch: MAX_BATCH },
   );
 
   constructor(

@@ -1,8 +1,14 @@
 import type pg from 'pg';
 import type { Database } from './database.js';
-import { GRAPH_CHANNEL } from './graph.repository.js';
+import { GRAPH_CHANNEL, type VerifyJobs } from './graph.repository.js';
 
 export const VERIFY_TASK = 'verify_artifact';
+
+/**
+ * graphile-worker runs numerically smaller priorities first (ingest jobs have 0): verification
+ * waits while events are queued, so it never holds back the graph, and catches up once they are not.
+ */
+export const VERIFY_PRIORITY = 10;
 
 /** Artifact kinds whose content is verified or parsed after ingest. */
 const TRUST_KINDS = ['signature', 'attestation', 'sbom'];
@@ -77,6 +83,9 @@ export interface ArtifactPlace {
 
 /** Verification results, attestations and SBOMs, keyed by (artifact, layer, subject). */
 export class TrustRepository {
+  /** For graph writes that queue verification themselves (`PushInput.verify`). */
+  readonly verifyJobs: VerifyJobs = { task: VERIFY_TASK, kinds: TRUST_KINDS, priority: VERIFY_PRIORITY };
+
   constructor(private readonly db: Database) {}
 
   async findArtifact(digest: string): Promise<TrustArtifact | null> {
@@ -222,15 +231,18 @@ export class TrustRepository {
   /** Jobs for every trust artifact an edge from `source` in this repository refers to (and `source` itself). */
   async enqueueForSource(repositoryId: number, sourceDigest: string): Promise<number> {
     const { rows } = await this.db.pool.query<{ n: number }>(
+      // Two index lookups: one OR of both conditions cannot use an index and scans every artifact.
       `WITH targets AS (
-         SELECT DISTINCT a.digest FROM artifact a
-         WHERE a.kind = ANY($3::text[]) AND (a.digest = $2 OR a.digest IN (
-           SELECT e.referrer_digest FROM edge e
-           WHERE e.repository_id = $1 AND e.source_digest = $2 AND e.kind <> 'index-child'))
+         SELECT a.digest FROM artifact a WHERE a.digest = $2 AND a.kind = ANY($3::text[])
+         UNION
+         SELECT a.digest FROM edge e JOIN artifact a ON a.digest = e.referrer_digest
+         WHERE e.repository_id = $1 AND e.source_digest = $2 AND e.kind <> 'index-child'
+           AND a.kind = ANY($3::text[])
        )
-       SELECT count(graphile_worker.add_job($4, json_build_object('digest', digest), job_key := $4 || ':' || digest))::int AS n
+       SELECT count(graphile_worker.add_job($4, json_build_object('digest', digest), job_key := $4 || ':' || digest,
+                                            priority := $5))::int AS n
        FROM targets`,
-      [repositoryId, sourceDigest, TRUST_KINDS, VERIFY_TASK],
+      [repositoryId, sourceDigest, TRUST_KINDS, VERIFY_TASK, VERIFY_PRIORITY],
     );
     return rows[0]?.n ?? 0;
   }
@@ -244,9 +256,10 @@ export class TrustRepository {
       `WITH stale AS (
          SELECT DISTINCT artifact_digest AS digest FROM signature WHERE policy_version <> $1 LIMIT $2
        )
-       SELECT count(graphile_worker.add_job($3, json_build_object('digest', digest), job_key := $3 || ':' || digest))::int AS n
+       SELECT count(graphile_worker.add_job($3, json_build_object('digest', digest), job_key := $3 || ':' || digest,
+                                            priority := $4))::int AS n
        FROM stale`,
-      [policyVersion, limit, VERIFY_TASK],
+      [policyVersion, limit, VERIFY_TASK, VERIFY_PRIORITY],
     );
     return rows[0]?.n ?? 0;
   }
