@@ -1,5 +1,13 @@
 import { classify, parseManifest, type ParsedManifest } from '#oci';
-import type { GraphRepository, RegistryRepository, SyncRepository, TrustRepository } from '#store';
+import type {
+  GraphRepository,
+  GroupCommit,
+  PushInput,
+  PushOutcome,
+  RegistryRepository,
+  SyncRepository,
+  TrustRepository,
+} from '#store';
 import type { ReferrersListing } from '#registry';
 import type { RegistrySource } from './catalog.js';
 import { TaskPool, type RequestLimiter } from './sync-limiter.js';
@@ -74,7 +82,10 @@ export interface WalkContext {
   registries: RegistryRepository;
   /** The graph's view of a repository: which tags it already holds. */
   sync: Pick<SyncRepository, 'liveTags'>;
-  trust?: Pick<TrustRepository, 'enqueueForSource'>;
+  /** Graph writes of the whole run, batched across its walks (applyPushes). */
+  pushes: GroupCommit<PushInput, PushOutcome>;
+  /** Verification queued with each write (as webhook processing does); none without it. */
+  trust?: Pick<TrustRepository, 'verifyJobs'>;
   probe: ReferrersProbe;
   summary: SyncSummary;
   width: number;
@@ -236,19 +247,17 @@ export class RepositoryWalk {
   private async write(digest: string, content: Content, eventAt: Date, tag?: string): Promise<void> {
     this.present.add(digest);
     const manifest = parseManifest(content.bytes, digest, content.mediaType);
-    const res = await this.ctx.graph.applyPush({
+    const res = await this.ctx.pushes.submit({
       repositoryId: await this.repositoryId(),
       manifest,
       kind: classify(manifest),
       bytes: content.bytes,
       ...(tag === undefined ? {} : { tag }),
       eventAt,
+      ...(this.ctx.trust ? { verify: this.ctx.trust.verifyJobs } : {}),
     });
     recordWrite(this.ctx.summary, res);
-    if (res.applied) {
-      this.ctx.summary.manifestsWritten++;
-      await this.ctx.trust?.enqueueForSource(await this.repositoryId(), digest);
-    }
+    if (res.applied) this.ctx.summary.manifestsWritten++;
     this.ctx.onManifest?.();
     this.expand(manifest);
   }

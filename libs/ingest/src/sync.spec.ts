@@ -9,7 +9,15 @@ import {
   type SyncResult,
 } from '#ingest';
 import { RegistryClient } from '#registry';
-import { Database, GraphRepository, ReferrersRepository, RegistryRepository, SyncRepository } from '#store';
+import {
+  Database,
+  GraphRepository,
+  ReferrersRepository,
+  RegistryRepository,
+  SyncRepository,
+  TrustRepository,
+  VERIFY_TASK,
+} from '#store';
 import {
   createTestDatabase,
   imageManifest,
@@ -134,6 +142,8 @@ interface SetupOptions {
   wrap?: (s: RegistrySource) => RegistrySource;
   store?: Store;
   checkpointIntervalMs?: number;
+  /** Queue verification with the writes, as the service and the CLI do. */
+  verify?: boolean;
 }
 
 async function setup(name: string, opts: SetupOptions = {}) {
@@ -155,6 +165,7 @@ async function setup(name: string, opts: SetupOptions = {}) {
     retryBaseDelayMs: 5,
     ...(opts.wrap ? { sourceFor: (e) => opts.wrap!(e.client) } : {}),
     ...(opts.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: opts.checkpointIntervalMs }),
+    ...(opts.verify ? { trust: new TrustRepository(store.db) } : {}),
   });
   return { sync, registryId: row!.id, store };
 }
@@ -480,6 +491,21 @@ describe('RegistrySync runs and resumes', () => {
       await held.release();
     }
     expect((await sync.run('locked')).status).toBe('done');
+  });
+
+  it('queues verification of every signature, attestation and SBOM it writes, once each', async () => {
+    const { sync, store } = await setup('verified', { verify: true });
+    expect((await sync.run('verified')).status).toBe('done');
+    const { rows: trustKinds } = await store.db.pool.query<{ digest: string }>(
+      `SELECT digest FROM artifact WHERE kind IN ('signature', 'attestation', 'sbom') ORDER BY digest`,
+    );
+    const { rows: jobs } = await store.db.pool.query<{ digest: string }>(
+      `SELECT j.payload->>'digest' AS digest FROM graphile_worker._private_jobs j
+       JOIN graphile_worker._private_tasks t ON t.id = j.task_id WHERE t.identifier = $1 ORDER BY 1`,
+      [VERIFY_TASK],
+    );
+    expect(trustKinds.length).toBeGreaterThan(0);
+    expect(jobs).toEqual(trustKinds);
   });
 
   it('refuses a registry that is not configured', async () => {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  GraphRepository,
-  RegistryRepository,
-  SyncRepository,
-  SyncStateRow,
-  SyncStatus,
-  TrustRepository,
+import {
+  GroupCommit,
+  type GraphRepository,
+  type PushInput,
+  type RegistryRepository,
+  type SyncRepository,
+  type SyncStateRow,
+  type SyncStatus,
+  type TrustRepository,
 } from '#store';
 import type { CatalogEntry, RegistryCatalog, RegistrySource } from './catalog.js';
 import { reconcileRepository } from './reconcile.js';
@@ -36,7 +38,7 @@ export interface RegistrySyncDeps {
   registries: RegistryRepository;
   sync: SyncRepository;
   /** Queues verification of signatures, attestations and SBOMs written by the walk. */
-  trust?: Pick<TrustRepository, 'enqueueForSource'>;
+  trust?: Pick<TrustRepository, 'verifyJobs'>;
   /** Requests in flight per registry (config.sync.concurrency). */
   concurrency: number;
   /** Retry policy for registry calls; defaults suit real registries. */
@@ -120,6 +122,11 @@ export class RegistrySync {
       source: this.deps.sourceFor?.(entry) ?? entry.client,
       limiter,
       graph: this.deps.graph,
+      // Concurrent writes of the walk share statements and commits, as the worker's do.
+      pushes: new GroupCommit((inputs: PushInput[]) => this.deps.graph.applyPushes(inputs), {
+        maxBatch: 64,
+        lanes: 2,
+      }),
       registries: this.deps.registries,
       sync: this.deps.sync,
       ...(this.deps.trust ? { trust: this.deps.trust } : {}),
