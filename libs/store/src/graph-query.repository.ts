@@ -75,7 +75,11 @@ const scopeParam = (scope: RepositoryScope) => (scope ? scopeRegex(scope) : '');
 export class GraphQueryRepository {
   constructor(private readonly db: Database) {}
 
-  /** Artifacts present somewhere in scope, by digest order after `after`. */
+  /**
+   * Artifacts present somewhere in scope, by digest order after `after`. The cursor is repeated
+   * on artifact_location (l.digest = a.digest): without it a merge join reads every location
+   * before the cursor (4.5 s at a million artifacts for a page near the end).
+   */
   async listArtifacts(opts: {
     filter: ArtifactListFilter;
     scope: RepositoryScope;
@@ -88,7 +92,8 @@ export class GraphQueryRepository {
        WHERE a.digest > $1 AND ($2::text = '' OR a.kind = $2) AND ($3::text = '' OR a.artifact_type = $3)
          AND EXISTS (
            SELECT 1 FROM artifact_location l JOIN repository r ON r.id = l.repository_id JOIN registry g ON g.id = r.registry_id
-           WHERE l.digest = a.digest AND l.present AND ($4::text = '' OR g.name = $4) AND ($5::text = '' OR r.name = $5)
+           WHERE l.digest = a.digest AND l.digest > $1 AND l.present
+             AND ($4::text = '' OR g.name = $4) AND ($5::text = '' OR r.name = $5)
              AND ($6::text = '' OR (g.name || '/' || r.name) ~ $6))
        ORDER BY a.digest LIMIT $7`,
       [
