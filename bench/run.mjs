@@ -402,7 +402,7 @@ async function main() {
   // Webhook accept: the api role alone, so the worker does not fetch the made-up digests.
   await startService('api');
   // With no worker in this process, every transaction the database sees comes from the request.
-  results.graphqlStatements = await countStatements(sql, service.url, graphqlPage, 20);
+  results.graphqlStatements = await countStatements(sql, service.url, graphqlPage, 40);
   log(`    GraphQL page: ${results.graphqlStatements.toFixed(1)} SQL statements per request`);
   await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
     next: webhookRequests(TOKEN, repos),
