@@ -26,7 +26,10 @@ export async function writeResults(results, { write = true } = {}) {
       a >= 0 && b > a
         ? `${doc.slice(0, a + START.length)}\n${text}\n${doc.slice(b)}`
         : `${doc}\n${START}\n${text}\n${END}\n`;
-    await writeFile(RESULTS_PATH, doc);
+    // Written as the repository's formatter would (lint checks it).
+    const prettier = await import('prettier');
+    const options = (await prettier.resolveConfig(RESULTS_PATH)) ?? {};
+    await writeFile(RESULTS_PATH, await prettier.format(doc, { ...options, filepath: RESULTS_PATH }));
   }
   return text;
 }
