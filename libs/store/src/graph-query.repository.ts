@@ -1,6 +1,7 @@
 import type { Database } from './database.js';
 import {
   ARTIFACT_BY_DIGEST,
+  KIND_SQL,
   scopeRegex,
   type ArtifactRow,
   type AttestationRow,
@@ -8,7 +9,7 @@ import {
   type ReferrerKindFilter,
   type RepositoryScope,
   type SignatureRow,
-} from './query.repository.js';
+} from './query.rows.js';
 
 /** A referrer of a subject with its referrer artifact, or only the descriptor of a tag-schema listing. */
 export interface ReferrerRow {
@@ -51,13 +52,6 @@ const SIGNATURE = `s.artifact_digest AS "artifactDigest", s.layer_digest AS "lay
   s.format, s.status, s.reason, s.message, s.identity, s.issuer, s.key_id AS "keyId", s.authority,
   s.tlog_index AS "tlogIndex", s.integrated_time AS "integratedTime", s.policy_version AS "policyVersion",
   s.verified_at AS "verifiedAt"`;
-
-const KIND_SQL: Record<ReferrerKindFilter, string> = {
-  signature: `a.kind = 'signature'`,
-  attestation: `a.kind = 'attestation'`,
-  sbom: `a.kind = 'sbom'`,
-  other: `(a.kind IS NULL OR a.kind NOT IN ('signature', 'attestation', 'sbom'))`,
-};
 
 /** `$n` is a scope regex or '': true when the digest is present in a repository the scope allows. */
 function presentInScope(digestExpr: string, param: number): string {

@@ -1,122 +1,21 @@
 import type { Database } from './database.js';
+import {
+  ARTIFACT_BY_DIGEST,
+  ARTIFACT_COLUMNS,
+  KIND_SQL,
+  scopeRegex,
+  toArtifact,
+  type ArtifactRow,
+  type AttestationRow,
+  type Location,
+  type PackageRow,
+  type ReferrerEdgeRow,
+  type ReferrerKindFilter,
+  type RepositoryScope,
+  type SignatureRow,
+} from './query.rows.js';
 
-export type ReferrerKindFilter = 'signature' | 'attestation' | 'sbom' | 'other';
-
-export interface ArtifactRow {
-  digest: string;
-  mediaType: string;
-  artifactType: string | null;
-  kind: string;
-  size: number;
-  subjectDigest: string | null;
-  annotations: Record<string, string>;
-}
-
-export interface Location {
-  registry: string;
-  repository: string;
-  tags: string[];
-}
-
-export interface ReferrerEdgeRow {
-  subject: string;
-  digest: string;
-  edgeKind: string;
-  depth: number;
-  /** Null when only the listing of a tag-schema index is known so far. */
-  artifact: ArtifactRow | null;
-  descriptor: {
-    mediaType?: string;
-    size?: number;
-    artifactType?: string;
-    annotations?: Record<string, string>;
-  } | null;
-}
-
-export interface SignatureRow {
-  artifactDigest: string;
-  layerDigest: string;
-  subjectDigest: string;
-  format: string;
-  status: string;
-  reason: string | null;
-  message: string | null;
-  identity: string | null;
-  issuer: string | null;
-  keyId: string | null;
-  authority: string | null;
-  tlogIndex: number | null;
-  integratedTime: Date | null;
-  policyVersion: string;
-  verifiedAt: Date;
-}
-
-export interface AttestationRow {
-  artifactDigest: string;
-  layerDigest: string;
-  subjectDigest: string;
-  predicateType: string;
-  builderId: string | null;
-  buildType: string | null;
-  sourceRepo: string | null;
-  sourceRevision: string | null;
-  vulnCounts: Record<string, number> | null;
-  parseError: string | null;
-}
-
-export interface PackageRow {
-  name: string;
-  version: string | null;
-  purl: string | null;
-  licenses: string[];
-}
-
-/** A scope limits rows to repositories matching `registry/repository` globs; undefined: no limit. */
-export type RepositoryScope = string[] | undefined;
-
-const ARTIFACT_COLUMNS = `a.digest, a.media_type, a.artifact_type, a.kind, a.size, a.subject_digest, a.annotations`;
-
-/**
- * The artifact row of one digest, for `LEFT JOIN LATERAL (...) a ON true`. The LIMIT keeps the
- * planner from flattening it into a plain join: row counts of recursive or aggregated inputs are
- * guessed high, and a plain join then hashes the whole artifact table for a handful of rows.
- */
-export const ARTIFACT_BY_DIGEST = (digest: string) =>
-  `SELECT digest, media_type, artifact_type, kind, size, subject_digest, annotations FROM artifact WHERE digest = ${digest} LIMIT 1`;
-
-function toArtifact(r: Record<string, unknown>): ArtifactRow {
-  return {
-    digest: r.digest as string,
-    mediaType: r.media_type as string,
-    artifactType: (r.artifact_type as string | null) ?? null,
-    kind: r.kind as string,
-    size: r.size as number,
-    subjectDigest: (r.subject_digest as string | null) ?? null,
-    annotations: (r.annotations as Record<string, string>) ?? {},
-  };
-}
-
-/** Glob (`*` within a path segment, `**` across) to a SQL LIKE-free regular expression. */
-export function scopeRegex(patterns: string[]): string {
-  const one = (p: string) =>
-    p
-      .split('**')
-      .map((part) =>
-        part
-          .split('*')
-          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-          .join('[^/]*'),
-      )
-      .join('.*');
-  return `^(${patterns.map(one).join('|')})$`;
-}
-
-const KIND_SQL: Record<ReferrerKindFilter, string> = {
-  signature: `a.kind = 'signature'`,
-  attestation: `a.kind = 'attestation'`,
-  sbom: `a.kind = 'sbom'`,
-  other: `(a.kind IS NULL OR a.kind NOT IN ('signature', 'attestation', 'sbom'))`,
-};
+export * from './query.rows.js';
 
 /** Read side for the REST API, GraphQL and the CLI: every answer comes from stored rows. */
 export class QueryRepository {
