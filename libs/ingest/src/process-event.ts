@@ -66,7 +66,7 @@ export class EventProcessor {
 
   /** Throws only when the attempt should be retried; final failures are recorded on the event. */
   async process(eventId: number, attempt: number, maxAttempts: number): Promise<void> {
-    const found = await this.graph.findEvent(eventId);
+    const found = await this.inbox.findWithManifest(eventId);
     if (!found || found.event.status !== 'pending') return;
     const { event: ev, content } = found;
     const event: EventMark = { id: ev.id, attempts: attempt };
@@ -145,14 +145,14 @@ export class EventProcessor {
       const res = digest
         ? await this.graph.applyDelete(repositoryId, digest, eventAt, c)
         : await this.graph.applyTagDelete(repositoryId, tag!, eventAt, c);
-      return this.graph.finishEvent(event, 'done', res.applied ? undefined : STALE_NOTE, c);
+      return this.inbox.finishPending(event, 'done', res.applied ? undefined : STALE_NOTE, c);
     });
     if (finished) this.metrics.jobsDone.inc({ outcome: 'done' });
   }
 
   /** Records an outcome reached without graph writes. */
   private async finish(event: EventMark, outcome: Outcome): Promise<void> {
-    const finished = await this.graph.finishEvent(event, outcome.status, outcome.note);
+    const finished = await this.inbox.finishPending(event, outcome.status, outcome.note);
     if (finished) this.metrics.jobsDone.inc({ outcome: outcome.status });
   }
 }

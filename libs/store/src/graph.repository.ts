@@ -7,14 +7,12 @@ import {
   pushOutcomes,
   pushValues,
   PUSHES_SQL,
-  type EventMark,
   type ManifestContent,
   type PushInput,
   type PushOutcome,
   type PushRows,
   type WriteOutcome,
 } from './graph-push.js';
-import type { EventStatus, StoredEvent } from './inbox.repository.js';
 
 export {
   GRAPH_CHANNEL,
@@ -120,24 +118,6 @@ export class GraphRepository {
     });
   }
 
-  /**
-   * Records the outcome of a webhook event, through `client` when its writes went there so that
-   * both commit together; false when the event was no longer pending (another run finished it).
-   */
-  async finishEvent(
-    event: EventMark,
-    status: 'done' | 'skipped' | 'failed',
-    note?: string,
-    client?: pg.ClientBase,
-  ): Promise<boolean> {
-    const res = await (client ?? this.db.pool).query(
-      `UPDATE webhook_event SET status = $2, attempts = $3, last_error = $4, processed_at = now()
-       WHERE id = $1 AND status = 'pending'`,
-      [event.id, status, event.attempts, note ?? null],
-    );
-    return (res.rowCount ?? 0) > 0;
-  }
-
   /** The stored manifest bytes of a digest: content is immutable, so a known digest is never refetched. */
   async findManifest(digest: string): Promise<ManifestContent | null> {
     const { rows } = await this.db.pool.query<{ manifest: Buffer; media_type: string }>(
@@ -146,54 +126,6 @@ export class GraphRepository {
     );
     const row = rows[0];
     return row ? { bytes: row.manifest, mediaType: row.media_type } : null;
-  }
-
-  /**
-   * A webhook event and, when the graph already holds the digest it names, the stored manifest
-   * (`findManifest`), in one round trip.
-   */
-  async findEvent(id: number): Promise<{ event: StoredEvent; content: ManifestContent | null } | null> {
-    const { rows } = await this.db.pool.query<{
-      id: number;
-      registry_id: number;
-      action: 'push' | 'delete';
-      repository: string;
-      digest: string | null;
-      tag: string | null;
-      media_type: string | null;
-      event_at: Date;
-      status: EventStatus;
-      attempts: number;
-      last_error: string | null;
-      manifest: Buffer | null;
-      manifest_media_type: string | null;
-    }>({
-      name: 'refgraph-find-event',
-      text: `SELECT e.id, e.registry_id, e.action, e.repository, e.digest, e.tag, e.media_type, e.event_at,
-                    e.status, e.attempts, e.last_error, a.manifest, a.media_type AS manifest_media_type
-             FROM webhook_event e LEFT JOIN artifact a ON a.digest = e.digest
-             WHERE e.id = $1`,
-      values: [id],
-    });
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      event: {
-        id: r.id,
-        registryId: r.registry_id,
-        action: r.action,
-        repository: r.repository,
-        digest: r.digest,
-        tag: r.tag,
-        mediaType: r.media_type,
-        eventAt: r.event_at,
-        status: r.status,
-        attempts: r.attempts,
-        lastError: r.last_error,
-      },
-      content:
-        r.manifest && r.manifest_media_type ? { bytes: r.manifest, mediaType: r.manifest_media_type } : null,
-    };
   }
 
   /** Runs `fn` in one transaction, for writes that must commit together. */

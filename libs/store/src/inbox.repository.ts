@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Database } from './database.js';
+import type { EventMark, ManifestContent } from './graph-push.js';
 import { GroupCommit } from './group-commit.js';
 
 export interface InboxEvent {
@@ -153,6 +154,46 @@ export class InboxRepository {
     );
     const r = rows[0] as Record<string, unknown> | undefined;
     return r ? toStored(r) : null;
+  }
+
+  /**
+   * The event and, when the graph already holds the digest it names, the stored manifest, in one
+   * round trip (the worker's first read).
+   */
+  async findWithManifest(
+    id: number,
+  ): Promise<{ event: StoredEvent; content: ManifestContent | null } | null> {
+    const { rows } = await this.db.pool.query<Record<string, unknown>>({
+      name: 'refgraph-find-event',
+      text: `SELECT e.id, e.registry_id, e.action, e.repository, e.digest, e.tag, e.media_type, e.event_at,
+                    e.status, e.attempts, e.last_error, a.manifest, a.media_type AS manifest_media_type
+             FROM webhook_event e LEFT JOIN artifact a ON a.digest = e.digest
+             WHERE e.id = $1`,
+      values: [id],
+    });
+    const r = rows[0];
+    if (!r) return null;
+    const manifest = r.manifest as Buffer | null;
+    const mediaType = r.manifest_media_type as string | null;
+    return { event: toStored(r), content: manifest && mediaType ? { bytes: manifest, mediaType } : null };
+  }
+
+  /**
+   * Records the outcome of a still pending event, through `client` when the event's writes went
+   * there so that both commit together; false when another run had finished it.
+   */
+  async finishPending(
+    event: EventMark,
+    status: Exclude<EventStatus, 'pending'>,
+    note?: string,
+    client?: pg.ClientBase,
+  ): Promise<boolean> {
+    const res = await (client ?? this.db.pool).query(
+      `UPDATE webhook_event SET status = $2, attempts = $3, last_error = $4, processed_at = now()
+       WHERE id = $1 AND status = 'pending'`,
+      [event.id, status, event.attempts, note ?? null],
+    );
+    return (res.rowCount ?? 0) > 0;
   }
 
   async finish(
