@@ -7,7 +7,7 @@ import { GatekeeperController } from './api/gatekeeper.controller.js';
 import { OpenApiController } from './api/openapi.controller.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { UiController } from './ui/ui.controller.js';
-import { ANSWERS, CATALOG, CONFIG, DATABASE, INBOX, LOGGER, METRICS, QUERY, REFERRERS } from './tokens.js';
+import { ANSWERS, CATALOG, CONFIG, DATABASE, INBOX, LOGGER, METRICS, REFERRERS } from './tokens.js';
 import type { Runtime } from './runtime.js';
 
 @Module({})
@@ -23,7 +23,6 @@ export class AppModule {
       { provide: METRICS, useValue: rt.metrics },
       { provide: LOGGER, useValue: rt.logger },
       { provide: ANSWERS, useValue: rt.answers },
-      { provide: QUERY, useValue: rt.query },
     ];
     return {
       module: AppModule,

@@ -13,7 +13,7 @@ import {
   Database,
   GraphRepository,
   InboxRepository,
-  QueryRepository,
+  ReadRepository,
   ReferrersRepository,
   RegistryRepository,
   SyncRepository,
@@ -38,7 +38,7 @@ export interface Runtime {
   processor: EventProcessor;
   syncs: SyncRepository;
   sync: RegistrySync;
-  query: QueryRepository;
+  read: ReadRepository;
   answers: Answers;
   trust: TrustRepository;
   verifier: ArtifactVerifier;
@@ -64,7 +64,7 @@ export async function buildRuntime(
   const graph = new GraphRepository(db);
   const inbox = new InboxRepository(db, config.worker.maxAttempts);
   const syncs = new SyncRepository(db);
-  const query = new QueryRepository(db);
+  const read = new ReadRepository(db);
   const trust = new TrustRepository(db);
   const policy = await TrustPolicy.load(config.trust);
   const clients = new Map(catalog.all().map((e) => [e.id, e.client]));
@@ -84,8 +84,8 @@ export async function buildRuntime(
     inbox,
     referrers: new ReferrersRepository(db),
     processor: new EventProcessor(inbox, graph, registries, catalog, metrics, trust),
-    query,
-    answers: new Answers(query, catalog),
+    read,
+    answers: new Answers(read, catalog, config.policies),
     trust,
     verifier: new ArtifactVerifier(trust, policy, blobs),
     syncs,

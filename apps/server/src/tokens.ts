@@ -7,4 +7,3 @@ export const INBOX = Symbol('inbox');
 export const METRICS = Symbol('metrics');
 export const LOGGER = Symbol('logger');
 export const ANSWERS = Symbol('answers');
-export const QUERY = Symbol('query');

@@ -1,22 +1,21 @@
+import type { PolicyConfig } from '#config';
 import type { RegistryCatalog } from '#ingest';
 import type {
   ArtifactRow,
   AttestationRow,
   Location,
-  QueryRepository,
+  PackageRow,
+  ReadRepository,
   ReferrerEdgeRow,
   ReferrerKindFilter,
-  RepositoryScope,
+  RegistrySummaryRow,
   SignatureRow,
 } from '#store';
+import { NotFoundError } from './errors.js';
+import { GraphReader } from './graph-reader.js';
 import { formatReference, parseReference, ReferenceError, type Reference } from './reference.js';
-
-export class NotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
-  }
-}
+import { evaluateSubjects, type Verdict } from './verdict.js';
+import type { Viewer } from './viewer.js';
 
 export interface Resolved {
   reference: string;
@@ -35,6 +34,7 @@ export interface ArtifactSummary {
   subject: string | null;
   annotations: Record<string, string>;
   locations: Location[];
+  /** Signatures over the artifact (not signed attestations), by status. */
   signatures: { total: number; verified: number; failed: number; noAuthority: number; pending: number };
   attestations: Record<string, number>;
   sboms: number;
@@ -48,7 +48,7 @@ export interface ReferrerNode {
   kind: string;
   size: number | null;
   annotations: Record<string, string>;
-  /** When this node is a signature: its verification outcome(s). */
+  /** When this node is a signature or a signed attestation: its verification outcome(s). */
   verification: SignatureRow[];
   /** When this node is an attestation: the statements it carries. */
   attestations: AttestationRow[];
@@ -62,14 +62,44 @@ export interface ReferrersPage {
   nextCursor: string | null;
 }
 
-/** Read-side use cases shared by REST, GraphQL and the CLI. */
+/** The hard caps of lists that grow with the data and are not paged. */
+export const LIST_LIMITS = { children: 1000, parents: 1000, verifications: 1000, locations: 1000 };
+
+/**
+ * The read model: the only way to read the graph. `for(viewer)` returns a reader bound to the
+ * caller's scope; no read can be made without one.
+ */
 export class Answers {
   constructor(
-    private readonly query: QueryRepository,
+    private readonly read: ReadRepository,
     private readonly catalog: RegistryCatalog,
+    private readonly policies: readonly PolicyConfig[] = [],
   ) {}
 
-  /** Tag references resolve from stored tags; digests need no lookup. */
+  for(viewer: Viewer): Reader {
+    return new Reader(this.read, this.catalog, this.policies, viewer);
+  }
+}
+
+/** Every answer a caller can get, each applying the caller's scope. */
+export class Reader {
+  /** Batch reads behind the GraphQL loaders, under the same scope. */
+  readonly graph: GraphReader;
+
+  constructor(
+    private readonly read: ReadRepository,
+    private readonly catalog: RegistryCatalog,
+    private readonly policies: readonly PolicyConfig[],
+    readonly viewer: Viewer,
+  ) {
+    this.graph = new GraphReader(read, viewer);
+  }
+
+  private get scope() {
+    return this.viewer.scope;
+  }
+
+  /** One reference to a digest the caller may see (NotFoundError or ReferenceError otherwise). */
   async resolve(input: string): Promise<Resolved> {
     const [r] = await this.resolveAll([input]);
     if (r instanceof Error) throw r;
@@ -77,8 +107,10 @@ export class Answers {
   }
 
   /**
-   * Resolves many references with one lookup of stored tags (an admission request names every
-   * image of a pod). Each input gets its answer or its own error (ReferenceError, NotFoundError).
+   * Resolves many references with one tag lookup and one presence lookup (an admission request
+   * names every image of a pod). Each input gets its answer or its own error. A reference resolves
+   * only to a digest present where the caller may read: in the repository it names, or for a bare
+   * digest in any repository in scope. Tags resolve from what refgraph recorded, in scope only.
    */
   async resolveAll(inputs: string[]): Promise<Array<Resolved | ReferenceError | NotFoundError>> {
     const out: Array<Resolved | ReferenceError | NotFoundError> = [];
@@ -92,53 +124,67 @@ export class Answers {
         out.push(err);
         continue;
       }
-      if (ref.digest) {
-        out.push({ reference: formatReference(ref), ...ref, digest: ref.digest });
-        continue;
+      if (ref.registry !== undefined) {
+        // Image strings from pod specs name the registry by host; refgraph's own references by name.
+        const entry =
+          this.catalog.byName(ref.registry) ??
+          this.catalog.all().find((e) => new URL(e.config.url).host === ref.registry);
+        if (!entry) {
+          out.push(new NotFoundError(`no registry named "${ref.registry}" is configured`, 'unknown_registry'));
+          continue;
+        }
+        ref.registry = entry.config.name;
+        if (!this.viewer.mayRead(ref.registry, ref.repository!)) {
+          out.push(
+            new NotFoundError(`${formatReference(ref)} is outside this caller's read scope`, 'not_in_scope'),
+          );
+          continue;
+        }
       }
-      // Image strings from pod specs name the registry by host; refgraph's own references by name.
-      const entry =
-        this.catalog.byName(ref.registry!) ??
-        this.catalog.all().find((e) => new URL(e.config.url).host === ref.registry);
-      if (!entry) {
-        out.push(new NotFoundError(`no registry named "${ref.registry}" is configured`));
-        continue;
-      }
-      ref.registry = entry.config.name;
-      byTag.push({ at: out.length, ref });
-      out.push(new NotFoundError('unresolved'));
+      if (!ref.digest) byTag.push({ at: out.length, ref });
+      out.push({ reference: formatReference(ref), ...ref, digest: ref.digest ?? '' });
     }
-    // Answered from stored tags only: the request path never waits on a registry.
-    const digests = await this.query.findTags(
+    const digests = await this.read.findTags(
+      this.scope,
       byTag.map(({ ref }) => ({ registry: ref.registry!, repository: ref.repository!, tag: ref.tag! })),
     );
     byTag.forEach(({ at, ref }, i) => {
       const digest = digests[i];
       out[at] = digest
         ? { reference: formatReference(ref), ...ref, digest }
-        : new NotFoundError(`${formatReference(ref)} is not known (no event or sync has recorded that tag)`);
+        : new NotFoundError(`${formatReference(ref)} is not known (no tag ${ref.tag} is recorded)`, 'unknown_tag');
     });
-    return out;
+    // A digest counts only where the caller may see it.
+    const wanted = out.flatMap((r) => (r instanceof Error ? [] : [r.digest]));
+    const where = await this.read.findLocations(this.scope, [...new Set(wanted)]);
+    return out.map((r) => {
+      if (r instanceof Error) return r;
+      const here = where.get(r.digest) ?? [];
+      const present = r.registry
+        ? here.some((l) => l.registry === r.registry && l.repository === r.repository)
+        : here.length > 0;
+      return present ? r : new NotFoundError(`${r.reference} is not known`, 'unknown_digest');
+    });
   }
 
-  async registries() {
-    const configured = new Set(this.catalog.all().map((e) => e.config.name));
-    return (await this.query.listRegistries()).filter((r) => configured.has(r.name));
+  async registries(): Promise<RegistrySummaryRow[]> {
+    return this.read.listRegistries(
+      this.scope,
+      this.catalog.all().map((e) => e.config.name),
+    );
   }
 
-  async summaries(digests: string[], scope: RepositoryScope): Promise<Map<string, ArtifactSummary>> {
+  async summaries(digests: string[]): Promise<Map<string, ArtifactSummary>> {
+    const scope = this.scope;
     const [artifacts, locations, signatures, attestations, sboms] = await Promise.all([
-      this.query.findArtifacts(digests),
-      this.query.findLocations(digests, scope),
-      this.query.findSignatures(digests),
-      this.query.findAttestations(digests),
-      this.query.countSboms(digests),
+      this.read.findArtifacts(scope, digests),
+      this.read.findLocations(scope, digests, LIST_LIMITS.locations),
+      this.read.findSignatures(scope, digests, { by: 'subject', kind: 'signature' }),
+      this.read.findAttestations(scope, digests, { by: 'subject' }),
+      this.read.countSboms(scope, digests),
     ]);
     const out = new Map<string, ArtifactSummary>();
     for (const a of artifacts) {
-      const where = locations.get(a.digest) ?? [];
-      // Outside the caller's scope an artifact does not exist for them.
-      if (scope && where.length === 0) continue;
       const sigs = signatures.filter((s) => s.subjectDigest === a.digest);
       const atts: Record<string, number> = {};
       for (const t of attestations.filter((x) => x.subjectDigest === a.digest)) {
@@ -146,7 +192,7 @@ export class Answers {
       }
       out.set(a.digest, {
         ...toSummaryBase(a),
-        locations: where,
+        locations: locations.get(a.digest) ?? [],
         signatures: {
           total: sigs.length,
           verified: sigs.filter((s) => s.status === 'verified').length,
@@ -161,17 +207,23 @@ export class Answers {
     return out;
   }
 
-  async summary(digest: string, scope: RepositoryScope): Promise<ArtifactSummary> {
-    const s = (await this.summaries([digest], scope)).get(digest);
+  async summary(digest: string): Promise<ArtifactSummary> {
+    const s = (await this.summaries([digest])).get(digest);
     if (!s) throw new NotFoundError(`artifact ${digest} is not known`);
     return s;
+  }
+
+  /** The caller may see the artifact (present in a repository in scope), or NotFoundError. */
+  async requireVisible(digests: string[]): Promise<void> {
+    const found = new Set((await this.read.findArtifacts(this.scope, digests)).map((a) => a.digest));
+    const hidden = digests.find((d) => !found.has(d));
+    if (hidden) throw new NotFoundError(`artifact ${hidden} is not known`);
   }
 
   async referrers(
     digest: string,
     opts: {
       depth: number;
-      scope: RepositoryScope;
       artifactType?: string;
       kind?: ReferrerKindFilter;
       after?: string;
@@ -179,28 +231,84 @@ export class Answers {
       children?: boolean;
     },
   ): Promise<ReferrersPage> {
-    const rows = await this.query.findReferrerTree({ ...opts, subjects: [digest], limit: opts.limit + 1 });
+    await this.requireVisible([digest]);
+    const rows = await this.read.findReferrerTree(this.scope, {
+      ...opts,
+      subjects: [digest],
+      limit: opts.limit + 1,
+    });
     const firstLevel = rows.filter((r) => r.depth === 1 && r.subject === digest);
     const more = firstLevel.length > opts.limit;
     const keep = new Set(firstLevel.slice(0, opts.limit).map((r) => r.digest));
     const all = rows.filter((r) => r.depth > 1 || keep.has(r.digest));
     const nodeDigests = [...new Set(all.map((r) => r.digest))];
-    const [signatures, attestations] = await Promise.all([
-      this.query.findSignatures(nodeDigests, 'artifact'),
-      this.query.findAttestations(nodeDigests, { by: 'artifact' }),
+    const [byArtifact, attestations] = await Promise.all([
+      this.read.findSignatures(this.scope, nodeDigests, { by: 'artifact' }),
+      this.read.findAttestations(this.scope, nodeDigests, { by: 'artifact' }),
     ]);
     const page: ReferrersPage = {
       subject: digest,
-      referrers: buildTree(digest, all, signatures, attestations),
+      referrers: buildTree(digest, all, byArtifact, attestations),
       nextCursor: more ? [...keep].sort().at(-1)! : null,
     };
     if (opts.children) {
-      page.children = (await this.query.findChildren([digest], opts.scope)).map((c) => {
+      page.children = (await this.read.findChildren(this.scope, [digest], LIST_LIMITS.children)).map((c) => {
         const d = (c.descriptor ?? {}) as { mediaType?: string; platform?: unknown };
         return { digest: c.digest, mediaType: d.mediaType, platform: d.platform };
       });
     }
     return page;
+  }
+
+  /** Signatures over the artifact (signed attestations are listed with the attestations). */
+  async signatures(digest: string): Promise<SignatureRow[]> {
+    await this.requireVisible([digest]);
+    return this.read.findSignatures(this.scope, [digest], {
+      by: 'subject',
+      kind: 'signature',
+      limit: LIST_LIMITS.verifications,
+    });
+  }
+
+  /** Attestations about the artifact, each with the verification of its envelope. */
+  async attestations(
+    digest: string,
+    predicateType?: string,
+  ): Promise<Array<AttestationRow & { verification: SignatureRow[] }>> {
+    await this.requireVisible([digest]);
+    const rows = await this.read.findAttestations(this.scope, [digest], { by: 'subject', predicateType });
+    const envelopes = await this.read.findSignatures(
+      this.scope,
+      [...new Set(rows.map((r) => r.artifactDigest))],
+      { by: 'artifact', kind: 'attestation' },
+    );
+    return rows.map((r) => ({
+      ...r,
+      verification: envelopes.filter(
+        (s) => s.artifactDigest === r.artifactDigest && s.subjectDigest === r.subjectDigest,
+      ),
+    }));
+  }
+
+  /** SBOM packages of the artifact, paged by package id. */
+  async packages(
+    digest: string,
+    opts: { query?: string; after?: number; limit: number },
+  ): Promise<Array<PackageRow & { id: number }>> {
+    await this.requireVisible([digest]);
+    return this.read.findSbomPackages(this.scope, { subject: digest }, opts);
+  }
+
+  /** Artifacts whose visible SBOMs list the package. */
+  searchPackages(purl: string, limit: number) {
+    return this.read.findArtifactsByPurl(this.scope, purl, limit);
+  }
+
+  /** The named policy's verdict for each input; every input gets an answer, failing closed. */
+  async verdict(policyName: string, inputs: string[]): Promise<Verdict | null> {
+    const policy = this.policies.find((p) => p.name === policyName);
+    if (!policy) return null;
+    return evaluateSubjects(this.read, this.viewer, policy, inputs, await this.resolveAll(inputs));
   }
 }
 
@@ -219,7 +327,7 @@ function toSummaryBase(a: ArtifactRow) {
 function buildTree(
   root: string,
   rows: ReferrerEdgeRow[],
-  signatures: SignatureRow[],
+  verifications: SignatureRow[],
   attestations: AttestationRow[],
 ): ReferrerNode[] {
   const bySubject = new Map<string, ReferrerEdgeRow[]>();
@@ -235,7 +343,7 @@ function buildTree(
         kind: r.artifact?.kind ?? 'unknown',
         size: r.artifact?.size ?? r.descriptor?.size ?? null,
         annotations: r.artifact?.annotations ?? r.descriptor?.annotations ?? {},
-        verification: signatures.filter((s) => s.artifactDigest === r.digest && s.subjectDigest === subject),
+        verification: verifications.filter((s) => s.artifactDigest === r.digest && s.subjectDigest === subject),
         attestations: attestations.filter((a) => a.artifactDigest === r.digest),
         referrers: make(r.digest, new Set([...seen, r.digest])),
       }));

@@ -1,11 +1,29 @@
 import type { PolicyConfig } from '#config';
-import type { AttestationRow, QueryRepository, SignatureRow } from '#store';
+import type { AttestationRow, ReadRepository, RepositoryScope, SignatureRow } from '#store';
+import { NotFoundError } from './errors.js';
+import type { ReferenceError } from './reference.js';
+import type { Viewer } from './viewer.js';
+
+/** Why a requirement or a subject failed, for policy engines to match on. */
+export type VerdictCode =
+  | 'invalid_reference'
+  | 'unknown_registry'
+  | 'unknown_tag'
+  | 'unknown_digest'
+  | 'not_in_scope'
+  | 'no_signature'
+  | 'signature_not_trusted'
+  | 'no_attestation'
+  | 'attestation_not_satisfied'
+  | 'no_sbom';
 
 export interface RequirementResult {
   type: 'signature' | 'attestation' | 'sbom';
   /** What was required, e.g. the predicate type. */
   requirement: string;
   satisfied: boolean;
+  /** Set when not satisfied. */
+  code?: VerdictCode;
   message: string;
   /** The artifacts that satisfy it, or that were considered and why they did not. */
   evidence: Evidence[];
@@ -18,15 +36,21 @@ export interface Evidence {
   identity?: string | null;
   issuer?: string | null;
   authority?: string | null;
+  /** `<registry>/<repository>` whose trust rule produced a verification result. */
+  repository?: string;
   builderId?: string | null;
   /** Referrers of referrers: the signatures over an attestation. */
   nested?: Evidence[];
 }
 
 export interface SubjectVerdict {
-  subject: string;
+  /** The input as given (normalised when it parsed). */
+  reference: string;
+  /** The digest it names; null when it named nothing the caller may see. */
+  subject: string | null;
   allowed: boolean;
   reasons: string[];
+  codes: VerdictCode[];
   requirements: RequirementResult[];
 }
 
@@ -36,6 +60,13 @@ export interface Verdict {
   subjects: SubjectVerdict[];
 }
 
+interface Resolution {
+  reference: string;
+  registry?: string;
+  repository?: string;
+  digest: string;
+}
+
 const sigEvidence = (s: SignatureRow): Evidence => ({
   artifact: s.artifactDigest,
   status: s.status,
@@ -43,31 +74,87 @@ const sigEvidence = (s: SignatureRow): Evidence => ({
   identity: s.identity,
   issuer: s.issuer,
   authority: s.authority,
+  repository: s.repository,
 });
 
 /**
- * Evaluates a named policy from stored results only: signatures verified at ingest, parsed
- * attestations and SBOMs. No cryptography runs here, so an admission request is a few lookups.
+ * Every input gets a verdict, and anything refgraph cannot vouch for is denied with a code: an
+ * unparsable reference, an unknown registry, tag or digest, a repository outside the caller's
+ * scope. Evidence counts only where the subject's trust rule applies: for a reference that names
+ * a repository, only what is present in that repository; for a bare digest, what is present in
+ * the caller's scope. Read from stored results only: no cryptography runs here.
  */
-export async function evaluatePolicy(
-  query: QueryRepository,
+export async function evaluateSubjects(
+  read: ReadRepository,
+  viewer: Viewer,
+  policy: PolicyConfig,
+  inputs: string[],
+  resolved: Array<Resolution | ReferenceError | NotFoundError>,
+): Promise<Verdict> {
+  const groups = new Map<string, { scope: RepositoryScope; digests: Set<string> }>();
+  const scopeOf = (r: Resolution): RepositoryScope =>
+    r.registry ? [`${r.registry}/${r.repository}`] : viewer.scope;
+  for (const r of resolved) {
+    if (r instanceof Error) continue;
+    const scope = scopeOf(r);
+    const key = JSON.stringify(scope ?? null);
+    const g = groups.get(key) ?? { scope, digests: new Set<string>() };
+    g.digests.add(r.digest);
+    groups.set(key, g);
+  }
+  const results = new Map<string, Map<string, RequirementResult[]>>();
+  await Promise.all(
+    [...groups].map(async ([key, g]) => {
+      results.set(key, await evaluate(read, g.scope, policy, [...g.digests]));
+    }),
+  );
+  const subjects = resolved.map((r, i): SubjectVerdict => {
+    if (r instanceof Error) {
+      const code: VerdictCode = r instanceof NotFoundError ? r.reason : 'invalid_reference';
+      return {
+        reference: inputs[i]!,
+        subject: null,
+        allowed: false,
+        reasons: [r.message],
+        codes: [code],
+        requirements: [],
+      };
+    }
+    const requirements = results.get(JSON.stringify(scopeOf(r) ?? null))!.get(r.digest)!;
+    const failed = requirements.filter((q) => !q.satisfied);
+    return {
+      reference: r.reference,
+      subject: r.digest,
+      allowed: failed.length === 0,
+      reasons: failed.map((q) => q.message),
+      codes: failed.map((q) => q.code!),
+      requirements,
+    };
+  });
+  return { policy: policy.name, allowed: subjects.every((s) => s.allowed), subjects };
+}
+
+/** The policy's requirements for each digest, from evidence visible under `scope`. */
+async function evaluate(
+  read: ReadRepository,
+  scope: RepositoryScope,
   policy: PolicyConfig,
   subjects: string[],
-): Promise<Verdict> {
+): Promise<Map<string, RequirementResult[]>> {
   const [signatures, attestations, sboms] = await Promise.all([
-    query.findSignatures(subjects),
-    query.findAttestations(subjects),
-    query.countSboms(subjects),
+    read.findSignatures(scope, subjects, { by: 'subject', kind: 'signature' }),
+    read.findAttestations(scope, subjects, { by: 'subject' }),
+    read.countSboms(scope, subjects),
   ]);
   const attestationArtifacts = [...new Set(attestations.map((a) => a.artifactDigest))];
-  // Signatures that cover an attestation artifact, or are carried inside it (DSSE bundles).
-  const [attSigsBySubject, attSigsByArtifact] = await Promise.all([
-    query.findSignatures(attestationArtifacts),
-    query.findSignatures(attestationArtifacts, 'artifact'),
+  // An attestation counts as signed by its own envelope's verification, or by a signature over
+  // the attestation manifest.
+  const [overAttestations, envelopes] = await Promise.all([
+    read.findSignatures(scope, attestationArtifacts, { by: 'subject', kind: 'signature' }),
+    read.findSignatures(scope, attestationArtifacts, { by: 'artifact', kind: 'attestation' }),
   ]);
-  const attestationSignatures = [...attSigsBySubject, ...attSigsByArtifact];
-
-  const results = subjects.map((subject): SubjectVerdict => {
+  const out = new Map<string, RequirementResult[]>();
+  for (const subject of subjects) {
     const requirements: RequirementResult[] = [];
     if (policy.signatures) {
       const wanted = policy.signatures.authorities;
@@ -77,6 +164,7 @@ export async function evaluatePolicy(
         type: 'signature',
         requirement: `signed by ${wanted.join(' or ')}`,
         satisfied: good.length > 0,
+        ...(good.length ? {} : { code: mine.length ? 'signature_not_trusted' : 'no_signature' }),
         message: good.length
           ? `verified signature by ${good[0]!.authority}`
           : mine.length
@@ -89,12 +177,19 @@ export async function evaluatePolicy(
       const mine = attestations.filter(
         (a) => a.subjectDigest === subject && a.predicateType === req.predicateType,
       );
-      const evidence = mine.map((a) => attestationEvidence(a, req, attestationSignatures));
+      const evidence = mine.map((a) => {
+        const nested = [
+          ...overAttestations.filter((s) => s.subjectDigest === a.artifactDigest),
+          ...envelopes.filter((s) => s.artifactDigest === a.artifactDigest && s.subjectDigest === subject),
+        ];
+        return attestationEvidence(a, req, nested.map(sigEvidence));
+      });
       const good = evidence.filter((e) => e.status === 'satisfied');
       requirements.push({
         type: 'attestation',
         requirement: req.predicateType,
         satisfied: good.length > 0,
+        ...(good.length ? {} : { code: mine.length ? 'attestation_not_satisfied' : 'no_attestation' }),
         message: good.length
           ? `attestation ${good[0]!.artifact} satisfies ${req.predicateType}`
           : mine.length
@@ -109,24 +204,21 @@ export async function evaluatePolicy(
         type: 'sbom',
         requirement: 'an SBOM',
         satisfied: n > 0,
+        ...(n > 0 ? {} : { code: 'no_sbom' as const }),
         message: n > 0 ? `${n} SBOM(s)` : 'no SBOM found',
         evidence: [],
       });
     }
-    const failed = requirements.filter((r) => !r.satisfied);
-    return { subject, allowed: failed.length === 0, reasons: failed.map((r) => r.message), requirements };
-  });
-  return { policy: policy.name, allowed: results.every((r) => r.allowed), subjects: results };
+    out.set(subject, requirements);
+  }
+  return out;
 }
 
 function attestationEvidence(
   a: AttestationRow,
   req: PolicyConfig['attestations'][number],
-  signatures: SignatureRow[],
+  nested: Evidence[],
 ): Evidence {
-  const nested = signatures
-    .filter((s) => s.subjectDigest === a.artifactDigest || s.artifactDigest === a.artifactDigest)
-    .map(sigEvidence);
   const base: Evidence = { artifact: a.artifactDigest, status: 'satisfied', builderId: a.builderId, nested };
   if (a.parseError) return { ...base, status: 'unsatisfied', reason: `unreadable: ${a.parseError}` };
   if (req.builderIds && !(a.builderId && req.builderIds.includes(a.builderId))) {

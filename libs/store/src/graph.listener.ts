@@ -3,7 +3,14 @@ import { GRAPH_CHANNEL } from './graph.repository.js';
 
 export type GraphEvent =
   | { type: 'referrer_added'; repositoryId: number; subject: string; referrer: string; kind: string }
-  | { type: 'verification_changed'; subject: string; artifact: string; status: string };
+  | {
+      type: 'verification_changed';
+      subject: string;
+      artifact: string;
+      status: string;
+      /** The repository whose trust rule produced the result. */
+      repositoryId?: number;
+    };
 
 export interface GraphListenerOptions {
   /** Connection settings for the one dedicated LISTEN connection (not taken from the pool). */
@@ -113,6 +120,7 @@ function parseEvent(payload: string): GraphEvent | undefined {
         subject: e.subject,
         artifact: e.artifact,
         status: String(e.status),
+        ...(e.repositoryId == null ? {} : { repositoryId: Number(e.repositoryId) }),
       };
     }
   } catch {

@@ -37,6 +37,10 @@ export interface SignatureRow {
   artifactDigest: string;
   layerDigest: string;
   subjectDigest: string;
+  /** `signature` (over the subject) or `attestation` (a signed statement about it). */
+  kind: 'signature' | 'attestation';
+  /** `<registry>/<repository>` whose trust rule produced this result. */
+  repository: string;
   format: string;
   status: string;
   reason: string | null;
@@ -71,7 +75,10 @@ export interface PackageRow {
   licenses: string[];
 }
 
-/** A scope limits rows to repositories matching `registry/repository` globs; undefined: no limit. */
+/**
+ * A scope limits rows to repositories matching `<registry>/<repository>` patterns (the pattern
+ * language of #config); undefined: no limit.
+ */
 export type RepositoryScope = string[] | undefined;
 
 export const ARTIFACT_COLUMNS = `a.digest, a.media_type, a.artifact_type, a.kind, a.size, a.subject_digest, a.annotations`;
@@ -94,21 +101,6 @@ export function toArtifact(r: Record<string, unknown>): ArtifactRow {
     subjectDigest: (r.subject_digest as string | null) ?? null,
     annotations: (r.annotations as Record<string, string>) ?? {},
   };
-}
-
-/** Glob (`*` within a path segment, `**` across) to a SQL LIKE-free regular expression. */
-export function scopeRegex(patterns: string[]): string {
-  const one = (p: string) =>
-    p
-      .split('**')
-      .map((part) =>
-        part
-          .split('*')
-          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-          .join('[^/]*'),
-      )
-      .join('.*');
-  return `^(${patterns.map(one).join('|')})$`;
 }
 
 /** SQL condition on the referrer artifact `a` for each kind filter. */

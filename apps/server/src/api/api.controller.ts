@@ -1,11 +1,9 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseInterceptors } from '@nestjs/common';
-import { evaluatePolicy, type Answers, type Resolved } from '#answers';
-import type { RefgraphConfig } from '#config';
-import type { QueryRepository, RepositoryScope } from '#store';
+import type { Answers, Viewer } from '#answers';
 import { ApiError } from '../http/errors.js';
 import { ETagInterceptor } from '../http/etag.interceptor.js';
-import { Scope } from '../http/scope.js';
-import { ANSWERS, CONFIG, QUERY } from '../tokens.js';
+import { CallerView } from '../http/scope.js';
+import { ANSWERS } from '../tokens.js';
 import {
   AttestationsQuery,
   DigestParams,
@@ -17,36 +15,33 @@ import {
 } from './schemas.js';
 import { validate } from './validate.js';
 
-/** REST for policy engines and tools. Every answer is read from stored results. */
+/**
+ * REST for policy engines and tools: parses input, asks the read model as the caller, maps the
+ * answer. Every answer is read from stored results under the caller's scope.
+ */
 @Controller('api/v1')
 @UseInterceptors(ETagInterceptor)
 export class ApiController {
-  constructor(
-    @Inject(ANSWERS) private readonly answers: Answers,
-    @Inject(QUERY) private readonly query: QueryRepository,
-    @Inject(CONFIG) private readonly config: RefgraphConfig,
-  ) {}
+  constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
 
   @Get('resolve')
-  async resolve(@Query() q: unknown) {
+  async resolve(@Query() q: unknown, @CallerView() viewer: Viewer) {
     const { reference } = validate(ResolveQuery, q, 'query');
-    return this.answers.resolve(reference);
+    return this.answers.for(viewer).resolve(reference);
   }
 
   @Get('artifacts/:digest')
-  async artifact(@Param() p: unknown, @Scope() scope: RepositoryScope) {
+  async artifact(@Param() p: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
-    return this.answers.summary(digest, scope);
+    return this.answers.for(viewer).summary(digest);
   }
 
   @Get('artifacts/:digest/referrers')
-  async referrers(@Param() p: unknown, @Query() q: unknown, @Scope() scope: RepositoryScope) {
+  async referrers(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
     const opts = validate(ReferrersQuery, q, 'query');
-    await this.visible(digest, scope);
-    return this.answers.referrers(digest, {
+    return this.answers.for(viewer).referrers(digest, {
       depth: opts.depth,
-      scope,
       artifactType: opts.artifactType,
       kind: opts.kind,
       after: opts.after,
@@ -56,26 +51,23 @@ export class ApiController {
   }
 
   @Get('artifacts/:digest/signatures')
-  async signatures(@Param() p: unknown, @Scope() scope: RepositoryScope) {
+  async signatures(@Param() p: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
-    await this.visible(digest, scope);
-    return { subject: digest, signatures: await this.query.findSignatures([digest]) };
+    return { subject: digest, signatures: await this.answers.for(viewer).signatures(digest) };
   }
 
   @Get('artifacts/:digest/attestations')
-  async attestations(@Param() p: unknown, @Query() q: unknown, @Scope() scope: RepositoryScope) {
+  async attestations(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
     const { predicateType } = validate(AttestationsQuery, q, 'query');
-    await this.visible(digest, scope);
-    return { subject: digest, attestations: await this.query.findAttestations([digest], { predicateType }) };
+    return { subject: digest, attestations: await this.answers.for(viewer).attestations(digest, predicateType) };
   }
 
   @Get('artifacts/:digest/sbom/packages')
-  async packages(@Param() p: unknown, @Query() q: unknown, @Scope() scope: RepositoryScope) {
+  async packages(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
     const opts = validate(PackagesQuery, q, 'query');
-    await this.visible(digest, scope);
-    const rows = await this.query.findPackages(digest, {
+    const rows = await this.answers.for(viewer).packages(digest, {
       query: opts.q,
       after: opts.after,
       limit: opts.first + 1,
@@ -89,44 +81,26 @@ export class ApiController {
   }
 
   @Get('packages')
-  async searchPackages(@Query() q: unknown, @Scope() scope: RepositoryScope) {
+  async searchPackages(@Query() q: unknown, @CallerView() viewer: Viewer) {
     const { purl, first } = validate(PackageSearchQuery, q, 'query');
-    return { purl, artifacts: await this.query.findArtifactsByPurl(purl, scope, first) };
+    return { purl, artifacts: await this.answers.for(viewer).searchPackages(purl, first) };
   }
 
+  /**
+   * Every subject gets an answer (`allowed` with reason codes); anything refgraph cannot vouch for
+   * is denied. Only a malformed request or an unknown policy fails the request as a whole.
+   */
   @Post('verdict')
   @HttpCode(200)
-  async verdict(@Body() body: unknown, @Scope() scope: RepositoryScope) {
-    const { policy: name, subjects } = validate(VerdictBody, body, 'body');
-    const policy = this.config.policies.find((p) => p.name === name);
-    if (!policy) throw new ApiError(404, 'policy_unknown', `no policy named "${name}" is configured`);
-    const answers = await this.answers.resolveAll(subjects);
-    const failed = answers.find((r) => r instanceof Error);
-    if (failed) throw failed;
-    const resolved = answers as Resolved[];
-    await this.visible([...new Set(resolved.map((r) => r.digest))], scope);
-    const verdict = await evaluatePolicy(this.query, policy, [...new Set(resolved.map((r) => r.digest))]);
-    return {
-      ...verdict,
-      subjects: resolved.map((r) => ({
-        reference: r.reference,
-        ...verdict.subjects.find((s) => s.subject === r.digest)!,
-      })),
-    };
+  async verdict(@Body() body: unknown, @CallerView() viewer: Viewer) {
+    const { policy, subjects } = validate(VerdictBody, body, 'body');
+    const verdict = await this.answers.for(viewer).verdict(policy, subjects);
+    if (!verdict) throw new ApiError(404, 'policy_unknown', `no policy named "${policy}" is configured`);
+    return verdict;
   }
 
   @Get('registries')
-  async registries() {
-    const rows = await this.answers.registries();
-    return { registries: rows };
-  }
-
-  /** A caller must not learn about digests outside its scope, not even that they exist. */
-  private async visible(digests: string | string[], scope: RepositoryScope): Promise<void> {
-    if (!scope) return;
-    const all = typeof digests === 'string' ? [digests] : digests;
-    const where = await this.query.findLocations(all, scope);
-    const hidden = all.find((d) => !where.get(d)?.length);
-    if (hidden) throw new ApiError(404, 'not_found', `artifact ${hidden} is not known`);
+  async registries(@CallerView() viewer: Viewer) {
+    return { registries: await this.answers.for(viewer).registries() };
   }
 }

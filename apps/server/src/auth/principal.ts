@@ -21,21 +21,3 @@ export function readScope(p: Principal): RepositoryScope {
   if (patterns.includes('**')) return undefined;
   return patterns;
 }
-
-/** Glob match with the same rules as the store's scope filter: `*` within a segment, `**` across. */
-export function globMatches(pattern: string, name: string): boolean {
-  const re = pattern
-    .split('**')
-    .map((part) =>
-      part
-        .split('*')
-        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('[^/]*'),
-    )
-    .join('.*');
-  return new RegExp(`^${re}$`).test(name);
-}
-
-export function mayRead(scope: RepositoryScope, registry: string, repository: string): boolean {
-  return scope === undefined || scope.some((p) => globMatches(p, `${registry}/${repository}`));
-}

@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { GraphQueryRepository, QueryRepository } from '#store';
-import type { ScopedRequest } from '../http/scope.js';
-import { QUERY } from '../tokens.js';
+import { Viewer, type Answers, type Reader } from '#answers';
+import { viewerOf, type ScopedRequest } from '../http/scope.js';
+import { ANSWERS } from '../tokens.js';
 import { GraphLoaders } from './loaders.js';
-
-export const GRAPH_QUERY = Symbol('graph-query');
 
 /** What every resolver receives: the HTTP (or WebSocket upgrade) request and per-request loaders. */
 export interface GraphContext {
@@ -20,22 +18,25 @@ export interface GraphContext {
   socketScope?: { scope: ScopedRequest['refgraphScope'] };
 }
 
+/** The caller as the read model sees them: the socket's connection_init identity, else the request's. */
+export function viewerOfContext(ctx: GraphContext): Viewer {
+  return ctx.socketScope ? new Viewer('socket', ctx.socketScope.scope) : viewerOf(ctx.req);
+}
+
 @Injectable()
 export class LoaderFactory {
-  constructor(
-    @Inject(QUERY) private readonly query: QueryRepository,
-    @Inject(GRAPH_QUERY) private readonly graph: GraphQueryRepository,
-  ) {}
+  constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
 
   /**
-   * Loaders are created on first use, after the auth guard has set the caller's scope. A socket's
+   * Loaders are created on first use, after the auth hook has identified the caller. A socket's
    * loaders batch but do not cache: verification results change while a subscription lives.
    */
   of(ctx: GraphContext): GraphLoaders {
-    const scope = ctx.socketScope ? ctx.socketScope.scope : ctx.req?.refgraphScope;
-    ctx.loaders ??= new GraphLoaders(this.query, this.graph, scope, {
-      cache: !ctx.subscription,
-    });
+    ctx.loaders ??= new GraphLoaders(this.reader(ctx), { cache: !ctx.subscription });
     return ctx.loaders;
+  }
+
+  reader(ctx: GraphContext): Reader {
+    return ctx.loaders?.reader ?? this.answers.for(viewerOfContext(ctx));
   }
 }

@@ -1,14 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import {
-  scopeRegex,
-  type GraphEvent,
-  type GraphListener,
-  type GraphQueryRepository,
-  type QueryRepository,
-  type RepositoryScope,
-} from '#store';
-import { QUERY } from '../tokens.js';
-import { GRAPH_QUERY } from './context.js';
+import type { Reader } from '#answers';
+import type { GraphEvent, GraphListener } from '#store';
 import { edgeKind } from './map.js';
 import type { ReferrerAddedEvent, VerificationChangedEvent } from './models/events.model.js';
 
@@ -23,13 +15,7 @@ const MAX_QUEUED = 1000;
  */
 @Injectable()
 export class GraphEvents implements OnModuleInit, OnModuleDestroy {
-  private readonly paths = new Map<number, string>();
-
-  constructor(
-    @Inject(GRAPH_LISTENER) private readonly listener: GraphListener,
-    @Inject(GRAPH_QUERY) private readonly graph: GraphQueryRepository,
-    @Inject(QUERY) private readonly query: QueryRepository,
-  ) {}
+  constructor(@Inject(GRAPH_LISTENER) private readonly listener: GraphListener) {}
 
   async onModuleInit(): Promise<void> {
     await this.listener.start();
@@ -39,48 +25,50 @@ export class GraphEvents implements OnModuleInit, OnModuleDestroy {
     await this.listener.stop();
   }
 
-  referrerAdded(subject: string, scope: RepositoryScope): AsyncIterableIterator<ReferrerAddedEvent> {
-    const allowed = scope ? new RegExp(scopeRegex(scope)) : undefined;
+  /**
+   * Referrers added to the subject in repositories the subscriber may read. The reader is the
+   * subscriber's: every event is checked against their scope before it is delivered.
+   */
+  referrerAdded(subject: string, reader: Reader): AsyncIterableIterator<ReferrerAddedEvent> {
+    const paths = new Map<number, { registry: string; repository: string } | null>();
     return this.stream(
       (e) => e.type === 'referrer_added' && e.subject === subject,
       async (e) => {
         if (e.type !== 'referrer_added') return undefined;
-        const path = await this.repositoryPath(e.repositoryId);
-        if (!path || (allowed && !allowed.test(path))) return undefined;
-        const slash = path.indexOf('/');
+        if (!paths.has(e.repositoryId)) {
+          paths.set(e.repositoryId, (await reader.graph.repositoryPaths([e.repositoryId])).get(e.repositoryId) ?? null);
+        }
+        const path = paths.get(e.repositoryId);
+        if (!path) return undefined;
         return {
           subject: e.subject,
           referrerDigest: e.referrer,
           kind: edgeKind(e.kind),
-          registry: path.slice(0, slash),
-          repository: path.slice(slash + 1),
+          registry: path.registry,
+          repository: path.repository,
         };
       },
     );
   }
 
-  verificationChanged(
-    subject: string,
-    scope: RepositoryScope,
-  ): AsyncIterableIterator<VerificationChangedEvent> {
+  /**
+   * Changes of a verification result over the subject, delivered only when the subscriber may
+   * read the repository whose rule produced it and sees the signature artifact.
+   */
+  verificationChanged(subject: string, reader: Reader): AsyncIterableIterator<VerificationChangedEvent> {
     return this.stream(
       (e) => e.type === 'verification_changed' && e.subject === subject,
       async (e) => {
         if (e.type !== 'verification_changed') return undefined;
-        // The payload names no repository: the subject must be visible to the caller.
-        if (scope && !(await this.query.findLocations([e.subject], scope)).get(e.subject)?.length)
-          return undefined;
+        if (e.repositoryId === undefined) return undefined;
+        const [path, rows] = await Promise.all([
+          reader.graph.repositoryPaths([e.repositoryId]),
+          reader.graph.artifacts([e.artifact]),
+        ]);
+        if (!path.has(e.repositoryId) || rows.length === 0) return undefined;
         return { subject: e.subject, artifactDigest: e.artifact, status: e.status };
       },
     );
-  }
-
-  private async repositoryPath(id: number): Promise<string | undefined> {
-    if (!this.paths.has(id)) {
-      const found = (await this.graph.findRepositoryPaths([id])).get(id);
-      if (found) this.paths.set(id, `${found.registry}/${found.repository}`);
-    }
-    return this.paths.get(id);
   }
 
   /** Events in order; `return()` (client unsubscribed or socket closed) detaches from the listener. */

@@ -3,12 +3,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyRequest } from 'fastify';
-import { GraphListener, GraphQueryRepository } from '#store';
+import { GraphListener } from '#store';
 import { readScope } from '../auth/principal.js';
 import type { Runtime } from '../runtime.js';
-import { ANSWERS, LOGGER, QUERY } from '../tokens.js';
+import { ANSWERS, LOGGER } from '../tokens.js';
 import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
-import { GRAPH_QUERY, LoaderFactory, type GraphContext } from './context.js';
+import { LoaderFactory, type GraphContext } from './context.js';
 import { graphqlErrorFormatter, GraphqlErrorFilter } from './errors.js';
 import { GRAPH_LISTENER, GraphEvents } from './events.js';
 import { GraphiqlController } from './ide.controller.js';
@@ -65,10 +65,8 @@ export class GraphqlModule {
       imports: [GraphQLModule.forRoot<MercuriusDriverConfig>(graphqlOptions(rt))],
       controllers: [GraphiqlController],
       providers: [
-        { provide: QUERY, useValue: rt.query },
         { provide: ANSWERS, useValue: rt.answers },
         { provide: LOGGER, useValue: rt.logger },
-        { provide: GRAPH_QUERY, useValue: new GraphQueryRepository(rt.db) },
         { provide: GRAPH_LISTENER, useValue: listener },
         LoaderFactory,
         GraphEvents,

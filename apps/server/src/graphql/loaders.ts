@@ -1,14 +1,12 @@
 import DataLoader from 'dataloader';
+import { LIST_LIMITS, type Reader } from '#answers';
 import type {
   ArtifactRow,
   AttestationRow,
-  GraphQueryRepository,
   Location,
   PackageRow,
-  QueryRepository,
   ReferrerKindFilter,
   ReferrerRow,
-  RepositoryScope,
   SbomRow,
   SignatureRow,
 } from '#store';
@@ -41,12 +39,11 @@ function groupBy<T>(keys: readonly string[], rows: T[], key: (r: T) => string): 
 }
 
 /**
- * Per-request batching: each loader turns the keys one GraphQL level asks for into one SQL
- * statement, with the caller's scope applied inside the statement. Never shared across requests.
+ * Per-request batching: each loader turns the keys one GraphQL level asks for into one call of the
+ * caller's reader (one SQL statement, the caller's scope applied inside it). Never shared across
+ * requests. Lists that are not paged are capped at LIST_LIMITS.
  */
 export class GraphLoaders {
-  /** Digests already known to be visible (they came from a scoped query). */
-  private readonly visible = new Set<string>();
   private readonly referrerLoaders = new Map<string, DataLoader<string, ReferrerRow[]>>();
   private readonly packageLoaders = new Map<string, DataLoader<number, Array<PackageRow & { id: number }>>>();
   private readonly options: { cache: boolean };
@@ -61,42 +58,58 @@ export class GraphLoaders {
   private readonly sbomLoader: DataLoader<string, SbomRow[]>;
 
   constructor(
-    private readonly query: QueryRepository,
-    private readonly graph: GraphQueryRepository,
-    readonly scope: RepositoryScope,
+    readonly reader: Reader,
     opts: { cache?: boolean } = {},
   ) {
+    const graph = reader.graph;
     this.options = { cache: opts.cache ?? true };
     this.rows = this.loader(async (keys) => {
-      const found = new Map((await query.findArtifacts([...keys])).map((a) => [a.digest, a]));
+      const found = new Map((await graph.artifacts([...keys])).map((a) => [a.digest, a]));
       return keys.map((k) => found.get(k) ?? null);
     });
     this.locations = this.loader(async (keys) => {
-      const found = await query.findLocations([...keys], scope);
+      const found = await graph.locations([...keys], LIST_LIMITS.locations);
       return keys.map((k) => found.get(k) ?? []);
     });
     this.childLoader = this.loader(async (keys) =>
-      groupBy(keys, await query.findChildren([...keys], scope), (r) => r.parent),
+      groupBy(keys, await graph.children([...keys], LIST_LIMITS.children), (r) => r.parent),
     );
     this.parentLoader = this.loader(async (keys) =>
-      groupBy(keys, await query.findParents([...keys], scope), (r) => r.child).map((list) =>
+      groupBy(keys, await graph.parents([...keys], LIST_LIMITS.parents), (r) => r.child).map((list) =>
         list.map((r) => ({ digest: r.digest, descriptor: null })),
       ),
     );
-    this.signaturesBySubject = this.loader(async (keys) =>
-      groupBy(keys, await graph.findSignatures([...keys], 'subject', scope), (r) => r.subjectDigest),
-    );
-    this.signaturesByArtifact = this.loader(async (keys) =>
-      groupBy(keys, await graph.findSignatures([...keys], 'artifact', scope), (r) => r.artifactDigest),
-    );
+    const verifications = (by: 'subject' | 'artifact') =>
+      this.loader<string, SignatureRow[]>(async (keys) =>
+        groupBy(
+          keys,
+          await graph.signatures([...keys], {
+            by,
+            // Over a subject: its signatures; of an artifact: whatever its envelope verified as.
+            kind: by === 'subject' ? 'signature' : undefined,
+            limit: LIST_LIMITS.verifications,
+          }),
+          (r) => (by === 'subject' ? r.subjectDigest : r.artifactDigest),
+        ),
+      );
+    this.signaturesBySubject = verifications('subject');
+    this.signaturesByArtifact = verifications('artifact');
     this.attestationsBySubject = this.loader(async (keys) =>
-      groupBy(keys, await graph.findAttestations([...keys], 'subject', scope), (r) => r.subjectDigest),
+      groupBy(
+        keys,
+        await graph.attestations([...keys], 'subject', LIST_LIMITS.verifications),
+        (r) => r.subjectDigest,
+      ),
     );
     this.attestationsByArtifact = this.loader(async (keys) =>
-      groupBy(keys, await graph.findAttestations([...keys], 'artifact', scope), (r) => r.artifactDigest),
+      groupBy(
+        keys,
+        await graph.attestations([...keys], 'artifact', LIST_LIMITS.verifications),
+        (r) => r.artifactDigest,
+      ),
     );
     this.sbomLoader = this.loader(async (keys) =>
-      groupBy(keys, await graph.findSboms([...keys], scope), (r) => r.subjectDigest),
+      groupBy(keys, await graph.sboms([...keys]), (r) => r.subjectDigest),
     );
   }
 
@@ -104,20 +117,13 @@ export class GraphLoaders {
     return new DataLoader<K, V>(batch, { cache: this.options.cache, maxBatchSize: 1000 });
   }
 
-  /** The artifact when it is known and (with a scope) present in a repository in scope. */
-  async artifact(digest: string): Promise<ArtifactRow | null> {
-    const check = this.scope && !this.visible.has(digest);
-    const [row, where] = await Promise.all([
-      this.rows.load(digest),
-      check ? this.locations.load(digest) : [],
-    ]);
-    if (!row || (check && where.length === 0)) return null;
-    return row;
+  /** The artifact when it is present in a repository the caller may read. */
+  artifact(digest: string): Promise<ArtifactRow | null> {
+    return this.rows.load(digest);
   }
 
   /** Rows read by a scoped query: known to exist and to be visible, so later loads cost nothing. */
   seen(row: ArtifactRow): void {
-    this.visible.add(row.digest);
     this.rows.prime(row.digest, row);
   }
 
@@ -130,7 +136,7 @@ export class GraphLoaders {
     let l = this.referrerLoaders.get(key);
     if (!l) {
       l = this.loader(async (keys) => {
-        const rows = await this.graph.findReferrerPages({ ...args, subjects: [...keys], scope: this.scope });
+        const rows = await this.reader.graph.referrerPages({ ...args, subjects: [...keys] });
         for (const r of rows) {
           if (r.artifact) this.seen(r.artifact);
           // The rows carry the referrers' signatures: their `signatures` fields need no statement
@@ -170,7 +176,7 @@ export class GraphLoaders {
     if (!l) {
       l = new DataLoader<number, Array<PackageRow & { id: number }>>(
         async (ids) => {
-          const rows = await this.graph.findSbomPackages([...ids], args);
+          const rows = await this.reader.graph.sbomPackages([...ids], args);
           const by = new Map<number, Array<PackageRow & { id: number }>>();
           for (const r of rows) by.set(r.sbomId, [...(by.get(r.sbomId) ?? []), r]);
           return ids.map((id) => by.get(id) ?? []);

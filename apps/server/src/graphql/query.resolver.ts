@@ -1,10 +1,8 @@
-import { Inject, UseFilters } from '@nestjs/common';
+import { UseFilters } from '@nestjs/common';
 import { Args, Context, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { NotFoundError, type Answers } from '#answers';
-import type { GraphQueryRepository, QueryRepository } from '#store';
-import { ANSWERS, QUERY } from '../tokens.js';
+import { NotFoundError } from '#answers';
 import { ArtifactsArgs, PackageSearchArgs } from './args.js';
-import { GRAPH_QUERY, LoaderFactory, type GraphContext } from './context.js';
+import { LoaderFactory, type GraphContext } from './context.js';
 import { GraphqlErrorFilter, GraphqlInputError } from './errors.js';
 import { decodeCursor, encodeCursor, LIMITS, parseDigest, parseFirst } from './input.js';
 import { toArtifact } from './map.js';
@@ -16,12 +14,7 @@ const PURL_RE = /^pkg:[a-z0-9.+-]+\/.+/;
 @Resolver()
 @UseFilters(GraphqlErrorFilter)
 export class QueryResolver {
-  constructor(
-    @Inject(ANSWERS) private readonly answers: Answers,
-    @Inject(QUERY) private readonly query: QueryRepository,
-    @Inject(GRAPH_QUERY) private readonly graph: GraphQueryRepository,
-    private readonly loaders: LoaderFactory,
-  ) {}
+  constructor(private readonly loaders: LoaderFactory) {}
 
   @Query(() => Artifact, {
     nullable: true,
@@ -38,7 +31,7 @@ export class QueryResolver {
     if ((digest == null) === (reference == null)) {
       throw new GraphqlInputError('pass exactly one of digest or reference', 'BAD_USER_INPUT');
     }
-    const target = digest != null ? parseDigest(digest, 'digest') : await this.resolve(reference!);
+    const target = digest != null ? parseDigest(digest, 'digest') : await this.resolve(ctx, reference!);
     if (!target) return null;
     const row = await this.loaders.of(ctx).artifact(target);
     return row ? toArtifact(row) : null;
@@ -48,9 +41,8 @@ export class QueryResolver {
   async artifacts(@Context() ctx: GraphContext, @Args() args: ArtifactsArgs): Promise<ArtifactConnection> {
     const first = parseFirst(args.first, 'artifacts', LIMITS.maxFirst);
     const loaders = this.loaders.of(ctx);
-    const rows = await this.graph.listArtifacts({
+    const rows = await loaders.reader.graph.listArtifacts({
       filter: args.filter ?? {},
-      scope: loaders.scope,
       after: decodeCursor('a', args.after),
       limit: first + 1,
     });
@@ -71,13 +63,13 @@ export class QueryResolver {
       );
     }
     const first = parseFirst(args.first, 'packages', LIMITS.maxFirst);
-    return this.query.findArtifactsByPurl(args.purl, this.loaders.of(ctx).scope, first);
+    return this.loaders.reader(ctx).searchPackages(args.purl, first);
   }
 
   /** A well-formed reference that names nothing known reads as null, like an unknown digest. */
-  private async resolve(reference: string): Promise<string | null> {
+  private async resolve(ctx: GraphContext, reference: string): Promise<string | null> {
     try {
-      return (await this.answers.resolve(reference)).digest;
+      return (await this.loaders.reader(ctx).resolve(reference)).digest;
     } catch (err) {
       if (err instanceof NotFoundError) return null;
       throw err;

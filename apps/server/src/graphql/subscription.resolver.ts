@@ -26,7 +26,7 @@ export class SubscriptionResolver {
     @Args('subject', { description: 'Digest of the subject to watch.' }) subject: string,
     @Context() ctx: GraphContext,
   ): AsyncIterableIterator<ReferrerAddedEvent> {
-    return this.events.referrerAdded(parseDigest(subject, 'subject'), this.loaders.of(ctx).scope);
+    return this.events.referrerAdded(parseDigest(subject, 'subject'), this.loaders.reader(ctx));
   }
 
   @Subscription(() => VerificationChangedEvent, {
@@ -37,7 +37,7 @@ export class SubscriptionResolver {
     @Args('subject', { description: 'Digest of the subject to watch.' }) subject: string,
     @Context() ctx: GraphContext,
   ): AsyncIterableIterator<VerificationChangedEvent> {
-    return this.events.verificationChanged(parseDigest(subject, 'subject'), this.loaders.of(ctx).scope);
+    return this.events.verificationChanged(parseDigest(subject, 'subject'), this.loaders.reader(ctx));
   }
 }
 

@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidDigestError, MediaType, parseDigest } from '#oci';
 import type { RegistryCatalog } from '#ingest';
 import type { ReferrersRepository } from '#store';
-import { mayRead } from '../auth/principal.js';
-import type { ScopedRequest } from '../http/scope.js';
+import { viewerOf, type ScopedRequest } from '../http/scope.js';
 
 const DEFAULT_PAGE = 500;
 const MAX_PAGE = 1000;
@@ -50,7 +49,7 @@ export function referrersRoutes(referrers: ReferrersRepository, catalog: Registr
       return ociError(reply, 400, 'NAME_INVALID', 'invalid repository name');
     }
     // Outside the caller's scope a repository does not exist for them.
-    if (!mayRead((req as ScopedRequest).refgraphScope, registry, repository)) {
+    if (!viewerOf(req as ScopedRequest).mayRead(registry, repository)) {
       return ociError(reply, 404, 'NAME_UNKNOWN', `repository ${registry}/${repository} is not known`);
     }
     let subject: string;

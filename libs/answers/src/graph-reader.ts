@@ -1,0 +1,82 @@
+import type {
+  ArtifactListFilter,
+  ArtifactRow,
+  AttestationRow,
+  Location,
+  PackageRow,
+  ReadRepository,
+  ReferrerKindFilter,
+  ReferrerRow,
+  SbomRow,
+  SignatureRow,
+  VerificationKind,
+} from '#store';
+import type { Viewer } from './viewer.js';
+
+/**
+ * Batch reads for GraphQL's per-request loaders: each answers many keys in one statement, under
+ * the viewer's scope. Resolvers reach the store only through this.
+ */
+export class GraphReader {
+  constructor(
+    private readonly read: ReadRepository,
+    private readonly viewer: Viewer,
+  ) {}
+
+  artifacts(digests: string[]): Promise<ArtifactRow[]> {
+    return this.read.findArtifacts(this.viewer.scope, digests);
+  }
+
+  locations(digests: string[], limit: number): Promise<Map<string, Location[]>> {
+    return this.read.findLocations(this.viewer.scope, digests, limit);
+  }
+
+  listArtifacts(opts: { filter: ArtifactListFilter; after?: string; limit: number }): Promise<ArtifactRow[]> {
+    return this.read.listArtifacts(this.viewer.scope, opts);
+  }
+
+  referrerPages(opts: {
+    subjects: string[];
+    artifactType?: string;
+    kind?: ReferrerKindFilter;
+    after?: string;
+    limit: number;
+  }): Promise<ReferrerRow[]> {
+    return this.read.findReferrerPages(this.viewer.scope, opts);
+  }
+
+  children(digests: string[], limit: number) {
+    return this.read.findChildren(this.viewer.scope, digests, limit);
+  }
+
+  parents(digests: string[], limit: number) {
+    return this.read.findParents(this.viewer.scope, digests, limit);
+  }
+
+  signatures(
+    digests: string[],
+    opts: { by: 'subject' | 'artifact'; kind?: VerificationKind; limit: number },
+  ): Promise<SignatureRow[]> {
+    return this.read.findSignatures(this.viewer.scope, digests, opts);
+  }
+
+  attestations(digests: string[], by: 'subject' | 'artifact', limit: number): Promise<AttestationRow[]> {
+    return this.read.findAttestations(this.viewer.scope, digests, { by, limit });
+  }
+
+  sboms(subjects: string[]): Promise<SbomRow[]> {
+    return this.read.findSboms(this.viewer.scope, subjects);
+  }
+
+  sbomPackages(
+    sbomIds: number[],
+    opts: { query?: string; after?: number; limit: number },
+  ): Promise<Array<PackageRow & { id: number; sbomId: number }>> {
+    return this.read.findSbomPackages(this.viewer.scope, { sbomIds }, opts);
+  }
+
+  /** `registry/repository` of repository ids the viewer may read (others are absent). */
+  repositoryPaths(ids: number[]) {
+    return this.read.findRepositoryPaths(this.viewer.scope, ids);
+  }
+}

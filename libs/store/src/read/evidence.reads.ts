@@ -1,0 +1,131 @@
+// Evidence reads: verification results, attestations, SBOMs and their packages, under the one
+// visibility rule (./visibility.ts).
+import type { Database } from '../database.js';
+import type { AttestationRow, PackageRow, RepositoryScope, SignatureRow } from '../query.rows.js';
+import { SIGNATURE_COLUMNS, SIGNATURE_JOINS, type SbomRow } from './rows.js';
+import { presentInScope, scopeParam, verificationVisible } from './visibility.js';
+
+export type VerificationKind = 'signature' | 'attestation';
+
+export class EvidenceReads {
+  constructor(protected readonly db: Database) {}
+
+  /**
+   * Verification rows by subject or by signature artifact, each the result of one repository's
+   * trust rule, visible when that repository is in scope and holds the signature artifact.
+   * `kind` keeps signatures over the subject apart from signed attestations.
+   */
+  async findSignatures(
+    scope: RepositoryScope,
+    digests: string[],
+    opts: { by: 'subject' | 'artifact'; kind?: VerificationKind; limit?: number },
+  ): Promise<SignatureRow[]> {
+    if (digests.length === 0) return [];
+    const column = opts.by === 'subject' ? 's.subject_digest' : 's.artifact_digest';
+    const { rows } = await this.db.pool.query<SignatureRow>(
+      `SELECT * FROM (
+         SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column} ORDER BY s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
+         FROM signature s ${SIGNATURE_JOINS}
+         WHERE ${column} = ANY($1) AND ($3::text IS NULL OR s.kind = $3) AND ${verificationVisible('s', 2)}) x
+       WHERE n <= $4
+       ORDER BY "subjectDigest", "artifactDigest", "layerDigest", repository`,
+      [digests, scopeParam(scope), opts.kind ?? null, opts.limit ?? 1000],
+    );
+    return rows.map(({ n: _n, ...r }: SignatureRow & { n?: unknown }) => r);
+  }
+
+  /** Parsed attestation statements by subject or by attestation artifact, visible like their artifact. */
+  async findAttestations(
+    scope: RepositoryScope,
+    digests: string[],
+    opts: { by: 'subject' | 'artifact'; predicateType?: string; limit?: number },
+  ): Promise<AttestationRow[]> {
+    if (digests.length === 0) return [];
+    const column = opts.by === 'artifact' ? 't.artifact_digest' : 't.subject_digest';
+    const { rows } = await this.db.pool.query<AttestationRow & { n?: unknown }>(
+      `SELECT * FROM (
+         SELECT t.artifact_digest AS "artifactDigest", t.layer_digest AS "layerDigest", t.subject_digest AS "subjectDigest",
+                t.predicate_type AS "predicateType", t.builder_id AS "builderId", t.build_type AS "buildType",
+                t.source_repo AS "sourceRepo", t.source_revision AS "sourceRevision", t.vuln_counts AS "vulnCounts",
+                t.parse_error AS "parseError",
+                row_number() OVER (PARTITION BY ${column} ORDER BY t.predicate_type, t.artifact_digest, t.layer_digest) AS n
+         FROM attestation t
+         WHERE ${column} = ANY($1) AND ($3::text IS NULL OR t.predicate_type = $3) AND ${presentInScope('t.artifact_digest', 2)}) x
+       WHERE n <= $4
+       ORDER BY "subjectDigest", "predicateType", "artifactDigest", "layerDigest"`,
+      [digests, scopeParam(scope), opts.predicateType ?? null, opts.limit ?? 1000],
+    );
+    return rows.map(({ n: _n, ...r }) => r);
+  }
+
+  /** SBOMs describing the given subjects, visible like their artifact. */
+  async findSboms(scope: RepositoryScope, subjects: string[]): Promise<SbomRow[]> {
+    if (subjects.length === 0) return [];
+    const { rows } = await this.db.pool.query<SbomRow>(
+      `SELECT b.id::float8 AS id, b.artifact_digest AS "artifactDigest", b.subject_digest AS "subjectDigest", b.format,
+              b.spec_version AS "specVersion", b.name, b.package_count AS "packageCount", b.parse_error AS "parseError"
+       FROM sbom b WHERE b.subject_digest = ANY($1) AND ${presentInScope('b.artifact_digest', 2)}
+       ORDER BY b.subject_digest, b.parse_error NULLS FIRST, b.artifact_digest, b.id
+       LIMIT 1000`,
+      [subjects, scopeParam(scope)],
+    );
+    return rows;
+  }
+
+  /** Readable SBOMs per subject, visible like their artifact. */
+  async countSboms(scope: RepositoryScope, subjects: string[]): Promise<Map<string, number>> {
+    if (subjects.length === 0) return new Map();
+    const { rows } = await this.db.pool.query<{ subject_digest: string; n: number }>(
+      `SELECT b.subject_digest, count(*)::int AS n FROM sbom b
+       WHERE b.subject_digest = ANY($1) AND b.parse_error IS NULL AND ${presentInScope('b.artifact_digest', 2)}
+       GROUP BY b.subject_digest`,
+      [subjects, scopeParam(scope)],
+    );
+    return new Map(rows.map((r) => [r.subject_digest, r.n]));
+  }
+
+  /**
+   * Packages of SBOMs, each SBOM paged on its own by package id: by SBOM ids, or every visible
+   * SBOM of one subject.
+   */
+  async findSbomPackages(
+    scope: RepositoryScope,
+    of: { sbomIds: number[] } | { subject: string },
+    opts: { query?: string; after?: number; limit: number },
+  ): Promise<Array<PackageRow & { id: number; sbomId: number }>> {
+    const bySubject = 'subject' in of;
+    if (!bySubject && of.sbomIds.length === 0) return [];
+    const { rows } = await this.db.pool.query<PackageRow & { id: number; sbomId: number }>(
+      `SELECT id, "sbomId", name, version, purl, licenses FROM (
+         SELECT p.id::float8 AS id, p.sbom_id::float8 AS "sbomId", p.name, p.version, p.purl, COALESCE(p.licenses, '{}') AS licenses,
+                row_number() OVER (PARTITION BY ${bySubject ? '1' : 'p.sbom_id'} ORDER BY p.id) AS n
+         FROM sbom_package p JOIN sbom b ON b.id = p.sbom_id
+         WHERE ${bySubject ? 'b.subject_digest = $1::text' : 'p.sbom_id = ANY($1::bigint[])'} AND p.id > $2
+           AND ($3::text IS NULL OR p.name ILIKE '%' || $3 || '%' OR p.purl ILIKE '%' || $3 || '%')
+           AND ${presentInScope('b.artifact_digest', 5)}
+       ) x WHERE n <= $4 ORDER BY "sbomId", id`,
+      [bySubject ? of.subject : of.sbomIds, opts.after ?? 0, opts.query ?? null, opts.limit, scopeParam(scope)],
+    );
+    return rows;
+  }
+
+  /**
+   * Artifacts whose SBOM lists the package (exact purl with a version, any version without one):
+   * the SBOM and the artifact it describes must both be visible.
+   */
+  async findArtifactsByPurl(
+    scope: RepositoryScope,
+    purl: string,
+    limit: number,
+  ): Promise<Array<{ digest: string; purl: string; name: string; version: string | null }>> {
+    const { rows } = await this.db.pool.query(
+      `SELECT DISTINCT b.subject_digest AS digest, p.purl, p.name, p.version
+       FROM sbom_package p JOIN sbom b ON b.id = p.sbom_id
+       WHERE (p.purl = $1 OR p.purl_base = $1)
+         AND ${presentInScope('b.artifact_digest', 2)} AND ${presentInScope('b.subject_digest', 2)}
+       ORDER BY 1, 2 LIMIT $3`,
+      [purl, scopeParam(scope), limit],
+    );
+    return rows as Array<{ digest: string; purl: string; name: string; version: string | null }>;
+  }
+}

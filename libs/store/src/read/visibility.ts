@@ -1,0 +1,51 @@
+// The one visibility rule of the read side, as SQL. Every read statement of ReadRepository builds
+// its scope conditions from these fragments; nothing else in the code base decides in SQL what a
+// caller may see.
+import { compilePatterns } from '#config';
+import type { RepositoryScope } from '../query.rows.js';
+
+/**
+ * A scope as one statement parameter: the regular expression of its repository patterns (the same
+ * source the in-memory matcher uses), or '' for a caller who may read every repository.
+ */
+export function scopeParam(scope: RepositoryScope): string {
+  return scope === undefined ? '' : compilePatterns(scope).sql;
+}
+
+/** The repository `repoId` is in scope (`$param` from scopeParam). */
+export function repositoryInScope(repoId: string, param: number): string {
+  return `($${param}::text = '' OR EXISTS (SELECT 1 FROM repository vr JOIN registry vg ON vg.id = vr.registry_id
+           WHERE vr.id = ${repoId} AND (vg.name || '/' || vr.name) ~ $${param}))`;
+}
+
+/**
+ * The rule: a row counts only when the artifact that carries it is present in a repository in
+ * scope. `digest` is that artifact (the signature, attestation or SBOM manifest, the tagged image).
+ */
+export function presentInScope(digest: string, param: number): string {
+  return `EXISTS (SELECT 1 FROM artifact_location vl JOIN repository vr ON vr.id = vl.repository_id
+           JOIN registry vg ON vg.id = vr.registry_id
+           WHERE vl.digest = ${digest} AND vl.present AND ($${param}::text = '' OR (vg.name || '/' || vr.name) ~ $${param}))`;
+}
+
+/**
+ * A verification row is the result of one repository's trust rule: it counts when that repository
+ * is in scope and the signature artifact is present there. A copy elsewhere has its own row.
+ */
+export function verificationVisible(alias: string, param: number): string {
+  return `EXISTS (SELECT 1 FROM artifact_location vl JOIN repository vr ON vr.id = vl.repository_id
+           JOIN registry vg ON vg.id = vr.registry_id
+           WHERE vl.repository_id = ${alias}.repository_id AND vl.digest = ${alias}.artifact_digest AND vl.present
+             AND ($${param}::text = '' OR (vg.name || '/' || vr.name) ~ $${param}))`;
+}
+
+/**
+ * An edge (referrer or index child) counts when its repository is in scope and the referrer has not
+ * been deleted from that repository (the referrers API's rule: a referrer known only from a
+ * tag-schema listing counts until its own manifest is fetched or deleted).
+ */
+export function edgeVisible(alias: string, param: number): string {
+  return `${repositoryInScope(`${alias}.repository_id`, param)}
+      AND NOT EXISTS (SELECT 1 FROM artifact_location dl
+                      WHERE dl.repository_id = ${alias}.repository_id AND dl.digest = ${alias}.referrer_digest AND NOT dl.present)`;
+}
