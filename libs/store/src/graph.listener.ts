@@ -3,7 +3,16 @@ import { GRAPH_CHANNEL } from './graph.repository.js';
 
 export type GraphEvent =
   | { type: 'referrer_added'; repositoryId: number; subject: string; referrer: string; kind: string }
-  | { type: 'verification_changed'; subject: string; artifact: string; status: string };
+  | {
+      type: 'verification_changed';
+      subject: string;
+      artifact: string;
+      /** The repository whose row changed (results are kept per repository). */
+      repositoryId: number;
+      /** `signature` or `attestation`. */
+      kind: string;
+      status: string;
+    };
 
 export interface GraphListenerOptions {
   /** Connection settings for the one dedicated LISTEN connection (not taken from the pool). */
@@ -112,6 +121,8 @@ function parseEvent(payload: string): GraphEvent | undefined {
         type: 'verification_changed',
         subject: e.subject,
         artifact: e.artifact,
+        repositoryId: Number(e.repositoryId),
+        kind: String(e.kind),
         status: String(e.status),
       };
     }
