@@ -72,7 +72,9 @@ describe('buildx image indexes with BuildKit attestation manifests', () => {
 
     const att = manifestOf(layout, c.attestation);
     expect(planLayers(att).map((t) => t.action)).toEqual(['in-toto']);
-    const out = rowsFor(layout, att, [{ digest: c.image, scope: null, authorities: [] }]);
+    const out = rowsFor(layout, att, [
+      { digest: c.image, repositories: [{ repositoryId: 1, scope: 'docker/example', rule: null }] },
+    ]);
     expect(out.signatures).toEqual([]); // BuildKit statements are unsigned
     expect(out.attestations).toHaveLength(1);
     expect(out.attestations[0]).toMatchObject({
@@ -89,12 +91,18 @@ describe('cosign .att manifests through the record builder', () => {
     const layout = new CosignLayout('cosign/slsa-verifier-gha_generic_container-v2.1.0');
     const att = manifestOf(layout, layout.entry('atts').digest);
     const subject = layout.subjectDigest();
-    const authorities = policy.authoritiesFor('ghcr', 'slsa-framework/example-package');
+    const rule = policy.ruleFor('ghcr', 'slsa-framework/example-package');
+    expect(rule?.authorities.map((a) => a.name)).toEqual(['slsa-generator']);
     const out = rowsFor(layout, att, [
-      { digest: subject, scope: 'ghcr/slsa-framework/example-package', authorities },
+      {
+        digest: subject,
+        repositories: [{ repositoryId: 1, scope: 'ghcr/slsa-framework/example-package', rule }],
+      },
     ]);
     expect(out.signatures).toEqual([
       expect.objectContaining({
+        kind: 'attestation',
+        repositoryId: 1,
         format: 'cosign-dsse',
         status: 'verified',
         authority: 'slsa-generator',
@@ -116,10 +124,12 @@ describe('cosign .att manifests through the record builder', () => {
     const layout = new CosignLayout('cosign/slsa-verifier-gha_generic_container-v1.4.0');
     const att = manifestOf(layout, layout.entry('atts').digest);
     const subject = layout.subjectDigest();
-    expect(policy.authoritiesFor('docker', 'library/other')).toEqual([]);
-    const out = rowsFor(layout, att, [{ digest: subject, scope: null, authorities: [] }]);
+    expect(policy.ruleFor('docker', 'library/other')).toBeNull();
+    const out = rowsFor(layout, att, [
+      { digest: subject, repositories: [{ repositoryId: 1, scope: 'docker/library/other', rule: null }] },
+    ]);
     expect(out.signatures).toEqual([
-      expect.objectContaining({ status: 'no_authority', reason: 'no_authority' }),
+      expect.objectContaining({ kind: 'attestation', status: 'no_authority', reason: 'no_authority' }),
     ]);
     expect(out.attestations[0]).toMatchObject({
       predicateType: 'https://slsa.dev/provenance/v0.2',

@@ -282,6 +282,14 @@ describe('verificationChanged', () => {
           artifactDigest: sigA.digest,
           layerDigest: '',
           subjectDigest: imageA.digest,
+          repositoryId: Number(
+            (
+              await refgraph.running.runtime.db.pool.query<{ id: string }>(
+                "SELECT id FROM repository WHERE name = 'team-a/app'",
+              )
+            ).rows[0]!.id,
+          ),
+          kind: 'signature',
           format: 'sigstore-bundle',
           status: 'failed',
           reason: 'identity_mismatch',

@@ -3,28 +3,39 @@ import {
   BundleVerifier,
   DocumentError,
   IN_TOTO_PAYLOAD_TYPE,
+  decide,
   isSbomPredicateType,
   parseJsonDocument,
   parseSbom,
   parseStatement,
+  signatureKindOf,
   summarizeStatement,
   verifyNotationEnvelope,
   type Authority,
+  type Decision,
   type InTotoStatement,
   type LayerTask,
-  type TrustPolicy,
   type SignerFacts,
+  type TrustPolicy,
+  type TrustRule,
   type VerificationResult,
 } from '#verify';
-import type { Descriptor } from '#oci';
-import type { AttestationRecord, SbomRecord, SignatureRecord } from '#store';
+import { COSIGN_SIGN_PREDICATE, type Descriptor } from '#oci';
+import type { AttestationRecord, SbomRecord, SignatureKind, SignatureRecord } from '#store';
 
-/** One subject of the artifact, with the authorities that count for it. */
+/** A repository in which an edge links the subject to the artifact, with the rule that covers it. */
+export interface RepositoryContext {
+  repositoryId: number;
+  /** `<registry>/<repository>`. */
+  scope: string;
+  /** The first trust rule whose pattern matches `scope`; null when none does. */
+  rule: TrustRule | null;
+}
+
+/** One subject of the artifact, and every repository whose trust rule decides a result for it. */
 export interface SubjectContext {
   digest: string;
-  /** `<registry>/<repository>` whose trust rule applies; null when no pattern covers any. */
-  scope: string | null;
-  authorities: Authority[];
+  repositories: RepositoryContext[];
   /** The subject's descriptor when the referrer names it (OCI `subject`); notation binds to it. */
   descriptor?: Descriptor;
 }
@@ -35,8 +46,6 @@ export interface Records {
   sboms: SbomRecord[];
 }
 
-const POLICY_MISMATCH = new Set(['identity_mismatch', 'issuer_mismatch', 'key_mismatch']);
-
 /**
  * Turns one fetched layer into rows, one per subject. Pure apart from the verifiers (which are
  * synchronous computations), so the job around it only fetches and stores.
@@ -46,7 +55,7 @@ export class RecordBuilder {
   private readonly cosign: CosignLegacyVerifier;
 
   constructor(
-    private readonly policy: TrustPolicy,
+    private readonly policy: Pick<TrustPolicy, 'trustRoot' | 'version'>,
     private readonly artifactDigest: string,
     private readonly annotations: Record<string, string>,
     readonly out: Records = { signatures: [], attestations: [], sboms: [] },
@@ -59,7 +68,9 @@ export class RecordBuilder {
   unreadable(task: LayerTask, subjects: SubjectContext[], why: string): void {
     for (const s of subjects) {
       if (isSignatureAction(task)) {
-        this.signature(task, s, 'failed', { reason: 'bundle_malformed', message: why });
+        const kind = signatureKindOf(task.action, null, this.declaredPredicateType(task));
+        const result: VerificationResult = { status: 'failed', reason: 'bundle_malformed', message: why };
+        for (const r of s.repositories) this.signature(task, s, r, kind, { result, authority: null });
       } else if (task.action === 'sbom') {
         this.sbomError(task, s, why);
       } else {
@@ -76,7 +87,7 @@ export class RecordBuilder {
       case 'cosign-dsse': {
         const format = task.action === 'cosign-dsse' ? 'dsse' : 'simplesigning';
         for (const s of subjects) {
-          this.decide(task, s, ['keyless', 'key'], (a) =>
+          this.verifyPerRepository(task, blob, s, ['keyless', 'key'], (a) =>
             this.cosign.verify({
               format,
               blob,
@@ -90,14 +101,14 @@ export class RecordBuilder {
         return;
       }
       case 'in-toto':
-        return this.statement(task, () => parseStatement(blob), subjects);
+        return this.statement(task, () => parseStatement(blob), subjects, false);
       case 'sbom':
         return this.sbom(task, subjects, () => parseJsonDocument(blob, 'SBOM'));
       case 'notation-jws':
       case 'notation-cose':
         for (const s of subjects) {
           const subject = s.descriptor ?? { digest: s.digest, mediaType: '', size: -1 };
-          this.decide(task, s, ['notation'], (a) =>
+          this.verifyPerRepository(task, blob, s, ['notation'], (a) =>
             a.kind === 'notation'
               ? verifyNotationEnvelope({
                   envelope: blob,
@@ -114,7 +125,7 @@ export class RecordBuilder {
 
   private sigstoreBundle(task: LayerTask, blob: Buffer, subjects: SubjectContext[]): void {
     for (const s of subjects) {
-      this.decide(task, s, ['keyless', 'key'], (a) =>
+      this.verifyPerRepository(task, blob, s, ['keyless', 'key'], (a) =>
         this.bundles.verify({ bundle: blob, artifact: { digest: s.digest }, policy: policyOf(a) }),
       );
     }
@@ -143,10 +154,17 @@ export class RecordBuilder {
         return parseStatement(Buffer.from(env.payload, 'base64'));
       },
       subjects,
+      true,
     );
   }
 
-  private statement(task: LayerTask, parse: () => InTotoStatement, subjects: SubjectContext[]): void {
+  /** `signed`: the statement came out of a signature envelope, whose rows already record it. */
+  private statement(
+    task: LayerTask,
+    parse: () => InTotoStatement,
+    subjects: SubjectContext[],
+    signed: boolean,
+  ): void {
     let st: InTotoStatement;
     try {
       st = parse();
@@ -154,6 +172,9 @@ export class RecordBuilder {
       for (const s of subjects) this.attestationError(task, s, errorText(err));
       return;
     }
+    // cosign v3's signing statement is a signature of the subject, stored as such; it states
+    // nothing else about the subject worth answering as an attestation.
+    if (signed && st.predicateType === COSIGN_SIGN_PREDICATE) return;
     const summary = summarizeStatement(st);
     for (const s of subjects) {
       this.out.attestations.push({
@@ -198,61 +219,53 @@ export class RecordBuilder {
     }
   }
 
-  /** Tries each authority of a usable kind; the first verified wins (see README "Trust policy"). */
-  private decide(
+  /**
+   * One row per repository linking the subject, each decided by that repository's rule. Rules are
+   * shared by many repositories and the outcome depends only on the rule, so each is tried once.
+   */
+  private verifyPerRepository(
     task: LayerTask,
+    blob: Buffer,
     s: SubjectContext,
     kinds: Authority['kind'][],
     attempt: (a: Authority) => VerificationResult,
   ): void {
-    const candidates = s.authorities.filter((a) => kinds.includes(a.kind));
-    if (candidates.length === 0) {
-      const where = s.scope
-        ? `the trust rule for ${s.scope} names`
-        : 'no trust rule covers the repository, so there is';
-      this.signature(task, s, 'no_authority', {
-        reason: 'no_authority',
-        message: `${where} no ${kinds.join(' or ')} authority`,
-      });
-      return;
-    }
-    let chosen: { result: VerificationResult; authority: Authority } | undefined;
-    for (const authority of candidates) {
-      const result = attempt(authority);
-      if (result.status === 'verified') {
-        chosen = { result, authority };
-        break;
+    const kind = signatureKindOf(task.action, blob, this.declaredPredicateType(task));
+    const byRule = new Map<TrustRule, Decision>();
+    for (const r of s.repositories) {
+      let decision = r.rule ? byRule.get(r.rule) : undefined;
+      if (!decision) {
+        decision = decide(r.rule, r.scope, kinds, attempt);
+        if (r.rule) byRule.set(r.rule, decision);
       }
-      // A failure independent of who was expected (bad signature, untrusted chain) explains more
-      // than "not this authority", so it is the one stored.
-      if (!chosen || (POLICY_MISMATCH.has(chosen.result.reason) && !POLICY_MISMATCH.has(result.reason))) {
-        chosen = { result, authority };
-      }
+      this.signature(task, s, r, kind, decision);
     }
-    const { result, authority } = chosen!;
-    this.signature(task, s, result.status, { ...result, authority: authority.name });
   }
 
   private signature(
     task: LayerTask,
     s: SubjectContext,
-    status: SignatureRecord['status'],
-    r: SignerFacts & { reason: string; message: string; authority?: string },
+    r: RepositoryContext,
+    kind: SignatureKind,
+    { result, authority }: Decision,
   ): void {
+    const facts: SignerFacts = result.status === 'no_authority' ? {} : result;
     this.out.signatures.push({
       artifactDigest: this.artifactDigest,
       layerDigest: task.key,
       subjectDigest: s.digest,
+      repositoryId: r.repositoryId,
+      kind,
       format: signatureFormat(task),
-      status,
-      reason: r.reason,
-      message: r.message.slice(0, 2000),
-      identity: r.identity ?? null,
-      issuer: r.issuer ?? null,
-      keyId: r.keyId ?? null,
-      authority: r.authority ?? null,
-      tlogIndex: r.tlogIndex ?? null,
-      integratedTime: r.integratedTime ?? null,
+      status: result.status,
+      reason: result.reason,
+      message: result.message.slice(0, 2000),
+      identity: facts.identity ?? null,
+      issuer: facts.issuer ?? null,
+      keyId: facts.keyId ?? null,
+      authority: authority?.name ?? null,
+      tlogIndex: facts.tlogIndex ?? null,
+      integratedTime: facts.integratedTime ?? null,
       policyVersion: this.policy.version,
     });
   }

@@ -27,8 +27,9 @@ interface ErrorWithCode {
 /**
  * The follow-up job of a signature, attestation or SBOM artifact: fetch its layers from a registry
  * it is present in, verify and parse them against every subject the graph links it to, and store
- * one row per (artifact, layer, subject). Idempotent: rows are upserted, so a re-run (new subject,
- * new trust policy) replaces earlier outcomes.
+ * one verification row per (artifact, layer, subject, repository linking them) and one attestation
+ * or SBOM row per (artifact, layer, subject). Idempotent: rows are upserted, so a re-run (new
+ * subject, new repository, new trust policy) replaces earlier outcomes.
  */
 export class ArtifactVerifier {
   constructor(
@@ -78,26 +79,26 @@ export class ArtifactVerifier {
   }
 
   /**
-   * One context per subject digest. When several repositories link the same subject, the first
-   * (by registry and repository name) that a trust rule covers decides which authorities count.
+   * One context per subject digest, listing every repository in which an edge links it to the
+   * artifact: each gets its own result under its own trust rule, so a copy of the artifact in
+   * another repository never changes the result where it was first pushed.
    */
   private subjects(manifest: ParsedManifest, edges: ReferrerSubject[]): SubjectContext[] {
-    const bySubject = new Map<string, ReferrerSubject[]>();
-    for (const e of edges) bySubject.set(e.subjectDigest, [...(bySubject.get(e.subjectDigest) ?? []), e]);
-    return [...bySubject.entries()].map(([digest, list]) => {
-      let scope: string | null = null;
-      let authorities: SubjectContext['authorities'] = [];
-      for (const e of list) {
-        const found = this.policy.authoritiesFor(e.registry, e.repository);
-        if (found.length > 0) {
-          scope = `${e.registry}/${e.repository}`;
-          authorities = found;
-          break;
-        }
+    const bySubject = new Map<string, SubjectContext>();
+    for (const e of edges) {
+      let s = bySubject.get(e.subjectDigest);
+      if (!s) {
+        const descriptor = manifest.subject?.digest === e.subjectDigest ? manifest.subject : undefined;
+        s = { digest: e.subjectDigest, repositories: [], ...(descriptor ? { descriptor } : {}) };
+        bySubject.set(e.subjectDigest, s);
       }
-      const descriptor = manifest.subject?.digest === digest ? manifest.subject : undefined;
-      return { digest, scope, authorities, ...(descriptor ? { descriptor } : {}) };
-    });
+      s.repositories.push({
+        repositoryId: e.repositoryId,
+        scope: `${e.registry}/${e.repository}`,
+        rule: this.policy.ruleFor(e.registry, e.repository),
+      });
+    }
+    return [...bySubject.values()];
   }
 
   private async fetch(

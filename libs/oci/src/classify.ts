@@ -10,6 +10,9 @@ import {
 /** cosign v3 and GitHub attestations name the predicate of a bundle that carries a DSSE statement. */
 const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 
+/** cosign v3 signs an image with a DSSE statement of this predicate: a signature, not an attestation. */
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+
 /**
  * What an artifact is, from its own content only. Order matters: an explicit artifactType wins, then
  * what the layers carry (cosign puts an image config on signature manifests), then image config.
@@ -20,7 +23,8 @@ export function classify(m: ParsedManifest): ArtifactKind {
   const explicit = m.artifactType && m.artifactType !== m.config?.mediaType ? m.artifactType : null;
   if (explicit) {
     if (isSigstoreBundleType(explicit)) {
-      return m.annotations[BUNDLE_PREDICATE_ANNOTATION] ? 'attestation' : 'signature';
+      const predicate = m.annotations[BUNDLE_PREDICATE_ANNOTATION];
+      return predicate && predicate !== COSIGN_SIGN_PREDICATE ? 'attestation' : 'signature';
     }
     return kindOfType(explicit) ?? 'artifact';
   }

@@ -7,9 +7,11 @@ export type GraphEvent =
       type: 'verification_changed';
       subject: string;
       artifact: string;
+      /** The repository whose row changed (results are kept per repository). */
+      repositoryId: number;
+      /** `signature` or `attestation`. */
+      kind: string;
       status: string;
-      /** The repository whose trust rule produced the result. */
-      repositoryId?: number;
     };
 
 export interface GraphListenerOptions {
@@ -119,8 +121,9 @@ function parseEvent(payload: string): GraphEvent | undefined {
         type: 'verification_changed',
         subject: e.subject,
         artifact: e.artifact,
+        repositoryId: Number(e.repositoryId),
+        kind: String(e.kind),
         status: String(e.status),
-        ...(e.repositoryId == null ? {} : { repositoryId: Number(e.repositoryId) }),
       };
     }
   } catch {

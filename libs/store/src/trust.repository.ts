@@ -15,10 +15,24 @@ const TRUST_KINDS = ['signature', 'attestation', 'sbom'];
 
 export type SignatureStatus = 'verified' | 'failed' | 'no_authority' | 'pending';
 
+/**
+ * `signature`: a signature over the subject (cosign simplesigning, message-signature bundles,
+ * notation, DSSE with the cosign sign predicate). `attestation`: a DSSE envelope carrying any other
+ * in-toto statement. Only the first meets a signature requirement.
+ */
+export type SignatureKind = 'signature' | 'attestation';
+
+/**
+ * One verification outcome per (artifact, layer, subject, repository): `repositoryId` is a
+ * repository in which an edge links the subject to the artifact, and its trust rule decided the
+ * outcome (`no_authority` when no rule covers it).
+ */
 export interface SignatureRecord {
   artifactDigest: string;
   layerDigest: string;
   subjectDigest: string;
+  repositoryId: number;
+  kind: SignatureKind;
   format: string;
   status: SignatureStatus;
   reason: string | null;
@@ -72,6 +86,7 @@ export interface TrustArtifact {
 
 export interface ReferrerSubject {
   subjectDigest: string;
+  repositoryId: number;
   registry: string;
   repository: string;
 }
@@ -81,7 +96,10 @@ export interface ArtifactPlace {
   repository: string;
 }
 
-/** Verification results, attestations and SBOMs, keyed by (artifact, layer, subject). */
+/**
+ * Verification results keyed by (artifact, layer, subject, repository); attestations and SBOMs
+ * keyed by (artifact, layer, subject).
+ */
 export class TrustRepository {
   /** For graph writes that queue verification themselves (`PushInput.verify`). */
   readonly verifyJobs: VerifyJobs = { task: VERIFY_TASK, kinds: TRUST_KINDS, priority: VERIFY_PRIORITY };
@@ -99,21 +117,26 @@ export class TrustRepository {
     return r ? { digest: r.digest, kind: r.kind, mediaType: r.media_type, manifest: r.manifest } : null;
   }
 
-  /** The subjects an artifact refers to (all referrer edge kinds), with the repository of each edge. */
+  /**
+   * The subjects an artifact refers to (all referrer edge kinds), once per repository in which an
+   * edge links them: each such pair gets its own verification rows.
+   */
   async findSubjects(digest: string): Promise<ReferrerSubject[]> {
     const { rows } = await this.db.pool.query<{
       subject_digest: string;
+      repository_id: string;
       registry: string;
       repository: string;
     }>(
-      `SELECT DISTINCT e.subject_digest, g.name AS registry, r.name AS repository
+      `SELECT DISTINCT e.subject_digest, e.repository_id, g.name AS registry, r.name AS repository
        FROM edge e JOIN repository r ON r.id = e.repository_id JOIN registry g ON g.id = r.registry_id
        WHERE e.referrer_digest = $1 AND e.kind <> 'index-child'
-       ORDER BY 1, 2, 3`,
+       ORDER BY 1, 3, 4`,
       [digest],
     );
     return rows.map((r) => ({
       subjectDigest: r.subject_digest,
+      repositoryId: Number(r.repository_id),
       registry: r.registry,
       repository: r.repository,
     }));
@@ -129,32 +152,40 @@ export class TrustRepository {
     return rows.map((r) => ({ registryId: r.registry_id, repository: r.name }));
   }
 
-  /** One statement for all rows; a re-verification replaces the previous outcome. */
+  /**
+   * One statement for all rows; a re-verification replaces the previous outcome of the same
+   * (artifact, layer, subject, repository) and never touches another repository's.
+   */
   async upsertSignatures(rows: SignatureRecord[]): Promise<void> {
     if (rows.length === 0) return;
     const col = <K extends keyof SignatureRecord>(k: K) => rows.map((r) => r[k] ?? null);
     // Listeners (GraphQL subscriptions) hear every new or re-verified outcome once it commits.
     await this.db.pool.query(
       `WITH up AS (
-       INSERT INTO signature (artifact_digest, layer_digest, subject_digest, format, status, reason, message,
-                              identity, issuer, key_id, authority, tlog_index, integrated_time, policy_version, verified_at)
-       SELECT a, l, s, f, st, re, m, i, iss, k, au, ti::bigint, it::timestamptz, pv, now()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                   $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-         AS x(a, l, s, f, st, re, m, i, iss, k, au, ti, it, pv)
-       ON CONFLICT (artifact_digest, layer_digest, subject_digest) DO UPDATE SET
-         format = EXCLUDED.format, status = EXCLUDED.status, reason = EXCLUDED.reason, message = EXCLUDED.message,
-         identity = EXCLUDED.identity, issuer = EXCLUDED.issuer, key_id = EXCLUDED.key_id,
-         authority = EXCLUDED.authority, tlog_index = EXCLUDED.tlog_index,
+       INSERT INTO signature (artifact_digest, layer_digest, subject_digest, repository_id, kind, format, status,
+                              reason, message, identity, issuer, key_id, authority, tlog_index, integrated_time,
+                              policy_version, verified_at)
+       SELECT a, l, s, rid, kd, f, st, re, m, i, iss, k, au, ti::bigint, it::timestamptz, pv, now()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+                   $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                   $16::text[])
+         AS x(a, l, s, rid, kd, f, st, re, m, i, iss, k, au, ti, it, pv)
+       ON CONFLICT (artifact_digest, layer_digest, subject_digest, repository_id) DO UPDATE SET
+         kind = EXCLUDED.kind, format = EXCLUDED.format, status = EXCLUDED.status, reason = EXCLUDED.reason,
+         message = EXCLUDED.message, identity = EXCLUDED.identity, issuer = EXCLUDED.issuer,
+         key_id = EXCLUDED.key_id, authority = EXCLUDED.authority, tlog_index = EXCLUDED.tlog_index,
          integrated_time = EXCLUDED.integrated_time, policy_version = EXCLUDED.policy_version,
          verified_at = EXCLUDED.verified_at
-       RETURNING subject_digest, artifact_digest, status)
+       RETURNING subject_digest, artifact_digest, repository_id, kind, status)
        SELECT count(pg_notify('${GRAPH_CHANNEL}', json_build_object('type', 'verification_changed',
-         'subject', subject_digest, 'artifact', artifact_digest, 'status', status)::text)) FROM up`,
+         'subject', subject_digest, 'artifact', artifact_digest, 'repositoryId', repository_id, 'kind', kind,
+         'status', status)::text)) FROM up`,
       [
         col('artifactDigest'),
         col('layerDigest'),
         col('subjectDigest'),
+        col('repositoryId'),
+        col('kind'),
         col('format'),
         col('status'),
         col('reason'),

@@ -36,5 +36,13 @@ export {
   type ParsedSbom,
   type SbomPackage,
 } from './sbom.js';
-export { globToRegExp, TrustPolicy, VERIFIER_REVISION, type Authority } from './trust-policy.js';
+export {
+  globToRegExp,
+  TrustPolicy,
+  VERIFIER_REVISION,
+  type Authority,
+  type TrustRule,
+} from './trust-policy.js';
+export { decide, type DecidedResult, type Decision } from './decide.js';
+export { signatureKindOf, type SignatureKind } from './signature-kind.js';
 export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';

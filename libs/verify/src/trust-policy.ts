@@ -6,20 +6,25 @@ import type { VerificationPolicy } from './policy.js';
 import { loadTrustRoot, type TrustRoot } from './trust-root.js';
 
 /**
- * Bumped when verification code changes what it concludes, so stored results are recomputed even
- * when the configuration did not change.
+ * Bumped when verification code changes what it concludes or how results are stored, so stored
+ * results are recomputed even when the configuration did not change.
+ * 2: one result per repository that links the subject, and signatures kept apart from attestations.
  */
-export const VERIFIER_REVISION = 1;
+export const VERIFIER_REVISION = 2;
 
 export type Authority =
   | { name: string; kind: 'keyless' | 'key'; policy: VerificationPolicy }
   /** trustStore holds PEM contents (read from the configured files). */
   | { name: string; kind: 'notation'; trustStore: string[]; trustedIdentities: string[] };
 
-interface RepositoryRule {
-  pattern: string;
+/** One `trust.repositories` entry: the authorities that count where its pattern matches. */
+export interface TrustRule {
+  readonly pattern: string;
+  readonly authorities: Authority[];
+}
+
+interface RepositoryRule extends TrustRule {
   re: RegExp;
-  authorities: Authority[];
 }
 
 /**
@@ -61,12 +66,17 @@ export class TrustPolicy {
   }
 
   /**
-   * The authorities that count for `<registry>/<repository>`: those of the first matching pattern.
-   * Empty when no pattern matches.
+   * The rule that decides for `<registry>/<repository>`: the first matching pattern, or null when
+   * none matches. The same object for every repository it decides, so callers may key by it.
    */
-  authoritiesFor(registry: string, repository: string): Authority[] {
+  ruleFor(registry: string, repository: string): TrustRule | null {
     const name = `${registry}/${repository}`;
-    return this.rules.find((r) => r.re.test(name))?.authorities ?? [];
+    return this.rules.find((r) => r.re.test(name)) ?? null;
+  }
+
+  /** The authorities of `ruleFor`; empty when no pattern matches. */
+  authoritiesFor(registry: string, repository: string): Authority[] {
+    return this.ruleFor(registry, repository)?.authorities ?? [];
   }
 }
 

@@ -60,7 +60,6 @@ export class GraphEvents implements OnModuleInit, OnModuleDestroy {
       (e) => e.type === 'verification_changed' && e.subject === subject,
       async (e) => {
         if (e.type !== 'verification_changed') return undefined;
-        if (e.repositoryId === undefined) return undefined;
         const [path, rows] = await Promise.all([
           reader.graph.repositoryPaths([e.repositoryId]),
           reader.graph.artifacts([e.artifact]),
