@@ -137,10 +137,11 @@ describe('refgraph CLI against a running refgraph', () => {
     const db = new pg.Client({ connectionString: tdb.url });
     await db.connect();
     await db.query(
-      `INSERT INTO signature (artifact_digest, subject_digest, format, status, identity, issuer, authority, policy_version)
-       VALUES ($1, $2, 'sigstore-bundle', 'verified', 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+      `INSERT INTO signature (artifact_digest, subject_digest, repository_id, kind, format, status, identity, issuer, authority, policy_version)
+       VALUES ($1, $2, (SELECT l.repository_id FROM artifact_location l WHERE l.digest = $1 LIMIT 1), 'signature',
+               'sigstore-bundle', 'verified', 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
                'https://token.actions.githubusercontent.com', 'ci', 'v1')
-       ON CONFLICT (artifact_digest, layer_digest, subject_digest) DO UPDATE SET status = 'verified', authority = 'ci'`,
+       ON CONFLICT (artifact_digest, layer_digest, subject_digest, repository_id) DO UPDATE SET status = 'verified', authority = 'ci'`,
       [sig.digest, image.digest],
     );
     await db.end();

@@ -104,15 +104,6 @@ beforeAll(async () => {
     await push('fleet', img, `r${i}`);
     await push('fleet', imageSignatures[i]!);
   }
-  // Verification results as the trust pipeline stores them.
-  await sql(
-    `INSERT INTO signature (artifact_digest, subject_digest, format, status, identity, issuer, policy_version)
-     SELECT s, d, 'notation', 'verified', 'CN=release', NULL, 'v1' FROM unnest($1::text[], $2::text[]) AS x(s, d)`,
-    [
-      [signature.digest, provenanceSig.digest, ...imageSignatures.map((s) => s.digest)],
-      [image.digest, provenance.digest, ...signedImages.map((s) => s.digest)],
-    ],
-  );
   const [row] = await sql(
     `INSERT INTO sbom (artifact_digest, subject_digest, format, spec_version, name, package_count)
      VALUES ($1, $2, 'spdx', 'SPDX-2.3', 'demo', 3) RETURNING id`,
@@ -139,6 +130,17 @@ beforeAll(async () => {
     const last = await rest(`/api/v1/artifacts/${signedImages.at(-1)!.digest}/referrers`);
     expect(last.referrers).toHaveLength(1);
   }, 60_000);
+  // Verification results as the trust pipeline stores them, for the repository holding each
+  // signature (known once ingested).
+  await sql(
+    `INSERT INTO signature (artifact_digest, subject_digest, repository_id, kind, format, status, identity, issuer, policy_version)
+     SELECT s, d, (SELECT l.repository_id FROM artifact_location l WHERE l.digest = s LIMIT 1), 'signature',
+            'notation', 'verified', 'CN=release', NULL, 'v1' FROM unnest($1::text[], $2::text[]) AS x(s, d)`,
+    [
+      [signature.digest, provenanceSig.digest, ...imageSignatures.map((s) => s.digest)],
+      [image.digest, provenance.digest, ...signedImages.map((s) => s.digest)],
+    ],
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -399,7 +401,7 @@ describe('GraphQL over a graph built from the real registry', () => {
     // Executed on the running schema with the request the auth guard would have scoped.
     const schema = refgraph.running.app!.get(GraphQLSchemaHost).schema;
     const run = async (scope: string[] | undefined, source: string) => {
-      const r = await graphql({ schema, source, contextValue: { req: { refgraphScope: scope } } });
+      const r = await graphql({ schema, source, contextValue: { req: { refgraphPrincipal: { name: 'test' }, refgraphScope: scope } } });
       expect(r.errors).toBeUndefined();
       return r.data as Json;
     };

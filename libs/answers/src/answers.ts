@@ -294,7 +294,7 @@ export class Reader {
   async packages(
     digest: string,
     opts: { query?: string; after?: number; limit: number },
-  ): Promise<Array<PackageRow & { id: number }>> {
+  ): Promise<Array<PackageRow & { id: number; sbomId: number }>> {
     await this.requireVisible([digest]);
     return this.read.findSbomPackages(this.scope, { subject: digest }, opts);
   }

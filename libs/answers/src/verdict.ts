@@ -149,10 +149,9 @@ async function evaluate(
   const attestationArtifacts = [...new Set(attestations.map((a) => a.artifactDigest))];
   // An attestation counts as signed by its own envelope's verification, or by a signature over
   // the attestation manifest.
-  const [overAttestations, envelopes] = await Promise.all([
-    read.findSignatures(scope, attestationArtifacts, { by: 'subject', kind: 'signature' }),
-    read.findSignatures(scope, attestationArtifacts, { by: 'artifact', kind: 'attestation' }),
-  ]);
+  const around = await read.findSignatures(scope, attestationArtifacts, { by: 'either' });
+  const overAttestations = around.filter((s) => s.kind === 'signature');
+  const envelopes = around.filter((s) => s.kind === 'attestation');
   const out = new Map<string, RequirementResult[]>();
   for (const subject of subjects) {
     const requirements: RequirementResult[] = [];

@@ -75,7 +75,7 @@ export class ApiController {
     const page = rows.slice(0, opts.first);
     return {
       subject: digest,
-      packages: page.map(({ id: _id, ...p }) => p),
+      packages: page.map(({ id: _id, sbomId: _sbom, ...p }) => p),
       nextCursor: rows.length > opts.first ? String(page.at(-1)!.id) : null,
     };
   }

@@ -122,6 +122,11 @@ beforeAll(async () => {
   }
 
   app = Fastify();
+  // The route reads as the authenticated caller (the auth hook's job, tested in test/e2e/auth):
+  // here a caller who may read everything.
+  app.addHook('onRequest', async (req) => {
+    (req as { refgraphPrincipal?: { name: string } }).refgraphPrincipal = { name: 'reader' };
+  });
   const catalog = {
     byName: (name: string) => (name === 'local' ? {} : undefined),
   } as unknown as RegistryCatalog;

@@ -18,15 +18,21 @@ export class EvidenceReads {
   async findSignatures(
     scope: RepositoryScope,
     digests: string[],
-    opts: { by: 'subject' | 'artifact'; kind?: VerificationKind; limit?: number },
+    opts: { by: 'subject' | 'artifact' | 'either'; kind?: VerificationKind; limit?: number },
   ): Promise<SignatureRow[]> {
     if (digests.length === 0) return [];
-    const column = opts.by === 'subject' ? 's.subject_digest' : 's.artifact_digest';
+    const column =
+      opts.by === 'either'
+        ? 'CASE WHEN s.subject_digest = ANY($1) THEN s.subject_digest ELSE s.artifact_digest END'
+        : opts.by === 'subject'
+          ? 's.subject_digest'
+          : 's.artifact_digest';
+    const match = opts.by === 'either' ? `(s.subject_digest = ANY($1) OR s.artifact_digest = ANY($1))` : `${column} = ANY($1)`;
     const { rows } = await this.db.pool.query<SignatureRow>(
       `SELECT * FROM (
          SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column} ORDER BY s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
          FROM signature s ${SIGNATURE_JOINS}
-         WHERE ${column} = ANY($1) AND ($3::text IS NULL OR s.kind = $3) AND ${verificationVisible('s', 2)}) x
+         WHERE ${match} AND ($3::text IS NULL OR s.kind = $3) AND ${verificationVisible('s', 2)}) x
        WHERE n <= $4
        ORDER BY "subjectDigest", "artifactDigest", "layerDigest", repository`,
       [digests, scopeParam(scope), opts.kind ?? null, opts.limit ?? 1000],
