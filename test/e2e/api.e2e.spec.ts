@@ -313,7 +313,28 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     const value = body.response.items[0].value as Record<string, unknown>;
     for (const field of [...rego.matchAll(/item\[1\]\.(\w+)/g)].map((m) => m[1]!))
       expect(value).toHaveProperty(field);
+    // Fails closed: system errors, per-key errors and missing answers are violations, and only
+    // `allowed == true` passes.
     expect(rego).toContain('response.system_error');
+    expect(rego).toContain('response.errors[_]');
+    expect(rego).toContain('missing := images - answered');
+    expect(rego).toContain('not item[1].allowed == true');
+    // An image refgraph cannot vouch for: a per-key error and a denying value, never a pass.
+    const unknown = await post(path, {
+      apiVersion: provider.apiVersion,
+      kind: 'ProviderRequest',
+      request: { keys: ['local/demo:never-pushed', 'nowhere/app:v1', `local/demo@sha256:${'e'.repeat(64)}`] },
+    });
+    expect(unknown.res.status).toBe(200);
+    for (const item of unknown.body.response.items) {
+      expect(item.error).toEqual(expect.any(String));
+      expect(item.value.allowed).toBe(false);
+    }
+    expect(unknown.body.response.items.map((i: any) => i.value.codes)).toEqual([
+      ['unknown_tag'],
+      ['unknown_registry'],
+      ['unknown_digest'],
+    ]);
   });
 
   it('Kyverno: the apiCall body and the deny condition match the verdict endpoint', async () => {
@@ -324,9 +345,20 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     data.subjects = (data.subjects as string[]).map(() => `local/demo@${image.digest}`);
     const { res, body } = await post(new URL(call.service.url).pathname, data);
     expect(res.status).toBe(200);
-    const key = each.deny.conditions.any[0].key as string;
-    expect(key).toBe('{{ verdict.allowed }}');
+    const condition = each.deny.conditions.any[0];
+    // Fails closed: a missing or null `allowed` reads as false, and anything but true denies; a
+    // failed apiCall is a rule error that failurePolicy Fail turns into a denial.
+    expect(condition).toEqual({
+      key: '{{ verdict.allowed || `false` }}',
+      operator: 'NotEquals',
+      value: true,
+    });
+    expect(policy.spec.failurePolicy).toBe('Fail');
     expect(typeof body.allowed).toBe('boolean');
+    data.subjects = ['local/demo:never-pushed'];
+    const unknown = await post(new URL(call.service.url).pathname, data);
+    expect(unknown.res.status).toBe(200);
+    expect(unknown.body.allowed).toBe(false);
   });
 
   it('OPA: the http.send request in the Rego is accepted and its answer has the fields read', async () => {
@@ -335,6 +367,18 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     const policy = /"policy": "([^"]+)"/.exec(rego)![1];
     const { res, body } = await post(path, { policy, subjects: [`local/demo@${image.digest}`] });
     expect(res.status).toBe(200);
-    for (const field of ['allowed', 'reference', 'reasons']) expect(body.subjects[0]).toHaveProperty(field);
+    for (const field of ['allowed', 'reasons']) expect(body.subjects[0]).toHaveProperty(field);
+    // Fails closed: a non-200 answer denies, and so does any image whose answer is not allowed.
+    expect(rego).toContain('response.status_code != 200');
+    expect(rego).toContain('not response.body.subjects[i].allowed == true');
+    const unknown = await post(path, {
+      policy,
+      subjects: [`local/demo@${image.digest}`, 'local/demo:never-pushed'],
+    });
+    expect(unknown.res.status).toBe(200);
+    expect(unknown.body.subjects.map((x: any) => [x.allowed, x.codes[0]])).toEqual([
+      [body.subjects[0].allowed, body.subjects[0].codes[0]],
+      [false, 'unknown_tag'],
+    ]);
   });
 });
