@@ -97,13 +97,16 @@ export class RecordBuilder {
 
   private sigstoreBundle(task: LayerTask, blob: Buffer, subjects: SubjectContext[]): void {
     for (const s of subjects) this.verifyPerRepository(task, blob, s);
-    let envelope: unknown;
+    let doc: { messageSignature?: unknown; dsseEnvelope?: unknown } | null;
     try {
-      envelope = (parseJsonDocument(blob, 'Sigstore bundle') as { dsseEnvelope?: unknown }).dsseEnvelope;
+      doc = parseJsonDocument(blob, 'Sigstore bundle') as typeof doc;
     } catch {
       return; // the signature rows already say the bundle is malformed
     }
-    if (envelope) this.statementFromEnvelope(task, Buffer.from(JSON.stringify(envelope)), subjects);
+    // A statement is read only from the envelope that was verified: a bundle that also carries a
+    // message signature had that verified (or was refused), never its envelope.
+    if (!doc || typeof doc !== 'object' || doc.messageSignature != null || doc.dsseEnvelope == null) return;
+    this.statementFromEnvelope(task, Buffer.from(JSON.stringify(doc.dsseEnvelope)), subjects);
   }
 
   private statementFromEnvelope(task: LayerTask, envelopeJson: Buffer, subjects: SubjectContext[]): void {

@@ -246,6 +246,25 @@ describe('signatures and attestations are separate kinds', () => {
     expect(await attestationTypes(image.digest)).toEqual([SLSA]);
   });
 
+  it('a signed message bundle with a forged provenance envelope grafted in yields neither', async () => {
+    const image = randomImage();
+    const genuine = await mock.signMessage(image.manifest, ci);
+    const forged = await mock.attest(statement(image.digest, SLSA, {}), {
+      subject: 'https://example.test/mallory',
+      issuer: ISSUER,
+    });
+    const grafted = { ...genuine, dsseEnvelope: (forged as { dsseEnvelope?: unknown }).dsseEnvelope };
+    const referrer = bundleReferrer(image, grafted, SLSA);
+    await record('team-a/app', image, 'grafted');
+    await record('team-a/app', referrer);
+    await runQueuedJob(referrer.digest);
+
+    expect(await signatureRows(image.digest)).toEqual([
+      expect.objectContaining({ repository: 'team-a/app', status: 'failed', reason: 'bundle_malformed' }),
+    ]);
+    expect(await attestationTypes(image.digest)).toEqual([]);
+  });
+
   it("cosign v3's DSSE with the sign predicate is a signature, not an attestation", async () => {
     const image = randomImage();
     const bundle = await mock.attest(statement(image.digest, COSIGN_SIGN_PREDICATE, {}), ci);
