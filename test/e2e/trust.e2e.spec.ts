@@ -103,6 +103,7 @@ afterAll(async () => {
 
 interface SignatureRow {
   artifact_digest: string;
+  kind: string;
   format: string;
   status: string;
   reason: string;
@@ -157,6 +158,7 @@ describe('signatures verified at ingest, end to end', () => {
     await attachBundle('signed/app', digest, await mock.signMessage(image.manifest, ci));
     const [row] = await signatures(digest, 1);
     expect(row).toMatchObject({
+      kind: 'signature',
       format: 'sigstore-bundle',
       status: 'verified',
       reason: 'verified',
@@ -311,7 +313,12 @@ describe('signatures verified at ingest, end to end', () => {
     });
     await pushImage(registry.url, 'signed/attested', undefined, sbom);
 
-    expect((await signatures(digest, 1))[0]).toMatchObject({ status: 'verified', identity: IDENTITY });
+    // A signed provenance is an attestation, never a signature over the image.
+    expect((await signatures(digest, 1))[0]).toMatchObject({
+      kind: 'attestation',
+      status: 'verified',
+      identity: IDENTITY,
+    });
     const att = await eventually(async () => {
       const { rows } = await db.query('SELECT * FROM attestation WHERE subject_digest = $1', [digest]);
       expect(rows).toHaveLength(1);

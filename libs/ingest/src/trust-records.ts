@@ -1,17 +1,13 @@
 import {
-  CosignLegacyVerifier,
-  BundleVerifier,
   DocumentError,
   IN_TOTO_PAYLOAD_TYPE,
-  decide,
   isSbomPredicateType,
+  LayerVerifier,
   parseJsonDocument,
   parseSbom,
   parseStatement,
   signatureKindOf,
   summarizeStatement,
-  verifyNotationEnvelope,
-  type Authority,
   type Decision,
   type InTotoStatement,
   type LayerTask,
@@ -47,12 +43,13 @@ export interface Records {
 }
 
 /**
- * Turns one fetched layer into rows, one per subject. Pure apart from the verifiers (which are
- * synchronous computations), so the job around it only fetches and stores.
+ * Turns one fetched layer into rows: verification rows per (subject, repository), attestation and
+ * SBOM rows per subject. Verification itself and the trust policy live in libs/verify; this only
+ * maps their outcomes to records. Pure apart from the verifiers (synchronous computations), so the
+ * job around it only fetches and stores.
  */
 export class RecordBuilder {
-  private readonly bundles: BundleVerifier;
-  private readonly cosign: CosignLegacyVerifier;
+  private readonly verifier: LayerVerifier;
 
   constructor(
     private readonly policy: Pick<TrustPolicy, 'trustRoot' | 'version'>,
@@ -60,8 +57,7 @@ export class RecordBuilder {
     private readonly annotations: Record<string, string>,
     readonly out: Records = { signatures: [], attestations: [], sboms: [] },
   ) {
-    this.bundles = new BundleVerifier(policy.trustRoot);
-    this.cosign = new CosignLegacyVerifier(policy.trustRoot);
+    this.verifier = new LayerVerifier(policy.trustRoot);
   }
 
   /** A layer that could not be read (too large, missing, corrupt): its rows say so. */
@@ -84,58 +80,33 @@ export class RecordBuilder {
       case 'sigstore-bundle':
         return this.sigstoreBundle(task, blob, subjects);
       case 'cosign-simplesigning':
-      case 'cosign-dsse': {
-        const format = task.action === 'cosign-dsse' ? 'dsse' : 'simplesigning';
-        for (const s of subjects) {
-          this.verifyPerRepository(task, blob, s, ['keyless', 'key'], (a) =>
-            this.cosign.verify({
-              format,
-              blob,
-              annotations: task.layer.annotations ?? {},
-              subject: s.digest,
-              policy: policyOf(a),
-            }),
-          );
-        }
-        if (format === 'dsse') this.statementFromEnvelope(task, blob, subjects);
+      case 'cosign-dsse':
+        for (const s of subjects) this.verifyPerRepository(task, blob, s);
+        if (task.action === 'cosign-dsse') this.statementFromEnvelope(task, blob, subjects);
         return;
-      }
       case 'in-toto':
         return this.statement(task, () => parseStatement(blob), subjects, false);
       case 'sbom':
         return this.sbom(task, subjects, () => parseJsonDocument(blob, 'SBOM'));
       case 'notation-jws':
       case 'notation-cose':
-        for (const s of subjects) {
-          const subject = s.descriptor ?? { digest: s.digest, mediaType: '', size: -1 };
-          this.verifyPerRepository(task, blob, s, ['notation'], (a) =>
-            a.kind === 'notation'
-              ? verifyNotationEnvelope({
-                  envelope: blob,
-                  envelopeMediaType: task.layer.mediaType,
-                  subject,
-                  trust: { trustStore: a.trustStore, trustedIdentities: a.trustedIdentities },
-                })
-              : { status: 'failed', reason: 'unsupported', message: 'not a notation authority' },
-          );
-        }
+        for (const s of subjects) this.verifyPerRepository(task, blob, s);
         return;
     }
   }
 
   private sigstoreBundle(task: LayerTask, blob: Buffer, subjects: SubjectContext[]): void {
-    for (const s of subjects) {
-      this.verifyPerRepository(task, blob, s, ['keyless', 'key'], (a) =>
-        this.bundles.verify({ bundle: blob, artifact: { digest: s.digest }, policy: policyOf(a) }),
-      );
-    }
-    let envelope: unknown;
+    for (const s of subjects) this.verifyPerRepository(task, blob, s);
+    let doc: { messageSignature?: unknown; dsseEnvelope?: unknown } | null;
     try {
-      envelope = (parseJsonDocument(blob, 'Sigstore bundle') as { dsseEnvelope?: unknown }).dsseEnvelope;
+      doc = parseJsonDocument(blob, 'Sigstore bundle') as typeof doc;
     } catch {
       return; // the signature rows already say the bundle is malformed
     }
-    if (envelope) this.statementFromEnvelope(task, Buffer.from(JSON.stringify(envelope)), subjects);
+    // A statement is read only from the envelope that was verified: a bundle that also carries a
+    // message signature had that verified (or was refused), never its envelope.
+    if (!doc || typeof doc !== 'object' || doc.messageSignature != null || doc.dsseEnvelope == null) return;
+    this.statementFromEnvelope(task, Buffer.from(JSON.stringify(doc.dsseEnvelope)), subjects);
   }
 
   private statementFromEnvelope(task: LayerTask, envelopeJson: Buffer, subjects: SubjectContext[]): void {
@@ -223,19 +194,13 @@ export class RecordBuilder {
    * One row per repository linking the subject, each decided by that repository's rule. Rules are
    * shared by many repositories and the outcome depends only on the rule, so each is tried once.
    */
-  private verifyPerRepository(
-    task: LayerTask,
-    blob: Buffer,
-    s: SubjectContext,
-    kinds: Authority['kind'][],
-    attempt: (a: Authority) => VerificationResult,
-  ): void {
+  private verifyPerRepository(task: LayerTask, blob: Buffer, s: SubjectContext): void {
     const kind = signatureKindOf(task.action, blob, this.declaredPredicateType(task));
     const byRule = new Map<TrustRule, Decision>();
     for (const r of s.repositories) {
       let decision = r.rule ? byRule.get(r.rule) : undefined;
       if (!decision) {
-        decision = decide(r.rule, r.scope, kinds, attempt);
+        decision = this.verifier.decide(task, blob, s, r.rule, r.scope);
         if (r.rule) byRule.set(r.rule, decision);
       }
       this.signature(task, s, r, kind, decision);
@@ -328,10 +293,6 @@ function signatureFormat(task: LayerTask): string {
     case 'sbom':
       return task.action;
   }
-}
-
-function policyOf(a: Authority) {
-  return a.kind === 'notation' ? undefined : a.policy;
 }
 
 function errorText(err: unknown): string {

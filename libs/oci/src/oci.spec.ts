@@ -152,6 +152,12 @@ describe('classify and content edges', () => {
       annotations: { 'dev.sigstore.bundle.predicateType': 'https://slsa.dev/provenance/v1' },
     });
     expect(classify(att)).toBe('attestation');
+    // cosign v3 signs with a DSSE statement of the sign predicate: a signature.
+    const v3 = parse({
+      ...base,
+      annotations: { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
+    });
+    expect(classify(v3)).toBe('signature');
   });
 
   it('classifies cosign legacy signature and attestation manifests by their layers', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { runMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { applyMigrations, migrationsApplied, readMigrations } from '#store';
 import { createEmptyDatabase, type TestDatabase } from '#testing';
@@ -81,6 +82,34 @@ describe('applyMigrations', () => {
       );
       expect(rows[0]).toEqual({ t: null, n: 0 });
     } finally {
+      await c.end();
+    }
+  });
+
+  it('signature_scope: results from before are queued for verification again, then dropped', async () => {
+    const migrations = await readMigrations(resolve('prisma/migrations'));
+    const scope = migrations.findIndex((m) => m.name === '20261201000000_signature_scope');
+    expect(scope).toBeGreaterThan(0);
+    const c = await connect();
+    const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+    pool.on('error', () => undefined);
+    try {
+      await applyMigrations(c, migrations.slice(0, scope));
+      await runMigrations({ pgPool: pool });
+      const sig = `sha256:${'a'.repeat(64)}`;
+      await c.query(
+        `INSERT INTO signature (artifact_digest, subject_digest, format, status, policy_version)
+         VALUES ($1, $2, 'cosign', 'verified', 'old'), ($1, $3, 'cosign', 'failed', 'old')`,
+        [sig, `sha256:${'b'.repeat(64)}`, `sha256:${'c'.repeat(64)}`],
+      );
+      expect(await applyMigrations(c, migrations)).toEqual(migrations.slice(scope).map((m) => m.name));
+      const { rows } = await c.query(
+        `SELECT (SELECT count(*)::int FROM signature) AS rows,
+                ARRAY(SELECT key FROM graphile_worker.jobs WHERE task_identifier = 'verify_artifact') AS jobs`,
+      );
+      expect(rows[0]).toEqual({ rows: 0, jobs: [`verify_artifact:${sig}`] });
+    } finally {
+      await pool.end();
       await c.end();
     }
   });

@@ -9,6 +9,7 @@ import { VerificationFailure } from './result.js';
  */
 export function parseBundle(input: unknown): Bundle {
   const json = toJSON(input);
+  assertOneContent(json);
   assertBase64Fields(json);
   let bundle: Bundle;
   try {
@@ -32,6 +33,21 @@ export function leafCertificate(bundle: Bundle): X509Certificate | undefined {
     }
     case 'publicKey':
       return undefined;
+  }
+}
+
+/**
+ * `content` is a protobuf oneof, and the decoder silently keeps the message signature when both
+ * are present. Anything else read from the bundle (its statement, its kind) would then come from
+ * an envelope nobody verified, so such a bundle is refused outright.
+ */
+function assertOneContent(json: unknown): void {
+  const o = json as Record<string, unknown> | null;
+  if (o && typeof o === 'object' && o.messageSignature != null && o.dsseEnvelope != null) {
+    throw new VerificationFailure(
+      'bundle_malformed',
+      'bundle carries both a message signature and a DSSE envelope; content is one of them',
+    );
   }
 }
 

@@ -44,5 +44,6 @@ export {
   type TrustRule,
 } from './trust-policy.js';
 export { decide, type DecidedResult, type Decision } from './decide.js';
+export { LayerVerifier, type LayerSubject } from './layer-verifier.js';
 export { signatureKindOf, type SignatureKind } from './signature-kind.js';
 export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';

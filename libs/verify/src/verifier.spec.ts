@@ -154,6 +154,20 @@ describe('keyless DSSE attestations', () => {
       'artifact_mismatch',
     );
   });
+
+  it('refuses a valid message signature with an envelope grafted beside it (bundle_malformed)', async () => {
+    const dsse = await mock.attest(statement, { subject: 'https://example.test/mallory', issuer: ISSUER });
+    const grafted = { ...bundle, dsseEnvelope: (dsse as { dsseEnvelope?: unknown }).dsseEnvelope };
+    expect(verifier.verify({ bundle, artifact: { bytes: ARTIFACT }, policy: POLICY }).status).toBe(
+      'verified',
+    );
+    expect(verifier.verify({ bundle: grafted, artifact: { bytes: ARTIFACT }, policy: POLICY })).toMatchObject(
+      {
+        status: 'failed',
+        reason: 'bundle_malformed',
+      },
+    );
+  });
 });
 
 describe('key-signed bundles', () => {
