@@ -34,6 +34,8 @@ const CASES: Array<[string, string, boolean]> = [
   ['local/App', 'local/app', false],
   ['team-a/**', 'team-a/x', true],
   ['team-a/**', 'team-ab/x', false],
+  ['*/app?', 'ghcr/app1', true],
+  ['local/**', 'local/team/app', true],
 ];
 
 describe('repository patterns', () => {

@@ -37,7 +37,6 @@ export {
   type SbomPackage,
 } from './sbom.js';
 export {
-  globToRegExp,
   TrustPolicy,
   VERIFIER_REVISION,
   type Authority,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { json } from '@sigstore/core';
-import type { AuthorityConfig, TrustConfig } from '#config';
+import { patternSource, type AuthorityConfig, type TrustConfig } from '#config';
 import type { VerificationPolicy } from './policy.js';
 import { loadTrustRoot, type TrustRoot } from './trust-root.js';
 
@@ -43,7 +43,7 @@ export class TrustPolicy {
     for (const a of config.authorities) authorities.set(a.name, await resolveAuthority(a));
     const rules = config.repositories.map((r) => ({
       pattern: r.pattern,
-      re: globToRegExp(r.pattern),
+      re: new RegExp(patternSource(r.pattern)),
       authorities: r.authorities.map((n) => authorities.get(n)).filter((a): a is Authority => !!a),
     }));
     const isPublicGood = config.trustedRoot === 'public-good';
@@ -99,31 +99,6 @@ async function resolveAuthority(a: AuthorityConfig): Promise<Authority> {
   // The store is read once: PEM contents, so the policy version changes when a certificate does.
   const trustStore = await Promise.all(n.trustStore.map((file) => readFile(file, 'utf8')));
   return { name: a.name, kind: 'notation', trustStore, trustedIdentities: n.trustedIdentities };
-}
-
-/**
- * `<registry>/<repository glob>`: `*` matches within one path component, `**` across components,
- * `?` one character. Anchored at both ends.
- */
-export function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      // "a/**" also matches "a" itself; "**/b" matches "b" at any depth.
-      if (pattern[i + 2] === '/') {
-        re += '(?:.*/)?';
-        i += 2;
-      } else {
-        if (re.endsWith('/')) re = `${re.slice(0, -1)}(?:/.*)?`;
-        else re += '.*';
-        i += 1;
-      }
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }
 
 function sha256(data: string | Buffer): string {
