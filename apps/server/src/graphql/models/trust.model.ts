@@ -14,6 +14,15 @@ export class Signature {
   @Field({ description: 'Digest of the signed artifact.' })
   subjectDigest!: string;
 
+  @Field({
+    description:
+      '`signature` (a signature over the subject) or `attestation` (the verification of a signed statement about it).',
+  })
+  kind!: string;
+
+  @Field({ description: '`<registry>/<repository>` whose trust rule produced this result.' })
+  repository!: string;
+
   @Field({ description: 'Signature format: `cosign`, `notation`, `sigstore-bundle`, ...' })
   format!: string;
 
