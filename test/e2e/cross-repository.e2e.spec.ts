@@ -148,6 +148,8 @@ beforeAll(async () => {
   await push('b', b.sbom);
   await push('b', b.att);
   await push('b', b.cosign, `sha256-${hex}.sig`);
+  // Someone copies team-a's signature into team-b, whose rule does not trust it.
+  await push('b', a.sig);
   // Results as the trust pipeline stores them: one row per repository whose rule decided it.
   await trust.upsertSignatures([
     signatureRow(a.sig, 'a'),
@@ -155,6 +157,7 @@ beforeAll(async () => {
     signatureRow(b.sig, 'b', { identity: 'https://ci.example/secret-b' }),
     signatureRow(b.cosign, 'b', { format: 'cosign' }),
     signatureRow(b.att, 'b', { kind: 'attestation', format: 'sigstore-bundle' }),
+    signatureRow(a.sig, 'b', { status: 'failed', reason: 'key_mismatch', authority: null }),
   ]);
   await trust.upsertAttestations([
     {
@@ -245,7 +248,7 @@ describe('a token scoped to team-a learns nothing of team-b', () => {
   it('the admin sees both repositories (the fixture really has team-b content)', async () => {
     const summary = await json(`/api/v1/artifacts/${image.digest}`, ADMIN);
     expect(summary.body.locations).toHaveLength(2);
-    expect(summary.body.signatures.total).toBe(4);
+    expect(summary.body.signatures.total).toBe(5);
     const referrers = await json(`/api/v1/artifacts/${image.digest}/referrers`, ADMIN);
     expect(referrers.body.referrers).toHaveLength(A_DIGESTS.length + 4);
     expect(
@@ -302,6 +305,22 @@ describe('a token scoped to team-a learns nothing of team-b', () => {
       value: { allowed: false, codes: ['not_in_scope'] },
     });
     expect(items[1].error).toEqual(expect.any(String));
+  });
+
+  it("a copy of a signature in another repository never changes the original repository's verdict", async () => {
+    for (const token of [READER, ADMIN]) {
+      const v = await post('/api/v1/verdict', { policy: 'signed', subjects: ['local/team-a/app:v1'] }, token);
+      expect(v.body.subjects[0]).toMatchObject({ allowed: true, codes: [] });
+      const used = v.body.subjects[0].requirements[0].evidence.map((e: any) => [e.artifact, e.repository]);
+      expect(used).toContainEqual([a.sig.digest, 'local/team-a/app']);
+    }
+    // The admin sees the copy's own result in team-b, decided by team-b's rule.
+    const sigs = await json(`/api/v1/artifacts/${image.digest}/signatures`, ADMIN);
+    const copy = (sigs.body.signatures as any[]).filter((x) => x.artifactDigest === a.sig.digest);
+    expect(copy.map((x) => [x.repository, x.status]).sort()).toEqual([
+      ['local/team-a/app', 'verified'],
+      ['local/team-b/app', 'failed'],
+    ]);
   });
 
   it('GraphQL: artifact, references, nested fields and package search', async () => {
