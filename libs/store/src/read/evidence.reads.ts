@@ -27,7 +27,10 @@ export class EvidenceReads {
         : opts.by === 'subject'
           ? 's.subject_digest'
           : 's.artifact_digest';
-    const match = opts.by === 'either' ? `(s.subject_digest = ANY($1) OR s.artifact_digest = ANY($1))` : `${column} = ANY($1)`;
+    const match =
+      opts.by === 'either'
+        ? `(s.subject_digest = ANY($1) OR s.artifact_digest = ANY($1))`
+        : `${column} = ANY($1)`;
     const { rows } = await this.db.pool.query<SignatureRow>(
       `SELECT * FROM (
          SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column} ORDER BY s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
@@ -110,7 +113,13 @@ export class EvidenceReads {
            AND ($3::text IS NULL OR p.name ILIKE '%' || $3 || '%' OR p.purl ILIKE '%' || $3 || '%')
            AND ${presentInScope('b.artifact_digest', 5)}
        ) x WHERE n <= $4 ORDER BY "sbomId", id`,
-      [bySubject ? of.subject : of.sbomIds, opts.after ?? 0, opts.query ?? null, opts.limit, scopeParam(scope)],
+      [
+        bySubject ? of.subject : of.sbomIds,
+        opts.after ?? 0,
+        opts.query ?? null,
+        opts.limit,
+        scopeParam(scope),
+      ],
     );
     return rows;
   }

@@ -14,7 +14,13 @@ import {
 } from '../query.rows.js';
 import type { ArtifactListFilter, ReferrerRow } from './rows.js';
 import { fromSignatureJson, normaliseArtifact, SIGNATURE_COLUMNS, type SignatureJson } from './rows.js';
-import { edgeVisible, presentInScope, repositoryInScope, scopeParam, verificationVisible } from './visibility.js';
+import {
+  edgeVisible,
+  presentInScope,
+  repositoryInScope,
+  scopeParam,
+  verificationVisible,
+} from './visibility.js';
 import { EvidenceReads } from './evidence.reads.js';
 
 const ARTIFACT = `a.digest, a.media_type AS "mediaType", a.artifact_type AS "artifactType", a.kind, a.size,
@@ -83,7 +89,11 @@ export class ReadRepository extends EvidenceReads {
   }
 
   /** Where each digest is present in scope, with its tags there. */
-  async findLocations(scope: RepositoryScope, digests: string[], limit = 1000): Promise<Map<string, Location[]>> {
+  async findLocations(
+    scope: RepositoryScope,
+    digests: string[],
+    limit = 1000,
+  ): Promise<Map<string, Location[]>> {
     const out = new Map<string, Location[]>();
     if (digests.length === 0) return out;
     const { rows } = await this.db.pool.query<{
@@ -186,7 +196,13 @@ export class ReadRepository extends EvidenceReads {
    */
   async findReferrerPages(
     scope: RepositoryScope,
-    opts: { subjects: string[]; artifactType?: string; kind?: ReferrerKindFilter; after?: string; limit: number },
+    opts: {
+      subjects: string[];
+      artifactType?: string;
+      kind?: ReferrerKindFilter;
+      after?: string;
+      limit: number;
+    },
   ): Promise<ReferrerRow[]> {
     if (opts.subjects.length === 0) return [];
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
