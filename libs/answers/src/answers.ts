@@ -285,7 +285,10 @@ export class Reader {
     return rows.map((r) => ({
       ...r,
       verification: envelopes.filter(
-        (s) => s.artifactDigest === r.artifactDigest && s.subjectDigest === r.subjectDigest,
+        (s) =>
+          s.artifactDigest === r.artifactDigest &&
+          s.layerDigest === r.layerDigest &&
+          s.subjectDigest === r.subjectDigest,
       ),
     }));
   }

@@ -179,7 +179,13 @@ async function evaluate(
       const evidence = mine.map((a) => {
         const nested = [
           ...overAttestations.filter((s) => s.subjectDigest === a.artifactDigest),
-          ...envelopes.filter((s) => s.artifactDigest === a.artifactDigest && s.subjectDigest === subject),
+          // The envelope that carried this very statement (same layer), verified for this subject.
+          ...envelopes.filter(
+            (s) =>
+              s.artifactDigest === a.artifactDigest &&
+              s.layerDigest === a.layerDigest &&
+              s.subjectDigest === subject,
+          ),
         ];
         return attestationEvidence(a, req, nested.map(sigEvidence));
       });
