@@ -16,6 +16,7 @@ import {
   VerdictBody,
 } from './schemas.js';
 import { validate } from './validate.js';
+import { Access } from '../auth/access.js';
 
 /** REST for policy engines and tools. Every answer is read from stored results. */
 @Controller('api/v1')
@@ -27,18 +28,21 @@ export class ApiController {
     @Inject(CONFIG) private readonly config: RefgraphConfig,
   ) {}
 
+  @Access('read')
   @Get('resolve')
   async resolve(@Query() q: unknown) {
     const { reference } = validate(ResolveQuery, q, 'query');
     return this.answers.resolve(reference);
   }
 
+  @Access('read')
   @Get('artifacts/:digest')
   async artifact(@Param() p: unknown, @Scope() scope: RepositoryScope) {
     const { digest } = validate(DigestParams, p, 'path');
     return this.answers.summary(digest, scope);
   }
 
+  @Access('read')
   @Get('artifacts/:digest/referrers')
   async referrers(@Param() p: unknown, @Query() q: unknown, @Scope() scope: RepositoryScope) {
     const { digest } = validate(DigestParams, p, 'path');
@@ -55,6 +59,7 @@ export class ApiController {
     });
   }
 
+  @Access('read')
   @Get('artifacts/:digest/signatures')
   async signatures(@Param() p: unknown, @Scope() scope: RepositoryScope) {
     const { digest } = validate(DigestParams, p, 'path');
@@ -62,6 +67,7 @@ export class ApiController {
     return { subject: digest, signatures: await this.query.findSignatures([digest]) };
   }
 
+  @Access('read')
   @Get('artifacts/:digest/attestations')
   async attestations(@Param() p: unknown, @Query() q: unknown, @Scope() scope: RepositoryScope) {
     const { digest } = validate(DigestParams, p, 'path');
@@ -70,6 +76,7 @@ export class ApiController {
     return { subject: digest, attestations: await this.query.findAttestations([digest], { predicateType }) };
   }
 
+  @Access('read')
   @Get('artifacts/:digest/sbom/packages')
   async packages(@Param() p: unknown, @Query() q: unknown, @Scope() scope: RepositoryScope) {
     const { digest } = validate(DigestParams, p, 'path');
@@ -88,12 +95,14 @@ export class ApiController {
     };
   }
 
+  @Access('read')
   @Get('packages')
   async searchPackages(@Query() q: unknown, @Scope() scope: RepositoryScope) {
     const { purl, first } = validate(PackageSearchQuery, q, 'query');
     return { purl, artifacts: await this.query.findArtifactsByPurl(purl, scope, first) };
   }
 
+  @Access('read')
   @Post('verdict')
   @HttpCode(200)
   async verdict(@Body() body: unknown, @Scope() scope: RepositoryScope) {
@@ -115,6 +124,7 @@ export class ApiController {
     };
   }
 
+  @Access('read')
   @Get('registries')
   async registries() {
     const rows = await this.answers.registries();

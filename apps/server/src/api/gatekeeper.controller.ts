@@ -6,6 +6,7 @@ import { Scope } from '../http/scope.js';
 import { ANSWERS, CONFIG, QUERY } from '../tokens.js';
 import { PolicyParams, ProviderRequest } from './schemas.js';
 import { validate } from './validate.js';
+import { Access } from '../auth/access.js';
 
 const API_VERSION = 'externaldata.gatekeeper.sh/v1beta1';
 
@@ -36,6 +37,7 @@ export class GatekeeperController {
     @Inject(CONFIG) private readonly config: RefgraphConfig,
   ) {}
 
+  @Access('read')
   @Post(':policy')
   @HttpCode(200)
   async provide(@Param() p: unknown, @Body() body: unknown, @Scope() scope: RepositoryScope) {
