@@ -46,6 +46,21 @@ class Backoff {
 const unavailable = (what: string) =>
   Object.assign(new Error(`${what} unavailable`), { code: 'ERR_OIDC_UNAVAILABLE' });
 
+/** Signature algorithms an issuer's published keys can verify (never `none` or a shared secret). */
+const ASYMMETRIC_ALGS = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
+
 /** jose's codes for a key set that could not be fetched, as opposed to a key not found in it. */
 const FETCH_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
@@ -102,7 +117,8 @@ export class Authenticator {
   private async verifyOidc(token: string, oidc: OidcConfig): Promise<AuthOutcome> {
     try {
       const header = decodeProtectedHeader(token);
-      if (typeof header.alg !== 'string') return { ok: false, reason: 'invalid token: ERR_JWS_INVALID' };
+      if (!ASYMMETRIC_ALGS.has(String(header.alg)))
+        return { ok: false, reason: 'invalid token: ERR_JOSE_ALG_NOT_ALLOWED' };
     } catch {
       return { ok: false, reason: 'invalid token: ERR_JWS_INVALID' };
     }
