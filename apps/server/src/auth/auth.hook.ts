@@ -81,6 +81,12 @@ export function installAuth(
   // set up), so the mark exists when the handshake is routed through this hook.
   const handshakes = new WeakSet<IncomingMessage>();
   app.server.on('upgrade', (raw: IncomingMessage) => handshakes.add(raw));
+  // An upgrade answered over HTTP (refused here, or an ordinary route) ends its socket: the
+  // websocket plugin's own clean-up never runs when this hook answers first, and a half-open
+  // upgraded socket would hold the server open.
+  app.addHook('onResponse', async (req: FastifyRequest) => {
+    if (handshakes.has(req.raw)) req.raw.socket.destroy();
+  });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.is404) {
