@@ -84,8 +84,9 @@ export function installAuth(
   // An upgrade answered over HTTP (refused here, or an ordinary route) ends its socket: the
   // websocket plugin's own clean-up never runs when this hook answers first, and a half-open
   // upgraded socket would hold the server open.
-  app.addHook('onResponse', async (req: FastifyRequest) => {
+  app.addHook('onResponse', (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
     if (handshakes.has(req.raw)) req.raw.socket.destroy();
+    done();
   });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
