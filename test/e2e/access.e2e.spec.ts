@@ -295,6 +295,9 @@ describe('WebSocket and GraphQL over GET', () => {
       const res = await rawRequest(secured.url, 'GET', `/graphql?query=${query}`, extra);
       expect([extra, res.status, res.body.includes('registries')]).toEqual([extra, 401, false]);
     }
+    // A complete handshake is answered by the websocket server (101), never by the HTTP query handler.
+    const upgraded = await rawRequest(secured.url, 'GET', `/graphql?query=${query}`, handshakeHeaders());
+    expect([upgraded.status, upgraded.body]).toEqual([101, '']);
   });
 
   it('a real handshake anywhere but the subscription route is an ordinary request', async () => {
