@@ -249,6 +249,8 @@ describe('GraphQL over WebSocket', () => {
       );
       await new Promise((r) => setTimeout(r, 1000));
       expect(bare.received).toEqual([]);
+      // No credentials on the handshake nor in connection_init: the connection is refused.
+      expect(bare.errors.length).toBeGreaterThan(0);
       expect(wrong.received).toEqual([]);
       expect(wrong.errors.length).toBeGreaterThan(0);
     } finally {

@@ -14,6 +14,7 @@ import type { Runner } from 'graphile-worker';
 import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import { AppModule } from './app.module.js';
+import { declaredAccess, type Access } from './auth/access.js';
 import { installAuth } from './auth/auth.hook.js';
 import { AllErrorsFilter } from './http/errors.js';
 import { JsonLogger } from './logger.js';
@@ -31,12 +32,19 @@ export interface AppOptions {
   role?: Role;
 }
 
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** undefined: the route declares no policy, and the auth hook denies it. */
+  access: Access | undefined;
+}
+
 export interface RunningApp {
   runtime: Runtime;
   app?: NestFastifyApplication;
   worker?: Runner;
-  /** Every route registered on the HTTP server, for the deny-by-default test. */
-  routes: Array<{ method: string; url: string }>;
+  /** Every route registered on the HTTP server with its declared access, for the route-policy walk. */
+  routes: RegisteredRoute[];
   /** Listens on config.server.port (0 picks a free one) and returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -49,13 +57,14 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
 
   let app: NestFastifyApplication | undefined;
   let worker: Runner | undefined;
-  const routes: Array<{ method: string; url: string }> = [];
+  const routes: RegisteredRoute[] = [];
   try {
     if (role !== 'worker') {
       const tls = config.server.tls;
       const adapter = new FastifyAdapter({
         bodyLimit: config.server.bodyLimitBytes,
-        trustProxy: true,
+        // Off unless listed: X-Forwarded-For from anyone else would pick the rate-limit key.
+        trustProxy: config.server.trustProxy.length ? config.server.trustProxy : false,
         ...(tls
           ? {
               https: {
@@ -70,9 +79,10 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       });
       const fastify = adapter.getInstance();
       fastify.addHook('onRoute', (r) => {
-        for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url });
+        const access = declaredAccess(r.config);
+        for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url, access });
       });
-      installAuth(fastify, runtime.authenticator, config.server.rateLimitPerMinute, logger);
+      installAuth(fastify, runtime.authenticator, runtime.limiter, logger);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
         logger: new JsonLogger(logger),
         bufferLogs: false,

@@ -22,11 +22,14 @@ import {
 import { TrustPolicy } from '#verify';
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.js';
+import { RateLimiter } from './auth/rate-limit.js';
 
 /** Everything the roles share, built once per process from the configuration. */
 export interface Runtime {
   config: RefgraphConfig;
   authenticator: Authenticator;
+  /** Per-client request limits, shared by HTTP requests and WebSocket connections. */
+  limiter: RateLimiter;
   db: Database;
   logger: Logger;
   metrics: Metrics;
@@ -75,6 +78,7 @@ export async function buildRuntime(
   return {
     config,
     authenticator: new Authenticator(config.auth),
+    limiter: new RateLimiter(config.server.rateLimitPerMinute),
     db,
     logger,
     metrics,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Senders refgraph has a webhook adapter for; the kind picks the payload parser. */
@@ -147,6 +148,16 @@ const apiToken = z
   })
   .strict();
 
+/** A proxy address for server.trustProxy: an IP address, optionally with a /prefix length. */
+const proxyAddress = z.string().refine((v) => {
+  const [ip, prefix, ...rest] = v.split('/');
+  const family = isIP(ip ?? '');
+  if (family === 0 || rest.length) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}, 'must be an IP address or CIDR range, e.g. 10.0.0.1 or 10.0.0.0/8');
+
 const auth = z
   .object({
     tokens: z.array(apiToken).default([]),
@@ -189,6 +200,12 @@ export const configSchema = z
           .optional(),
         /** Requests per client (token name, else address) per minute; 0 turns the limit off. */
         rateLimitPerMinute: z.number().int().min(0).default(60000),
+        /**
+         * Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed (the
+         * client address then comes from it); empty (default): the connection's address is the
+         * client, whatever the header says.
+         */
+        trustProxy: z.array(proxyAddress).default([]),
       })
       .strict()
       .default({
@@ -197,6 +214,7 @@ export const configSchema = z
         bodyLimitBytes: 1024 * 1024,
         logLevel: 'info',
         rateLimitPerMinute: 60000,
+        trustProxy: [],
       }),
     auth: auth.default({ tokens: [] }),
     worker: z

@@ -14,6 +14,7 @@ import {
   VerdictBody,
 } from './schemas.js';
 import { validate } from './validate.js';
+import { Access } from '../auth/access.js';
 
 /**
  * REST for policy engines and tools: parses input, asks the read model as the caller, maps the
@@ -24,18 +25,21 @@ import { validate } from './validate.js';
 export class ApiController {
   constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
 
+  @Access('read')
   @Get('resolve')
   async resolve(@Query() q: unknown, @CallerView() viewer: Viewer) {
     const { reference } = validate(ResolveQuery, q, 'query');
     return this.answers.for(viewer).resolve(reference);
   }
 
+  @Access('read')
   @Get('artifacts/:digest')
   async artifact(@Param() p: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
     return this.answers.for(viewer).summary(digest);
   }
 
+  @Access('read')
   @Get('artifacts/:digest/referrers')
   async referrers(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
@@ -50,12 +54,14 @@ export class ApiController {
     });
   }
 
+  @Access('read')
   @Get('artifacts/:digest/signatures')
   async signatures(@Param() p: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
     return { subject: digest, signatures: await this.answers.for(viewer).signatures(digest) };
   }
 
+  @Access('read')
   @Get('artifacts/:digest/attestations')
   async attestations(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
@@ -63,6 +69,7 @@ export class ApiController {
     return { subject: digest, attestations: await this.answers.for(viewer).attestations(digest, predicateType) };
   }
 
+  @Access('read')
   @Get('artifacts/:digest/sbom/packages')
   async packages(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
@@ -80,6 +87,7 @@ export class ApiController {
     };
   }
 
+  @Access('read')
   @Get('packages')
   async searchPackages(@Query() q: unknown, @CallerView() viewer: Viewer) {
     const { purl, first } = validate(PackageSearchQuery, q, 'query');
@@ -90,6 +98,7 @@ export class ApiController {
    * Every subject gets an answer (`allowed` with reason codes); anything refgraph cannot vouch for
    * is denied. Only a malformed request or an unknown policy fails the request as a whole.
    */
+  @Access('read')
   @Post('verdict')
   @HttpCode(200)
   async verdict(@Body() body: unknown, @CallerView() viewer: Viewer) {
@@ -99,6 +108,7 @@ export class ApiController {
     return verdict;
   }
 
+  @Access('read')
   @Get('registries')
   async registries(@CallerView() viewer: Viewer) {
     return { registries: await this.answers.for(viewer).registries() };

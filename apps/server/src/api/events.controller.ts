@@ -4,12 +4,14 @@ import { ApiError } from '../http/errors.js';
 import { INBOX } from '../tokens.js';
 import { EventParams, EventsQuery } from './schemas.js';
 import { validate } from './validate.js';
+import { Access } from '../auth/access.js';
 
 /** The inbox, for operators: what arrived, what failed and why, and replay of failed events. Admin scope. */
 @Controller('api/v1/events')
 export class EventsController {
   constructor(@Inject(INBOX) private readonly inbox: InboxRepository) {}
 
+  @Access('admin')
   @Get()
   async list(@Query() q: unknown) {
     const { status, first, before } = validate(EventsQuery, q, 'query');
@@ -17,6 +19,7 @@ export class EventsController {
     return { events, nextCursor: events.length === first ? String(events.at(-1)!.id) : null };
   }
 
+  @Access('admin')
   @Post(':id/replay')
   @HttpCode(202)
   async replay(@Param() p: unknown) {

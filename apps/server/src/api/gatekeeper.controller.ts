@@ -4,6 +4,7 @@ import { CallerView } from '../http/scope.js';
 import { ANSWERS } from '../tokens.js';
 import { PolicyParams, ProviderRequest } from './schemas.js';
 import { validate } from './validate.js';
+import { Access } from '../auth/access.js';
 
 const API_VERSION = 'externaldata.gatekeeper.sh/v1beta1';
 
@@ -31,6 +32,7 @@ function response(items: Item[], systemError = '') {
 export class GatekeeperController {
   constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
 
+  @Access('read')
   @Post(':policy')
   @HttpCode(200)
   async provide(@Param() p: unknown, @Body() body: unknown, @CallerView() viewer: Viewer) {

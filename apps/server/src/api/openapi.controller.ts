@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { openApiDocument } from './openapi.js';
+import { Access } from '../auth/access.js';
 
 const require = createRequire(import.meta.url);
 const SWAGGER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -18,21 +19,24 @@ function packageVersion(): string {
   }
   return '0.0.0';
 }
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-};
+/** Own keys only: a name like `__proto__` or `constructor` is no asset (a Map has no prototype keys). */
+const ASSETS = new Map<string, string>([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+]);
 
 /** The OpenAPI document and a local Swagger UI: no CDN, the service may run air-gapped. */
 @Controller()
 export class OpenApiController {
   private readonly document = openApiDocument(VERSION);
 
+  @Access('public')
   @Get('openapi.json')
   openapi() {
     return this.document;
   }
 
+  @Access('public')
   @Get('docs')
   docs(@Res() reply: FastifyReply) {
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>refgraph API</title>
@@ -42,9 +46,10 @@ export class OpenApiController {
     return reply.header('content-type', 'text/html; charset=utf-8').send(html);
   }
 
+  @Access('public')
   @Get('docs/assets/:file')
   asset(@Param('file') file: string, @Res() reply: FastifyReply) {
-    const type = ASSETS[file];
+    const type = ASSETS.get(file);
     if (!type)
       return reply
         .status(404)

@@ -1,16 +1,51 @@
-/** What a route needs. Anything not listed here needs read access: deny by default. */
+/**
+ * Route access policy: every route declares what it needs, on the route itself, and the auth hook
+ * reads the declaration of the route the router matched (never the raw URL, whose spelling —
+ * percent-encoding, absolute form — differs from what the router decodes). A route without a
+ * declaration is denied.
+ *
+ * How to declare:
+ * - Nest controller method: `@Access('read')` (wraps `@RouteConfig` of @nestjs/platform-fastify).
+ * - plain Fastify route: `app.get('/path', { config: routeAccess('read') }, handler)`.
+ * - a plugin's routes (mercurius): its route-options hook, e.g. `additionalRouteOptions`.
+ */
+import { RouteConfig } from '@nestjs/platform-fastify';
+
+/**
+ * - public: anyone, no credentials read (health, docs, static UI files);
+ * - webhook: a registry's own per-registry secret, checked by its adapter (API tokens are not read);
+ * - read: a principal with a read scope (anonymous when no `auth:` section is configured);
+ * - admin: a principal with the `admin` scope; never anonymous.
+ */
 export type Access = 'public' | 'webhook' | 'read' | 'admin';
 
-const PUBLIC_EXACT = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/ui']);
-// The explorer's page and files are public; the API calls it makes carry the user's token.
-const PUBLIC_PREFIXES = ['/docs/assets/', '/graphql/ide', '/ui/'];
-const ADMIN_PATTERNS = [/^\/api\/v1\/events(\/|$)/, /^\/api\/v1\/registries\/[^/]+\/sync$/];
+export const ACCESS_LEVELS: readonly Access[] = ['public', 'webhook', 'read', 'admin'];
 
-export function accessFor(method: string, path: string): Access {
-  if (method === 'POST' && path.startsWith('/webhooks/')) return 'webhook';
-  if (method === 'GET' || method === 'HEAD') {
-    if (PUBLIC_EXACT.has(path) || PUBLIC_PREFIXES.some((p) => path.startsWith(p))) return 'public';
+/** What a route's `config` carries. `socket` marks the one route that accepts WebSocket handshakes. */
+export interface RouteAccessConfig {
+  access: Access;
+  socket?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    socket?: boolean;
   }
-  if (ADMIN_PATTERNS.some((re) => re.test(path))) return 'admin';
-  return 'read';
+}
+
+/** Route `config` for a plain Fastify route. */
+export function routeAccess(access: Access, opts: { socket?: boolean } = {}): RouteAccessConfig {
+  return opts.socket ? { access, socket: true } : { access };
+}
+
+/** Method decorator for Nest controllers; class-level metadata is not read by the adapter. */
+export const Access = (access: Access): MethodDecorator => RouteConfig(routeAccess(access));
+
+/** The declared policy of a matched route's config, or undefined when it declares none (denied). */
+export function declaredAccess(config: { access?: unknown } | undefined): Access | undefined {
+  const a = config?.access;
+  return typeof a === 'string' && (ACCESS_LEVELS as readonly string[]).includes(a)
+    ? (a as Access)
+    : undefined;
 }

@@ -1,26 +1,43 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { errorBody } from '../http/errors.js';
 import type { ScopedRequest } from '../http/scope.js';
-import { accessFor } from './access.js';
+import { declaredAccess } from './access.js';
 import type { Authenticator } from './authenticator.js';
 import { isAdmin, readScope, type Principal } from './principal.js';
-import { RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
 
 export interface AuthedRequest extends ScopedRequest {
+  /** Set once the caller is authenticated (anonymous when no credentials are configured). */
   refgraphPrincipal?: Principal;
 }
 
-function isBareSocketUpgrade(req: FastifyRequest, path: string): boolean {
+export const ANONYMOUS: Principal = { name: 'anonymous', kind: 'anonymous', scopes: ['read:**'] };
+
+const WS_KEY = /^[A-Za-z0-9+/]{22}==$/;
+
+/**
+ * A WebSocket opening handshake (RFC 6455 §4.1) to the route that declares `socket`: the HTTP
+ * server emitted 'upgrade' for it (so the websocket server, not the HTTP handler, answers it) and
+ * every handshake header is well-formed. Anything else is an ordinary request.
+ */
+function isSocketHandshake(req: FastifyRequest, upgraded: boolean): boolean {
+  const h = req.headers;
+  const connection = String(h.connection ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((t) => t.trim());
   return (
+    upgraded &&
     req.method === 'GET' &&
-    path === '/graphql' &&
-    !req.headers.authorization &&
-    String(req.headers.upgrade ?? '').toLowerCase() === 'websocket'
+    req.routeOptions.config.socket === true &&
+    connection.includes('upgrade') &&
+    String(h.upgrade ?? '').toLowerCase() === 'websocket' &&
+    WS_KEY.test(String(h['sec-websocket-key'] ?? '')) &&
+    h['sec-websocket-version'] === '13'
   );
 }
-
-const ANONYMOUS: Principal = { name: 'anonymous', kind: 'anonymous', scopes: ['read:**'] };
 
 function deny(
   req: FastifyRequest,
@@ -29,36 +46,60 @@ function deny(
   code: string,
   message: string,
 ) {
-  const path = req.url.split('?', 1)[0]!;
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="refgraph"');
-  // OCI clients read the distribution-spec error shape.
-  if (path.startsWith('/v2/')) {
+  // OCI clients read the distribution-spec error shape; decided by the matched route.
+  if (req.routeOptions.url?.startsWith('/v2')) {
     const oci = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'TOOMANYREQUESTS';
     return reply.status(status).send({ errors: [{ code: oci, message }] });
   }
   return reply.status(status).send(errorBody(code, message, String(req.id)));
 }
 
+/** The limiter key of a principal: token or subject name, else the client address. */
+export function limitKey(principal: Principal | undefined, ip: string): string {
+  return !principal || principal.kind === 'anonymous' ? `ip:${ip}` : `p:${principal.name}`;
+}
+
 /**
- * One onRequest hook in front of every route (Nest controllers, the webhook plugin, GraphQL):
- * authenticates the caller, enforces admin and read access, sets the read scope queries apply,
- * and limits requests per client. Webhooks carry their own per-registry secrets instead.
+ * One onRequest hook in front of every route (Nest controllers, plain Fastify routes, GraphQL):
+ * reads the access policy the matched route declares (see access.ts), authenticates the caller,
+ * enforces admin and read access, sets the read scope queries apply, and limits requests per
+ * client. Webhooks carry their own per-registry secrets instead. Undeclared routes are denied.
  */
 export function installAuth(
   app: FastifyInstance,
   auth: Authenticator,
-  rateLimitPerMinute: number,
+  limiter: RateLimiter,
   logger: Logger,
 ): void {
-  const limiter = new RateLimiter(rateLimitPerMinute);
   if (!auth.enabled) {
     logger.warn(
       'no API tokens or OIDC issuer configured: all reads are open to anyone who can reach refgraph; admin routes are disabled (configure auth.tokens)',
     );
   }
+  // Registered before the websocket server's own listener (installAuth runs before GraphQL is
+  // set up), so the mark exists when the handshake is routed through this hook.
+  const handshakes = new WeakSet<IncomingMessage>();
+  app.server.on('upgrade', (raw: IncomingMessage) => handshakes.add(raw));
+  // An upgrade answered over HTTP (refused here, or an ordinary route) ends its socket: the
+  // websocket plugin's own clean-up never runs when this hook answers first, and a half-open
+  // upgraded socket would hold the server open.
+  app.addHook('onResponse', (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+    if (handshakes.has(req.raw)) req.raw.socket.destroy();
+    done();
+  });
+
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const path = req.url.split('?', 1)[0]!;
-    const access = accessFor(req.method, path);
+    if (req.is404) {
+      // Unmatched: only the generic not-found answer runs, the same for every caller.
+      if (!limiter.allow(`ip:${req.ip}`)) return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      return;
+    }
+    const access = declaredAccess(req.routeOptions.config);
+    if (access === undefined) {
+      logger.error({ route: req.routeOptions.url, method: req.method }, 'route declares no access policy');
+      return deny(req, reply, 403, 'forbidden', 'this route is not available');
+    }
     if (access === 'public') return;
     if (access === 'webhook') {
       if (!limiter.allow(`webhook:${req.ip}`))
@@ -66,10 +107,8 @@ export function installAuth(
       return;
     }
     let principal: Principal;
-    if (!auth.enabled && access === 'read') {
-      principal = ANONYMOUS;
-    } else {
-      if (!auth.enabled)
+    if (!auth.enabled) {
+      if (access === 'admin')
         return deny(
           req,
           reply,
@@ -77,17 +116,20 @@ export function installAuth(
           'unauthorized',
           'admin routes need an API token with the admin scope (auth.tokens)',
         );
-      if (isBareSocketUpgrade(req, path)) {
-        // Browsers cannot send Authorization on a WebSocket upgrade; the token comes in the
-        // graphql-ws connection_init message instead. Until then the socket may read nothing.
-        (req as AuthedRequest).refgraphScope = [];
-        return;
-      }
+      principal = ANONYMOUS;
+    } else if (!req.headers.authorization && isSocketHandshake(req, handshakes.has(req.raw))) {
+      // Browsers cannot send Authorization on a handshake: the socket must authenticate in its
+      // graphql-ws connection_init message (socket-auth.ts), which refuses it otherwise. Until
+      // then it may read nothing.
+      if (!limiter.allow(`ip:${req.ip}`)) return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      (req as AuthedRequest).refgraphScope = [];
+      return;
+    } else {
       const outcome = await auth.authenticate(req.headers.authorization);
       if (!outcome.ok) return deny(req, reply, 401, 'unauthorized', outcome.reason);
       principal = outcome.principal;
     }
-    if (!limiter.allow(principal.kind === 'anonymous' ? `ip:${req.ip}` : `p:${principal.name}`)) {
+    if (!limiter.allow(limitKey(principal, req.ip))) {
       return deny(req, reply, 429, 'rate_limited', 'too many requests');
     }
     if (access === 'admin' && !isAdmin(principal))

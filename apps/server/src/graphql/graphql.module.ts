@@ -4,7 +4,8 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyRequest } from 'fastify';
 import { GraphListener } from '#store';
-import { readScope } from '../auth/principal.js';
+import { routeAccess } from '../auth/access.js';
+import { socketConnectGuard } from '../auth/socket-auth.js';
 import type { Runtime } from '../runtime.js';
 import { ANSWERS, LOGGER } from '../tokens.js';
 import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
@@ -33,20 +34,14 @@ export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
     buildSchemaOptions: { addNewlineAtEnd: true },
     graphiql: false,
     validationRules: [queryLimitsRule()],
+    // GET and POST /graphql; the GET route is also the one that takes WebSocket handshakes.
+    additionalRouteOptions: { config: routeAccess('read', { socket: true }) },
     errorFormatter: graphqlErrorFormatter(rt.logger),
     subscription: {
       // The upgrade request carries the caller's credentials and so its scope.
       context: (_socket: unknown, req: FastifyRequest): GraphContext => ({ req, subscription: true }),
-      // A socket whose upgrade carried no credentials (browsers cannot add headers to it) must
-      // present a token in connection_init; otherwise the connection is refused.
-      onConnect: async ({ payload }: { payload?: Record<string, unknown> }) => {
-        if (!rt.authenticator.enabled) return true;
-        const header = payload?.authorization ?? payload?.Authorization;
-        if (typeof header !== 'string') return true; // the upgrade request was authenticated
-        const outcome = await rt.authenticator.authenticate(header);
-        if (!outcome.ok) return false;
-        return { socketScope: { scope: readScope(outcome.principal) } };
-      },
+      // Accepted only when the handshake or the connection_init payload authenticated.
+      onConnect: socketConnectGuard(rt.authenticator, rt.limiter),
       keepAlive: 30_000,
     },
   };

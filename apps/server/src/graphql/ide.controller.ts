@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Access } from '../auth/access.js';
 
 const require = createRequire(import.meta.url);
 const dirOf = (pkg: string) => dirname(require.resolve(`${pkg}/package.json`));
@@ -54,11 +55,13 @@ const PAGE = `<!doctype html>
 export class GraphiqlController {
   private readonly cache = new Map<string, Buffer>();
 
+  @Access('public')
   @Get()
   page(@Res() reply: FastifyReply) {
     return reply.header('content-type', 'text/html; charset=utf-8').send(PAGE);
   }
 
+  @Access('public')
   @Get('assets/:file')
   asset(@Param('file') file: string, @Res() reply: FastifyReply) {
     const asset = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { Metrics } from '#ingest';
 import type { Database, InboxRepository } from '#store';
 import { DATABASE, INBOX, METRICS } from '../tokens.js';
+import { Access } from '../auth/access.js';
 
 @Controller()
 export class HealthController {
@@ -13,18 +14,21 @@ export class HealthController {
   ) {}
 
   /** Live: the process answers. */
+  @Access('public')
   @Get('healthz')
   healthz() {
     return { status: 'ok' };
   }
 
   /** Ready: the database answers and every migration is applied. */
+  @Access('public')
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply) {
     const ready = await this.db.isReady();
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: ready });
   }
 
+  @Access('public')
   @Get('metrics')
   async scrape(@Res() reply: FastifyReply) {
     try {

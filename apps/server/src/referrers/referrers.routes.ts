@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidDigestError, MediaType, parseDigest } from '#oci';
 import type { RegistryCatalog } from '#ingest';
 import type { ReferrersRepository } from '#store';
+import { routeAccess } from '../auth/access.js';
 import { viewerOf, type ScopedRequest } from '../http/scope.js';
 
 const DEFAULT_PAGE = 500;
@@ -98,10 +99,10 @@ export function referrersRoutes(referrers: ReferrersRepository, catalog: Registr
 
   return (app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void => {
     // OCI clients probe /v2/ before anything else.
-    app.get('/v2/', (_req, reply) => {
+    app.get('/v2/', { config: routeAccess('read') }, (_req, reply) => {
       void reply.status(200).header('docker-distribution-api-version', 'registry/2.0').send({});
     });
-    app.get('/v2/*', handle);
+    app.get('/v2/*', { config: routeAccess('read') }, handle);
     done();
   };
 }

@@ -5,6 +5,7 @@ import { isRepositoryName } from '#registry';
 import { SyncRepository, type Database, type SyncStateRow } from '#store';
 import { ApiError } from '../http/errors.js';
 import { CATALOG, DATABASE } from '../tokens.js';
+import { Access } from '../auth/access.js';
 
 const syncBody = z
   .object({
@@ -30,6 +31,7 @@ export class SyncController {
     this.requests = new SyncRequests(catalog, new SyncRepository(db));
   }
 
+  @Access('admin')
   @Post(':name/sync')
   @HttpCode(202)
   async queue(@Param('name') name: string, @Body() body: unknown) {
@@ -53,6 +55,7 @@ export class SyncController {
     };
   }
 
+  @Access('admin')
   @Get(':name/sync')
   async state(@Param('name') name: string) {
     const found = await this.requests.lastRun(name);

@@ -4,6 +4,7 @@ import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Access } from '../auth/access.js';
 
 const require = createRequire(import.meta.url);
 
@@ -66,16 +67,19 @@ export class UiController {
   private readonly assets = listAssets(UI_DIR);
   private readonly cache = new Map<string, Buffer>();
 
+  @Access('public')
   @Get()
   page(@Res() reply: FastifyReply) {
     return this.send(reply, 'index.html');
   }
 
+  @Access('public')
   @Get(':file')
   file(@Param('file') file: string, @Res() reply: FastifyReply) {
     return this.send(reply, file);
   }
 
+  @Access('public')
   @Get(':dir/:file')
   nested(@Param('dir') dir: string, @Param('file') file: string, @Res() reply: FastifyReply) {
     return this.send(reply, `${dir}/${file}`);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { errorBody, fastifyCode } from '../http/errors.js';
+import { routeAccess } from '../auth/access.js';
 import type { WebhookReceiver } from './webhook.receiver.js';
 
 /**
@@ -28,6 +29,7 @@ export function webhookRoutes(receiver: WebhookReceiver, bodyLimit: number, logg
 
     app.post<{ Params: { registry: string } }>(
       '/webhooks/:registry',
+      { config: routeAccess('webhook') },
       async (req: FastifyRequest<{ Params: { registry: string } }>, reply: FastifyReply) => {
         const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const res = await receiver.receive(req.params.registry, { headers: req.headers, rawBody });
