@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
-import { configSchema, type ParsedConfig, type RegistryKind } from './schema.js';
+import { configSchema, type LimitsConfig, type ParsedConfig, type RegistryKind } from './schema.js';
 
 /** Webhook auth with its secret resolved from the environment. */
 export type WebhookAuth =
@@ -23,6 +23,10 @@ export interface RegistryConfig {
   allowedRedirectHosts: string[];
   allowedTokenRealms: string[];
   maxManifestBytes: number;
+  /** Jobs fetching from this registry at once per process; parseConfig always sets it. */
+  concurrency?: number;
+  /** parseConfig always sets them; absent (hand-built configs), the client's defaults apply. */
+  timeouts?: { connectMs: number; firstByteMs: number };
 }
 
 export interface RefgraphConfig {
@@ -32,6 +36,8 @@ export interface RefgraphConfig {
   trust: ParsedConfig['trust'];
   auth: ParsedConfig['auth'];
   policies: ParsedConfig['policies'];
+  /** Absent in hand-built configs: DEFAULT_LIMITS apply. */
+  limits?: LimitsConfig;
   /** Absent: an embedded Postgres is started under ./.data. */
   databaseUrl?: string;
   registries: RegistryConfig[];
@@ -133,6 +139,8 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
       allowedRedirectHosts: r.allowedRedirectHosts,
       allowedTokenRealms: r.allowedTokenRealms,
       maxManifestBytes: r.maxManifestBytes,
+      concurrency: r.concurrency ?? Math.max(1, Math.floor(cfg.worker.concurrency / 2)),
+      timeouts: r.timeouts,
     };
   });
 
@@ -157,6 +165,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     trust: cfg.trust,
     auth: cfg.auth,
     policies: cfg.policies,
+    limits: cfg.limits,
     databaseUrl: env.DATABASE_URL || undefined,
     registries,
   };

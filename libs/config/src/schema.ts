@@ -56,6 +56,27 @@ const registry = z
       .int()
       .positive()
       .default(4 * 1024 * 1024),
+    // Outbound isolation (see RELIABILITY.md "Registry isolation").
+    /** Ingest and verify jobs fetching from this registry at once, per worker process; default half of worker.concurrency. */
+    concurrency: z.number().int().min(1).max(256).optional(),
+    /** Connect and first-byte (response headers) timeouts of every request to this registry. */
+    timeouts: z
+      .object({
+        connectMs: z.number().int().min(100).max(120_000).default(5_000),
+        firstByteMs: z.number().int().min(100).max(300_000).default(10_000),
+      })
+      .strict()
+      .default({ connectMs: 5_000, firstByteMs: 10_000 }),
+  })
+  .strict();
+
+/** Caps on what one artifact may cost (see README "Attestations and SBOMs"). */
+const limits = z
+  .object({
+    /** An artifact with more layers than this is not ingested (rejected with the reason). */
+    layersPerArtifact: z.number().int().min(1).max(100_000).default(1_000),
+    /** Packages stored per signature/attestation/SBOM artifact, summed over its layers. */
+    packagesPerArtifact: z.number().int().min(1).max(10_000_000).default(200_000),
   })
   .strict();
 
@@ -220,6 +241,7 @@ export const configSchema = z
     registries: z.array(registry).default([]),
     trust: trust.default({ trustedRoot: 'public-good', authorities: [], repositories: [] }),
     policies: z.array(policy).default([]),
+    limits: limits.default({ layersPerArtifact: 1_000, packagesPerArtifact: 200_000 }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -274,3 +296,4 @@ export type TrustConfig = ParsedConfig['trust'];
 export type AuthorityConfig = TrustConfig['authorities'][number];
 export type PolicyConfig = ParsedConfig['policies'][number];
 export type AuthConfig = ParsedConfig['auth'];
+export type LimitsConfig = ParsedConfig['limits'];

@@ -8,3 +8,4 @@ export * from './skopeo.js';
 export * from './http-stub.js';
 export * from './mock-sigstore.js';
 export * from './cosign-signature.js';
+export * from './hung-server.js';
