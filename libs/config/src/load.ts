@@ -43,6 +43,11 @@ export interface RefgraphConfig {
   registries: RegistryConfig[];
 }
 
+/** A registry's fetch budget when its config names none: half of the worker's job slots. */
+export function defaultRegistryConcurrency(workerConcurrency: number): number {
+  return Math.max(1, Math.floor(workerConcurrency / 2));
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -139,7 +144,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
       allowedRedirectHosts: r.allowedRedirectHosts,
       allowedTokenRealms: r.allowedTokenRealms,
       maxManifestBytes: r.maxManifestBytes,
-      concurrency: r.concurrency ?? Math.max(1, Math.floor(cfg.worker.concurrency / 2)),
+      concurrency: r.concurrency ?? defaultRegistryConcurrency(cfg.worker.concurrency),
       timeouts: r.timeouts,
     };
   });
