@@ -98,7 +98,7 @@ export async function buildRuntime(
     query,
     answers: new Answers(query, catalog),
     trust,
-    verifier: new ArtifactVerifier(trust, policy, blobs),
+    verifier: new ArtifactVerifier(trust, policy, blobs, config.limits),
     syncs,
     sync: new RegistrySync({
       catalog,

@@ -70,13 +70,15 @@ const registry = z
   })
   .strict();
 
+export const DEFAULT_LIMITS = { layersPerArtifact: 1_000, packagesPerArtifact: 200_000 } as const;
+
 /** Caps on what one artifact may cost (see README "Attestations and SBOMs"). */
 const limits = z
   .object({
-    /** An artifact with more layers than this is not ingested (rejected with the reason). */
-    layersPerArtifact: z.number().int().min(1).max(100_000).default(1_000),
-    /** Packages stored per signature/attestation/SBOM artifact, summed over its layers. */
-    packagesPerArtifact: z.number().int().min(1).max(10_000_000).default(200_000),
+    /** A signature, attestation or SBOM artifact with more layers is not read; its row says why. */
+    layersPerArtifact: z.number().int().min(1).max(100_000).default(DEFAULT_LIMITS.layersPerArtifact),
+    /** SBOM package rows stored per artifact, summed over its layers and subjects. */
+    packagesPerArtifact: z.number().int().min(1).max(10_000_000).default(DEFAULT_LIMITS.packagesPerArtifact),
   })
   .strict();
 
@@ -241,7 +243,7 @@ export const configSchema = z
     registries: z.array(registry).default([]),
     trust: trust.default({ trustedRoot: 'public-good', authorities: [], repositories: [] }),
     policies: z.array(policy).default([]),
-    limits: limits.default({ layersPerArtifact: 1_000, packagesPerArtifact: 200_000 }),
+    limits: limits.default(DEFAULT_LIMITS),
   })
   .strict()
   .superRefine((cfg, ctx) => {
