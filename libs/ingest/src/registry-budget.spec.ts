@@ -124,7 +124,9 @@ describe('per-registry fetch budget', () => {
     }
     // Queued after all of the hung registry's events, with fewer worker slots than those events.
     const healthy = await recordPush('healthy', image.digest);
+    const started = Date.now();
     await until('the healthy event is done', async () => (await statusOf(healthy)) === 'done');
+    const healthyMs = Date.now() - started;
 
     const states = await Promise.all(stuck.map(statusOf));
     expect(states).toEqual(stuck.map(() => 'pending'));
@@ -136,6 +138,17 @@ describe('per-registry fetch budget', () => {
       `SELECT count(*) AS failed FROM graphile_worker.jobs WHERE last_error IS NOT NULL`,
     );
     expect(Number(rows[0]!.failed)).toBe(0);
+    console.log(
+      `registry-isolation figures: ${JSON.stringify({
+        workerSlots: WORKER_SLOTS,
+        hungBudget: BUDGET,
+        hungEvents: HUNG_EVENTS,
+        hungPending: states.filter((s) => s === 'pending').length,
+        hungConnections: hung.connections,
+        deferrals: budget.stats('hung').refused,
+        healthyDoneAfterMs: healthyMs,
+      })}`,
+    );
   });
 
   it('a job deferred while its registry is busy runs later with its attempt count untouched', async () => {
