@@ -127,7 +127,8 @@ describe('token realm allow-list', () => {
       { resolver },
     );
     await expect(client.fetchManifest('app', 'v1')).rejects.toMatchObject({
-      code: 'unavailable',
+      code: 'unauthorized',
+      retryable: false,
       message: expect.stringMatching(/non-public address 127\.0\.0\.1/),
     });
     expect(lookups).toBeGreaterThanOrEqual(2);

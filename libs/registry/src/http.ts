@@ -2,6 +2,7 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { isNonPublicAddress, type Resolver } from './address.js';
+import { REFUSED_ADDRESS } from './errors.js';
 
 export interface Timeouts {
   /** TCP (and TLS) connection establishment. */
@@ -41,7 +42,7 @@ function vettedLookup(resolver: Resolver): LookupFunction {
         if (found.length === 0 || refused) {
           const err = Object.assign(
             new Error(`${hostname} resolves to non-public address ${refused?.address ?? '(none)'}`),
-            { code: 'EREFUSEDADDRESS' },
+            { code: REFUSED_ADDRESS },
           );
           return callback(err, '', 0);
         }
