@@ -116,6 +116,28 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
+describe('RegistryBudget', () => {
+  it('hands a released slot to a job waiting behind recent fetches, refusing nobody', async () => {
+    const lanes = new RegistryBudget({ r: 2 }, 60_000);
+    const first = (await lanes.acquire('r'))!;
+    await lanes.acquire('r');
+    const third = lanes.acquire('r');
+    expect(lanes.stats('r')).toEqual({ inFlight: 2, refused: 0 });
+    first();
+    first();
+    expect(await third).toBeInstanceOf(Function);
+    expect(lanes.stats('r')).toEqual({ inFlight: 2, refused: 0 });
+  });
+
+  it('refuses at once when a fetch in flight is older than the wait bound', async () => {
+    const lanes = new RegistryBudget({ r: 1 }, 0);
+    await lanes.acquire('r');
+    expect(await lanes.acquire('r')).toBeUndefined();
+    expect(lanes.stats('r')).toEqual({ inFlight: 1, refused: 1 });
+    expect(await lanes.acquire('unbudgeted')).toBeInstanceOf(Function);
+  });
+});
+
 describe('per-registry fetch budget', () => {
   it('a hung registry delays only its own events', async () => {
     const stuck: number[] = [];
@@ -152,7 +174,7 @@ describe('per-registry fetch budget', () => {
   });
 
   it('a job deferred while its registry is busy runs later with its attempt count untouched', async () => {
-    const held = [budget.tryAcquire('healthy')!, budget.tryAcquire('healthy')!];
+    const held = [(await budget.acquire('healthy'))!, (await budget.acquire('healthy'))!];
     const refusedBefore = budget.stats('healthy').refused;
     const again = randomImage();
     await pushImage(registry.url, 'app', 'v2', again);

@@ -28,42 +28,96 @@ export interface BudgetStats {
   refused: number;
 }
 
+/** Longest a job waits in process for a slot of a registry whose fetches are all recent. */
+export const BUDGET_WAIT_MS = 500;
+
+interface Grant {
+  startedAt: number;
+}
+
+interface Lane {
+  limit: number;
+  active: Set<Grant>;
+  waiting: Array<(grant: Grant | undefined) => void>;
+  refused: number;
+}
+
 /**
  * One in-process counting semaphore per registry. Worker slots are shared by every registry, so a
- * job must never wait for a registry's slot while holding a worker slot: acquisition is
- * non-blocking, and a job that finds its registry's budget used up gives its worker slot back.
- * The budget is per worker process; N worker replicas allow N times as many fetches.
+ * job must not wait long for a registry's slot while holding a worker slot. A job waits (at most
+ * BUDGET_WAIT_MS, first come first served) only while every fetch in flight started less than
+ * BUDGET_WAIT_MS ago: a busy but answering registry frees a slot within that time, so a burst on
+ * one healthy registry is not churned through the queue. When a fetch in flight is older (a slow
+ * or hung registry), or the wait runs out, the job is refused at once and gives its worker slot
+ * back. The budget is per worker process; N worker replicas allow N times as many fetches.
  */
 export class RegistryBudget {
-  private readonly state = new Map<string, { limit: number; inFlight: number; refused: number }>();
+  private readonly state = new Map<string, Lane>();
 
-  constructor(limits: Record<string, number>) {
+  constructor(
+    limits: Record<string, number>,
+    private readonly waitMs: number = BUDGET_WAIT_MS,
+  ) {
     for (const [name, limit] of Object.entries(limits)) {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`budget of ${name} must be ≥ 1`);
-      this.state.set(name, { limit, inFlight: 0, refused: 0 });
+      this.state.set(name, { limit, active: new Set(), waiting: [], refused: 0 });
     }
   }
 
-  /** A release function, or undefined when the registry's budget is used up. */
-  tryAcquire(registry: string): (() => void) | undefined {
-    const s = this.state.get(registry);
-    if (!s) return () => undefined;
-    if (s.inFlight >= s.limit) {
-      s.refused++;
+  /** A release function, or undefined when the registry's budget stays used up. */
+  async acquire(registry: string): Promise<(() => void) | undefined> {
+    const lane = this.state.get(registry);
+    if (!lane) return () => undefined;
+    let grant: Grant | undefined;
+    if (lane.active.size < lane.limit) {
+      grant = { startedAt: Date.now() };
+      lane.active.add(grant);
+    } else if (this.allRecent(lane)) {
+      grant = await this.wait(lane);
+    }
+    if (!grant) {
+      lane.refused++;
       return undefined;
     }
-    s.inFlight++;
+    const held = grant;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      s.inFlight--;
+      lane.active.delete(held);
+      const next = lane.waiting.shift();
+      if (next) {
+        const handed = { startedAt: Date.now() };
+        lane.active.add(handed);
+        next(handed);
+      }
     };
   }
 
+  private allRecent(lane: Lane): boolean {
+    const now = Date.now();
+    for (const g of lane.active) if (now - g.startedAt >= this.waitMs) return false;
+    return true;
+  }
+
+  private wait(lane: Lane): Promise<Grant | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = lane.waiting.indexOf(take);
+        if (i >= 0) lane.waiting.splice(i, 1);
+        resolve(undefined);
+      }, this.waitMs);
+      const take = (grant: Grant | undefined) => {
+        clearTimeout(timer);
+        resolve(grant);
+      };
+      lane.waiting.push(take);
+    });
+  }
+
   stats(registry: string): BudgetStats {
-    const s = this.state.get(registry);
-    return { inFlight: s?.inFlight ?? 0, refused: s?.refused ?? 0 };
+    const lane = this.state.get(registry);
+    return { inFlight: lane?.active.size ?? 0, refused: lane?.refused ?? 0 };
   }
 
   /** The same registries, with every single fetch (manifest, tag, blob, HEAD) under the budget. */
@@ -115,7 +169,7 @@ export class BudgetedSource implements RegistrySource, BlobSource {
   }
 
   private async within<T>(run: () => Promise<T>): Promise<T> {
-    const release = this.budget.tryAcquire(this.registry);
+    const release = await this.budget.acquire(this.registry);
     if (!release) throw new RegistryBusyError(this.registry);
     try {
       return await run();
@@ -132,7 +186,7 @@ interface Deferral {
 }
 
 const DEFER_BASE_MS = 500;
-const DEFER_MAX_MS = 30_000;
+const DEFER_MAX_MS = 10_000;
 
 /**
  * Wraps a task so that a job refused by a registry's budget is rescheduled rather than failed: a
