@@ -22,6 +22,8 @@ export interface RegistryConfig {
   webhookAuth: WebhookAuth;
   allowedRedirectHosts: string[];
   allowedTokenRealms: string[];
+  /** Listed realms may resolve to loopback, private or link-local addresses; default false. */
+  allowPrivateTokenRealms?: boolean;
   maxManifestBytes: number;
   /** Jobs fetching from this registry at once per process; parseConfig always sets it. */
   concurrency?: number;
@@ -143,6 +145,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
       webhookAuth,
       allowedRedirectHosts: r.allowedRedirectHosts,
       allowedTokenRealms: r.allowedTokenRealms,
+      allowPrivateTokenRealms: r.allowPrivateTokenRealms,
       maxManifestBytes: r.maxManifestBytes,
       concurrency: r.concurrency ?? defaultRegistryConcurrency(cfg.worker.concurrency),
       timeouts: r.timeouts,

@@ -51,6 +51,11 @@ const registry = z
     allowedRedirectHosts: z.array(z.string().min(1)).default([]),
     /** Token realms outside the registry's own origin that may receive the pull credentials. */
     allowedTokenRealms: z.array(httpUrl).default([]),
+    /**
+     * A listed realm named by host name must resolve to public addresses; true also accepts
+     * loopback, private and link-local ones (a token service beside the registry on one network).
+     */
+    allowPrivateTokenRealms: z.boolean().default(false),
     maxManifestBytes: z
       .number()
       .int()

@@ -72,6 +72,29 @@ describe('token realm allow-list', () => {
     expect(realm.connections).toBe(0);
   });
 
+  it('uses a listed host name on loopback when the registry allows private token realms', async () => {
+    const tokens = await startHttpStub((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ token: 'tok-1' }));
+    });
+    try {
+      const port = new URL(tokens.url).port;
+      challengeRealm = `http://localhost:${port}/token`;
+      const client = new RegistryClient(
+        testRegistryConfig(registry.url, {
+          credentials: creds,
+          allowedTokenRealms: [`http://localhost:${port}`],
+          allowPrivateTokenRealms: true,
+        }),
+      );
+      expect((await client.fetchManifest('app', 'v1')).digest).toBe(image.digest);
+      expect(tokens.requests).toHaveLength(1);
+      expect(authorizations().at(-1)).toBe('Bearer tok-1');
+    } finally {
+      await tokens.stop();
+    }
+  });
+
   it('refuses a listed host name when any of its addresses is private or link-local', async () => {
     for (const bad of ['10.1.2.3', '169.254.169.254', 'fd00::1']) {
       challengeRealm = 'https://auth.example.test/token';

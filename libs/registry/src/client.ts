@@ -61,7 +61,8 @@ export class RegistryClient {
     const resolver = opts.resolver ?? systemResolver;
     this.transport = new Transport(config, {
       fetch: opts.fetch ?? boundedFetch(timeouts),
-      realmFetch: opts.fetch ?? boundedFetch(timeouts, { resolver }),
+      realmFetch:
+        opts.fetch ?? boundedFetch(timeouts, config.allowPrivateTokenRealms ? undefined : { resolver }),
       userAgent: opts.userAgent ?? 'refgraph',
       resolver,
       ...(opts.now ? { now: opts.now } : {}),

@@ -28,7 +28,8 @@ export interface TokenFetchContext {
  * own origin or listed in allowedTokenRealms; anything else is refused before any request, so an
  * unlisted realm never sees a request, the credentials or a token. A listed realm named by host
  * name must resolve to public addresses only: loopback, private and link-local targets are
- * reachable only when listed by that address (e.g. `http://10.0.0.5:5001/token`).
+ * reachable only when listed by that address (e.g. `http://10.0.0.5:5001/token`) or when the
+ * registry sets allowPrivateTokenRealms.
  */
 export class TokenProvider {
   private readonly cache = new Map<string, CachedToken>();
@@ -131,8 +132,8 @@ export class TokenProvider {
         `${where} refused: not the registry's origin and not listed in allowedTokenRealms`,
       );
     }
-    // Listed by address: the operator named exactly where it is.
-    if (literalAddress(url.hostname) !== undefined) return url;
+    // Listed by address, or private networks allowed: the operator named where it may be.
+    if (literalAddress(url.hostname) !== undefined || this.config.allowPrivateTokenRealms) return url;
     let found: Array<{ address: string }>;
     try {
       found = await this.resolver(url.hostname);
@@ -144,7 +145,7 @@ export class TokenProvider {
       throw new RegistryError(
         'unauthorized',
         `${where} refused: ${url.hostname} resolves to non-public address ${refused?.address ?? '(none)'}; ` +
-          `list the realm by that address to allow it`,
+          `list the realm by that address, or set allowPrivateTokenRealms`,
       );
     }
     return url;
