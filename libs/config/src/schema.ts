@@ -51,18 +51,18 @@ const registry = z
     allowedRedirectHosts: z.array(z.string().min(1)).default([]),
     /** Token realms outside the registry's own origin that may receive the pull credentials. */
     allowedTokenRealms: z.array(httpUrl).default([]),
-    /**
-     * A listed realm named by host name must resolve to public addresses; true also accepts
-     * loopback, private and link-local ones (a token service beside the registry on one network).
-     */
-    allowPrivateTokenRealms: z.boolean().default(false),
     maxManifestBytes: z
       .number()
       .int()
       .positive()
       .default(4 * 1024 * 1024),
-    // Outbound isolation (see RELIABILITY.md "Registry isolation").
-    /** Ingest and verify jobs fetching from this registry at once, per worker process; default half of worker.concurrency. */
+    // Outbound isolation and allow-list (RELIABILITY.md "Registry isolation, outbound allow-list").
+    /**
+     * A listed realm named by host name must resolve to public addresses; true also accepts
+     * loopback, private and link-local ones (a token service beside the registry on one network).
+     */
+    allowPrivateTokenRealms: z.boolean().default(false),
+    /** Ingest and verify jobs fetching from it at once, per worker process (default: half the worker's). */
     concurrency: z.number().int().min(1).max(256).optional(),
     /** Connect and first-byte (response headers) timeouts of every request to this registry. */
     timeouts: z
