@@ -40,6 +40,9 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** Connect and first-byte timeouts of registry requests when the config names none. */
+export const DEFAULT_REGISTRY_TIMEOUTS = { connectMs: 5_000, firstByteMs: 10_000 } as const;
+
 const registry = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" or "-"'),
@@ -67,11 +70,11 @@ const registry = z
     /** Connect and first-byte (response headers) timeouts of every request to this registry. */
     timeouts: z
       .object({
-        connectMs: z.number().int().min(100).max(120_000).default(5_000),
-        firstByteMs: z.number().int().min(100).max(300_000).default(10_000),
+        connectMs: z.number().int().min(100).max(120_000).default(DEFAULT_REGISTRY_TIMEOUTS.connectMs),
+        firstByteMs: z.number().int().min(100).max(300_000).default(DEFAULT_REGISTRY_TIMEOUTS.firstByteMs),
       })
       .strict()
-      .default({ connectMs: 5_000, firstByteMs: 10_000 }),
+      .default(DEFAULT_REGISTRY_TIMEOUTS),
   })
   .strict();
 

@@ -1,9 +1,9 @@
-import type { RegistryConfig } from '#config';
+import { DEFAULT_REGISTRY_TIMEOUTS, type RegistryConfig } from '#config';
 import { type Resolver, systemResolver } from './address.js';
 import { verifyBlob } from './blob.js';
 import { discard, readJson, readLimited } from './body.js';
 import { errorForStatus, RegistryError } from './errors.js';
-import { boundedFetch, DEFAULT_TIMEOUTS } from './http.js';
+import { boundedFetch } from './http.js';
 import { resolveNext } from './link.js';
 import { type FetchedManifest, verifyManifest } from './manifest.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
@@ -57,7 +57,7 @@ export class RegistryClient {
   ) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxListBytes = opts.maxListBytes ?? DEFAULT_MAX_LIST_BYTES;
-    const timeouts = config.timeouts ?? DEFAULT_TIMEOUTS;
+    const timeouts = config.timeouts ?? DEFAULT_REGISTRY_TIMEOUTS;
     const resolver = opts.resolver ?? systemResolver;
     this.transport = new Transport(config, {
       fetch: opts.fetch ?? boundedFetch(timeouts),

@@ -11,8 +11,6 @@ export interface Timeouts {
   firstByteMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 10_000 };
-
 /**
  * A fetch bound to its own connection pool with the given timeouts. With `vet`, every host name is
  * resolved by `resolver` and the connection goes to the vetted addresses only, so a name cannot
