@@ -6,6 +6,7 @@ import { INGEST_TASK, SYNC_TASK, VERIFY_TASK } from '#store';
 import {
   schedulePeriodicReconcile,
   startQueueWorker,
+  deferWhenBusy,
   syncTask,
   requeueStaleVerifications,
   verifyTask,
@@ -100,17 +101,17 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         pollInterval: config.worker.pollIntervalMs,
         log: new JsonLogger(logger),
         tasks: {
-          [INGEST_TASK]: async (payload, helpers) => {
+          [INGEST_TASK]: deferWhenBusy(async (payload, helpers) => {
             const { eventId } = payload as { eventId: number };
             await runtime.processor.process(eventId, helpers.job.attempts, helpers.job.max_attempts);
-          },
+          }),
           [SYNC_TASK]: syncTask({
             sync: runtime.sync,
             queue: runtime.syncs,
             reconcileIntervalSeconds: config.sync.reconcileIntervalSeconds,
             log: new JsonLogger(logger),
           }),
-          [VERIFY_TASK]: verifyTask(runtime.verifier),
+          [VERIFY_TASK]: deferWhenBusy(verifyTask(runtime.verifier)),
         },
       });
       const stale = await requeueStaleVerifications(runtime.trust, runtime.verifier.policyVersion);

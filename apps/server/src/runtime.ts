@@ -1,9 +1,11 @@
 import { Answers } from '#answers';
-import type { RefgraphConfig } from '#config';
+import { defaultRegistryConcurrency, type RefgraphConfig } from '#config';
 import {
   ArtifactVerifier,
+  BudgetedSource,
   EventProcessor,
   Metrics,
+  RegistryBudget,
   RegistryCatalog,
   RegistrySync,
   migrateQueue,
@@ -63,6 +65,16 @@ export async function buildRuntime(
   const catalog = new RegistryCatalog(
     config.registries.map((c) => ({ id: byName.get(c.name)!, config: c, client: new RegistryClient(c) })),
   );
+  // Ingest and verify jobs fetch under a per-registry budget; sync and the read side do not.
+  const budget = new RegistryBudget(
+    Object.fromEntries(
+      config.registries.map((c) => [
+        c.name,
+        c.concurrency ?? defaultRegistryConcurrency(config.worker.concurrency),
+      ]),
+    ),
+  );
+  const budgeted = budget.wrap(catalog);
   const metrics = new Metrics();
   const graph = new GraphRepository(db);
   const inbox = new InboxRepository(db, config.worker.maxAttempts);
@@ -70,10 +82,9 @@ export async function buildRuntime(
   const read = new ReadRepository(db);
   const trust = new TrustRepository(db);
   const policy = await TrustPolicy.load(config.trust);
-  const clients = new Map(catalog.all().map((e) => [e.id, e.client]));
   const blobs = (id: number) => {
-    const client = clients.get(id);
-    return client instanceof RegistryClient ? client : undefined;
+    const client = budgeted.byId(id)?.client;
+    return client instanceof BudgetedSource ? client : undefined;
   };
   return {
     config,
@@ -87,11 +98,11 @@ export async function buildRuntime(
     graph,
     inbox,
     referrers: new ReferrersRepository(db),
-    processor: new EventProcessor(inbox, graph, registries, catalog, metrics, trust),
+    processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust),
     read,
     answers: new Answers(read, catalog, config.policies),
     trust,
-    verifier: new ArtifactVerifier(trust, policy, blobs),
+    verifier: new ArtifactVerifier(trust, policy, blobs, config.limits),
     syncs,
     sync: new RegistrySync({
       catalog,

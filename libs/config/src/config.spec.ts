@@ -93,3 +93,35 @@ describe('trust and policies', () => {
     );
   });
 });
+
+describe('outbound isolation and caps', () => {
+  it('defaults a registry budget to half the worker slots, and the timeouts and caps', () => {
+    const cfg = parseConfig({ worker: { concurrency: 6 }, registries: [registry] }, { HOOK_TOKEN: 'x' });
+    expect(cfg.registries[0]).toMatchObject({
+      concurrency: 3,
+      timeouts: { connectMs: 5_000, firstByteMs: 10_000 },
+    });
+    expect(cfg.limits).toEqual({ layersPerArtifact: 1_000, packagesPerArtifact: 200_000 });
+    const one = parseConfig({ worker: { concurrency: 1 }, registries: [registry] }, { HOOK_TOKEN: 'x' });
+    expect(one.registries[0]?.concurrency).toBe(1);
+  });
+
+  it('takes them from the file and names a bad one', () => {
+    const cfg = parseConfig(
+      {
+        registries: [{ ...registry, concurrency: 2, timeouts: { connectMs: 800, firstByteMs: 2_500 } }],
+        limits: { layersPerArtifact: 50, packagesPerArtifact: 1_000 },
+      },
+      { HOOK_TOKEN: 'x' },
+    );
+    expect(cfg.registries[0]).toMatchObject({
+      concurrency: 2,
+      timeouts: { connectMs: 800, firstByteMs: 2_500 },
+    });
+    expect(cfg.limits).toEqual({ layersPerArtifact: 50, packagesPerArtifact: 1_000 });
+    expect(() => parseConfig({ registries: [{ ...registry, concurrency: 0 }] }, { HOOK_TOKEN: 'x' })).toThrow(
+      /registries\[0\]\.concurrency/,
+    );
+    expect(() => parseConfig({ limits: { layersPerArtifact: 0 } }, {})).toThrow(/limits\.layersPerArtifact/);
+  });
+});

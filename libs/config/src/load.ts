@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
-import { configSchema, type ParsedConfig, type RegistryKind } from './schema.js';
+import { configSchema, type LimitsConfig, type ParsedConfig, type RegistryKind } from './schema.js';
 
 /** Webhook auth with its secret resolved from the environment. */
 export type WebhookAuth =
@@ -22,7 +22,13 @@ export interface RegistryConfig {
   webhookAuth: WebhookAuth;
   allowedRedirectHosts: string[];
   allowedTokenRealms: string[];
+  /** Listed realms may resolve to loopback, private or link-local addresses; default false. */
+  allowPrivateTokenRealms?: boolean;
   maxManifestBytes: number;
+  /** Jobs fetching from this registry at once per process; parseConfig always sets it. */
+  concurrency?: number;
+  /** parseConfig always sets them; absent (hand-built configs), the client's defaults apply. */
+  timeouts?: { connectMs: number; firstByteMs: number };
 }
 
 export interface RefgraphConfig {
@@ -32,9 +38,16 @@ export interface RefgraphConfig {
   trust: ParsedConfig['trust'];
   auth: ParsedConfig['auth'];
   policies: ParsedConfig['policies'];
+  /** Absent in hand-built configs: DEFAULT_LIMITS apply. */
+  limits?: LimitsConfig;
   /** Absent: an embedded Postgres is started under ./.data. */
   databaseUrl?: string;
   registries: RegistryConfig[];
+}
+
+/** A registry's fetch budget when its config names none: half of the worker's job slots. */
+export function defaultRegistryConcurrency(workerConcurrency: number): number {
+  return Math.max(1, Math.floor(workerConcurrency / 2));
 }
 
 export class ConfigError extends Error {
@@ -132,7 +145,10 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
       webhookAuth,
       allowedRedirectHosts: r.allowedRedirectHosts,
       allowedTokenRealms: r.allowedTokenRealms,
+      allowPrivateTokenRealms: r.allowPrivateTokenRealms,
       maxManifestBytes: r.maxManifestBytes,
+      concurrency: r.concurrency ?? defaultRegistryConcurrency(cfg.worker.concurrency),
+      timeouts: r.timeouts,
     };
   });
 
@@ -157,6 +173,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     trust: cfg.trust,
     auth: cfg.auth,
     policies: cfg.policies,
+    limits: cfg.limits,
     databaseUrl: env.DATABASE_URL || undefined,
     registries,
   };

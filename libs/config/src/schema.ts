@@ -41,6 +41,9 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** Connect and first-byte timeouts of registry requests when the config names none. */
+export const DEFAULT_REGISTRY_TIMEOUTS = { connectMs: 5_000, firstByteMs: 10_000 } as const;
+
 const registry = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ".", "_" or "-"'),
@@ -57,6 +60,34 @@ const registry = z
       .int()
       .positive()
       .default(4 * 1024 * 1024),
+    // Outbound isolation and allow-list (RELIABILITY.md "Registry isolation, outbound allow-list").
+    /**
+     * A listed realm named by host name must resolve to public addresses; true also accepts
+     * loopback, private and link-local ones (a token service beside the registry on one network).
+     */
+    allowPrivateTokenRealms: z.boolean().default(false),
+    /** Ingest and verify jobs fetching from it at once, per worker process (default: half the worker's). */
+    concurrency: z.number().int().min(1).max(256).optional(),
+    /** Connect and first-byte (response headers) timeouts of every request to this registry. */
+    timeouts: z
+      .object({
+        connectMs: z.number().int().min(100).max(120_000).default(DEFAULT_REGISTRY_TIMEOUTS.connectMs),
+        firstByteMs: z.number().int().min(100).max(300_000).default(DEFAULT_REGISTRY_TIMEOUTS.firstByteMs),
+      })
+      .strict()
+      .default(DEFAULT_REGISTRY_TIMEOUTS),
+  })
+  .strict();
+
+export const DEFAULT_LIMITS = { layersPerArtifact: 1_000, packagesPerArtifact: 200_000 } as const;
+
+/** Caps on what one artifact may cost (see README "Attestations and SBOMs"). */
+const limits = z
+  .object({
+    /** A signature, attestation or SBOM artifact with more layers is not read; its row says why. */
+    layersPerArtifact: z.number().int().min(1).max(100_000).default(DEFAULT_LIMITS.layersPerArtifact),
+    /** SBOM package rows stored per artifact, summed over its layers and subjects. */
+    packagesPerArtifact: z.number().int().min(1).max(10_000_000).default(DEFAULT_LIMITS.packagesPerArtifact),
   })
   .strict();
 
@@ -238,6 +269,7 @@ export const configSchema = z
     registries: z.array(registry).default([]),
     trust: trust.default({ trustedRoot: 'public-good', authorities: [], repositories: [] }),
     policies: z.array(policy).default([]),
+    limits: limits.default(DEFAULT_LIMITS),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -292,3 +324,4 @@ export type TrustConfig = ParsedConfig['trust'];
 export type AuthorityConfig = TrustConfig['authorities'][number];
 export type PolicyConfig = ParsedConfig['policies'][number];
 export type AuthConfig = ParsedConfig['auth'];
+export type LimitsConfig = ParsedConfig['limits'];

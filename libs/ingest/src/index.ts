@@ -9,3 +9,4 @@ export { RequestLimiter, TaskPool, type LimiterOptions, type LimiterStats } from
 export * from './verify-artifact.js';
 export { RecordBuilder, type Records, type SubjectContext } from './trust-records.js';
 export * from './verify-jobs.js';
+export * from './registry-budget.js';

@@ -14,6 +14,7 @@ import {
 } from '#store';
 import type { CatalogEntry, RegistryCatalog } from './catalog.js';
 import type { Metrics } from './metrics.js';
+import { isRegistryBusy } from './registry-budget.js';
 
 type Outcome = { status: 'done' | 'skipped'; note?: string };
 
@@ -78,6 +79,8 @@ export class EventProcessor {
     try {
       await (ev.action === 'push' ? this.push(ev, event, entry, content) : this.remove(ev, event, entry));
     } catch (err) {
+      // Not an attempt: the task wrapper (deferWhenBusy) reschedules the job.
+      if (isRegistryBusy(err)) throw err;
       const message = describe(err);
       if (isPermanent(err) || attempt >= maxAttempts) {
         await this.inbox.finish(ev.id, 'failed', attempt, message);

@@ -1,6 +1,13 @@
 import { ManifestError, parseManifest, type ParsedManifest } from '#oci';
 import type { ArtifactPlace, ReferrerSubject, TrustRepository } from '#store';
 import { maxLayerBytes, planLayers, type LayerTask, type TrustPolicy } from '#verify';
+import {
+  type ArtifactLimits,
+  DEFAULT_LIMITS,
+  distinctTasks,
+  layerCapReason,
+  PackageBudget,
+} from './artifact-caps.js';
 import { RecordBuilder, type SubjectContext } from './trust-records.js';
 
 /** Reads layer blobs from a configured registry, checking digest and size. */
@@ -36,6 +43,7 @@ export class ArtifactVerifier {
     private readonly trust: TrustRepository,
     private readonly policy: TrustPolicy,
     private readonly blobs: (registryId: number) => BlobSource | undefined,
+    private readonly limits: ArtifactLimits = DEFAULT_LIMITS,
   ) {}
 
   get policyVersion(): string {
@@ -56,15 +64,24 @@ export class ArtifactVerifier {
     }
     const subjects = this.subjects(manifest, await this.trust.findSubjects(digest));
     if (subjects.length === 0) return skipped('no subject yet');
-    const tasks = planLayers(manifest);
+    const tasks = distinctTasks(planLayers(manifest));
     if (tasks.length === 0) return skipped('no layer to verify or parse');
 
     const builder = new RecordBuilder(this.policy, digest, manifest.annotations);
-    const places = await this.trust.findPlaces(digest);
-    for (const task of tasks) {
-      const fetched = await this.fetch(places, task);
+    // Caps (README "Attestations and SBOMs"): too many layers is recorded once, on the first.
+    const tooMany = layerCapReason(manifest.layers.length, this.limits);
+    if (tooMany) builder.unreadable(tasks[0]!, subjects, tooMany);
+    const packages = new PackageBudget(this.limits.packagesPerArtifact);
+    const places = tooMany ? [] : await this.trust.findPlaces(digest);
+    const blobs = new Map<string, { blob: Buffer } | { error: string }>();
+    for (const task of tooMany ? [] : tasks) {
+      const key = `${task.action} ${task.layer.digest}`;
+      const fetched = blobs.get(key) ?? (await this.fetch(places, task));
+      blobs.set(key, fetched);
+      const from = builder.out.sboms.length;
       if ('error' in fetched) builder.unreadable(task, subjects, fetched.error);
       else builder.layer(task, fetched.blob, subjects);
+      packages.admit(builder.out.sboms, from);
     }
     const { signatures, attestations, sboms } = builder.out;
     await this.trust.upsertSignatures(signatures);

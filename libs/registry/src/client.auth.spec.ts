@@ -168,28 +168,26 @@ describe('Docker token flow', () => {
     expect(realm.requests[0]?.headers.authorization).toBe(basic('u', 'p'));
   });
 
-  it('asks an unlisted https realm anonymously: credentials stay with the registry origin', async () => {
+  it('refuses an unlisted https realm: no request, no credentials, no token forwarded', async () => {
     challengeRealm = 'https://auth.example.test/token';
-    const seen: Array<{ url: string; authorization: string | null }> = [];
-    // Loopback cannot serve trusted https, so the https realm is answered by the injected fetch.
+    const seen: string[] = [];
+    // Loopback cannot serve trusted https, so the https realm would be answered by the injected fetch.
     const fetchVia: typeof fetch = async (input, init) => {
       const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
       if (url.origin !== 'https://auth.example.test') return fetch(input, init);
-      seen.push({ url: url.toString(), authorization: new Headers(init?.headers).get('authorization') });
+      seen.push(url.toString());
       return new Response(JSON.stringify({ token: 'tok-9' }), { status: 200 });
     };
     const client = new RegistryClient(
       testRegistryConfig(registry.url, { credentials: { type: 'basic', username: 'u', password: 'p' } }),
       { fetch: fetchVia },
     );
-    expect((await client.fetchManifest('app', 'v1')).digest).toBe(image.digest);
-    expect(seen).toEqual([
-      {
-        url: 'https://auth.example.test/token?service=stub.registry&scope=repository%3Aapp%3Apull',
-        authorization: null,
-      },
-    ]);
-    expect(registry.requests.at(-1)?.headers.authorization).toBe('Bearer tok-9');
+    await expect(client.fetchManifest('app', 'v1')).rejects.toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringMatching(/not listed in allowedTokenRealms/),
+    });
+    expect(seen).toEqual([]);
+    expect(registry.requests.map((r) => r.headers.authorization)).toEqual([basic('u', 'p')]);
   });
 
   it('sends configured bearer credentials as they are', async () => {

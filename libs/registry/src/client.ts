@@ -1,7 +1,9 @@
-import type { RegistryConfig } from '#config';
+import { DEFAULT_REGISTRY_TIMEOUTS, type RegistryConfig } from '#config';
+import { type Resolver, systemResolver } from './address.js';
 import { verifyBlob } from './blob.js';
 import { discard, readJson, readLimited } from './body.js';
 import { errorForStatus, RegistryError } from './errors.js';
+import { boundedFetch } from './http.js';
 import { resolveNext } from './link.js';
 import { type FetchedManifest, verifyManifest } from './manifest.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
@@ -20,7 +22,13 @@ import { Transport } from './transport.js';
 export interface RegistryClientOptions {
   /** Per HTTP exchange (all redirects, the token flow and the body). Default 30 s. */
   timeoutMs?: number;
+  /**
+   * Replaces the HTTP stack (tests that must fake TLS or lie about framing): the configured
+   * connect and first-byte timeouts and the pinned realm lookups then do not apply.
+   */
   fetch?: typeof fetch;
+  /** Host name resolution for token realms; tests stand in for DNS with it. */
+  resolver?: Resolver;
   userAgent?: string;
   /** Cap on catalog, tag list and referrers pages. Default 16 MiB. */
   maxListBytes?: number;
@@ -49,9 +57,14 @@ export class RegistryClient {
   ) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxListBytes = opts.maxListBytes ?? DEFAULT_MAX_LIST_BYTES;
+    const timeouts = config.timeouts ?? DEFAULT_REGISTRY_TIMEOUTS;
+    const resolver = opts.resolver ?? systemResolver;
     this.transport = new Transport(config, {
-      fetch: opts.fetch ?? globalThis.fetch,
+      fetch: opts.fetch ?? boundedFetch(timeouts),
+      realmFetch:
+        opts.fetch ?? boundedFetch(timeouts, config.allowPrivateTokenRealms ? undefined : { resolver }),
       userAgent: opts.userAgent ?? 'refgraph',
+      resolver,
       ...(opts.now ? { now: opts.now } : {}),
     });
   }

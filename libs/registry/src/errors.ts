@@ -70,13 +70,34 @@ export function errorForStatus(res: Response, what: string): RegistryError {
   return new RegistryError('bad_response', `${what}: unexpected status ${status}`, { status });
 }
 
+/** Error code of a connection refused by the token realm's address check (see http.ts). */
+export const REFUSED_ADDRESS = 'EREFUSEDADDRESS';
+
+/** undici's timeout causes, in words for the event's last error. */
+const TIMEOUT_CAUSES: Readonly<Record<string, string>> = {
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time (first-byte timeout)',
+  UND_ERR_BODY_TIMEOUT: 'body stalled',
+};
+
 /** Maps a thrown fetch or stream error (refused, reset, aborted, timed out) to `unavailable`. */
 export function errorForNetwork(err: unknown, what: string): RegistryError {
   if (err instanceof RegistryError) return err;
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const cause = e?.cause?.code;
+  // The pinned realm lookup refused the address a name resolved to: asking again cannot help.
+  if (cause === REFUSED_ADDRESS) {
+    return new RegistryError('unauthorized', `${what}: ${e.cause?.message ?? 'address refused'}`, {
+      cause: err,
+    });
+  }
   const detail =
     e?.name === 'TimeoutError' || e?.name === 'AbortError'
       ? 'timed out'
-      : (e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err));
+      : ((cause !== undefined ? TIMEOUT_CAUSES[cause] : undefined) ??
+        cause ??
+        e?.cause?.message ??
+        e?.message ??
+        String(err));
   return new RegistryError('unavailable', `${what}: ${detail}`, { cause: err });
 }

@@ -1,6 +1,7 @@
 import type { RegistryConfig } from '#config';
 import { discard, readJson } from './body.js';
 import type { BearerChallenge } from './challenge.js';
+import { isNonPublicAddress, literalAddress, type Resolver, systemResolver } from './address.js';
 import { errorForNetwork, errorForStatus, RegistryError } from './errors.js';
 
 const DEFAULT_EXPIRES_IN_S = 60;
@@ -14,15 +15,21 @@ interface CachedToken {
 }
 
 export interface TokenFetchContext {
+  /** For a realm on the registry's own origin. */
   fetch: typeof fetch;
+  /** For a listed realm elsewhere: connects only to addresses the realm check accepted. */
+  realmFetch: typeof fetch;
   userAgent: string;
   signal: AbortSignal;
 }
 
 /**
- * Docker token flow (distribution "token" auth). A realm is used only when it is the registry's own
- * origin, is https, or is listed in allowedTokenRealms. Basic credentials go to the realm only when
- * it is the registry's own origin or explicitly listed: an unlisted https realm is asked anonymously.
+ * Docker token flow (distribution "token" auth). A realm is used only when it is on the registry's
+ * own origin or listed in allowedTokenRealms; anything else is refused before any request, so an
+ * unlisted realm never sees a request, the credentials or a token. A listed realm named by host
+ * name must resolve to public addresses only: loopback, private and link-local targets are
+ * reachable only when listed by that address (e.g. `http://10.0.0.5:5001/token`) or when the
+ * registry sets allowPrivateTokenRealms.
  */
 export class TokenProvider {
   private readonly cache = new Map<string, CachedToken>();
@@ -32,6 +39,7 @@ export class TokenProvider {
   constructor(
     private readonly config: RegistryConfig,
     private readonly now: () => number = Date.now,
+    private readonly resolver: Resolver = systemResolver,
   ) {
     this.origin = new URL(config.url).origin;
   }
@@ -57,21 +65,27 @@ export class TokenProvider {
   }
 
   private async request(key: string, challenge: BearerChallenge, ctx: TokenFetchContext): Promise<string> {
-    const realm = this.checkRealm(challenge.realm);
-    const url = new URL(realm);
+    const url = await this.vetRealm(challenge.realm);
+    const own = url.origin === this.origin;
     if (challenge.service !== undefined) url.searchParams.set('service', challenge.service);
     for (const s of (challenge.scope ?? '').split(' ').filter(Boolean)) url.searchParams.append('scope', s);
 
     const headers: Record<string, string> = { 'User-Agent': ctx.userAgent, Accept: 'application/json' };
     const creds = this.config.credentials;
-    if (creds?.type === 'basic' && this.mayReceiveCredentials(url)) {
+    // Every realm that gets this far is the registry's own origin or listed: both may have them.
+    if (creds?.type === 'basic') {
       headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     }
     const what = `token request to ${url.origin}${url.pathname}`;
     let res: Response;
     try {
       // Redirects are not followed: the realm was vetted, wherever it points next was not.
-      res = await ctx.fetch(url, { method: 'GET', headers, redirect: 'manual', signal: ctx.signal });
+      res = await (own ? ctx.fetch : ctx.realmFetch)(url, {
+        method: 'GET',
+        headers,
+        redirect: 'manual',
+        signal: ctx.signal,
+      });
     } catch (err) {
       throw errorForNetwork(err, what);
     }
@@ -100,26 +114,41 @@ export class TokenProvider {
     return token;
   }
 
-  private checkRealm(realm: string): string {
+  private async vetRealm(realm: string): Promise<URL> {
     let url: URL;
     try {
       url = new URL(realm);
     } catch {
       throw new RegistryError('unauthorized', `token realm ${JSON.stringify(realm)} is not a URL`);
     }
-    const allowed = url.protocol === 'https:' || url.origin === this.origin || this.isListed(url);
-    if (!allowed || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    const where = `token realm ${url.protocol}//${url.host}${url.pathname}`;
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new RegistryError('unauthorized', `${where} refused: not http(s)`);
+    }
+    if (url.origin === this.origin) return url;
+    if (!this.isListed(url)) {
       throw new RegistryError(
         'unauthorized',
-        `token realm ${url.origin}${url.pathname} refused: not https, not the registry's origin ` +
-          `and not listed in allowedTokenRealms`,
+        `${where} refused: not the registry's origin and not listed in allowedTokenRealms`,
       );
     }
-    return url.toString();
-  }
-
-  private mayReceiveCredentials(url: URL): boolean {
-    return url.origin === this.origin || this.isListed(url);
+    // Listed by address, or private networks allowed: the operator named where it may be.
+    if (literalAddress(url.hostname) !== undefined || this.config.allowPrivateTokenRealms) return url;
+    let found: Array<{ address: string }>;
+    try {
+      found = await this.resolver(url.hostname);
+    } catch (err) {
+      throw errorForNetwork(err, `${where}: cannot resolve ${url.hostname}`);
+    }
+    const refused = found.find((a) => isNonPublicAddress(a.address));
+    if (found.length === 0 || refused) {
+      throw new RegistryError(
+        'unauthorized',
+        `${where} refused: ${url.hostname} resolves to non-public address ${refused?.address ?? '(none)'}; ` +
+          `list the realm by that address, or set allowPrivateTokenRealms`,
+      );
+    }
+    return url;
   }
 
   /** A listed entry is an origin (any path) or an origin plus exact path. */

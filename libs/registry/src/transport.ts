@@ -1,4 +1,5 @@
 import type { RegistryConfig } from '#config';
+import type { Resolver } from './address.js';
 import { discard } from './body.js';
 import { parseBearerChallenge } from './challenge.js';
 import { errorForNetwork, RegistryError } from './errors.js';
@@ -9,8 +10,11 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface TransportOptions {
   fetch: typeof fetch;
+  /** Fetch for listed token realms on other origins (connects to vetted addresses only). */
+  realmFetch: typeof fetch;
   userAgent: string;
   now?: () => number;
+  resolver?: Resolver;
 }
 
 export interface SendOptions {
@@ -44,7 +48,7 @@ export class Transport {
     }
     this.base = config.url.replace(/\/+$/, '');
     this.origin = base.origin;
-    this.tokens = new TokenProvider(config, opts.now);
+    this.tokens = new TokenProvider(config, opts.now, opts.resolver);
     this.redirectHosts = new Set(config.allowedRedirectHosts.map((h) => h.toLowerCase()));
   }
 
@@ -73,6 +77,7 @@ export class Transport {
         { ...challenge, scope: challenge.scope ?? o.scope },
         {
           fetch: this.opts.fetch,
+          realmFetch: this.opts.realmFetch,
           userAgent: this.opts.userAgent,
           signal: o.signal,
         },

@@ -9,3 +9,4 @@ export * from './http-stub.js';
 export * from './mock-sigstore.js';
 export * from './cosign-signature.js';
 export * from './pattern-cases.js';
+export * from './hung-server.js';
