@@ -21,6 +21,8 @@ import { buildRuntime, type Runtime } from './runtime.js';
 import { WebhookReceiver } from './webhooks/webhook.receiver.js';
 import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { referrersRoutes } from './referrers/referrers.routes.js';
+import { createRegistryView } from './referrers/registry-view.js';
+import { OciTokens } from './auth/oci-token.js';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -72,7 +74,8 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       fastify.addHook('onRoute', (r) => {
         for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url });
       });
-      installAuth(fastify, runtime.authenticator, config.server.rateLimitPerMinute, logger);
+      const oci = new OciTokens(runtime.authenticator, config.registryView);
+      installAuth(fastify, runtime.authenticator, config.server.rateLimitPerMinute, logger, oci);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
         logger: new JsonLogger(logger),
         bufferLogs: false,
@@ -80,7 +83,8 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       app.useGlobalFilters(new AllErrorsFilter(logger));
       const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics);
       await app.register(webhookRoutes(receiver, config.server.bodyLimitBytes, logger));
-      await app.register(referrersRoutes(runtime.referrers, runtime.catalog));
+      await app.register(oci.routes());
+      await app.register(referrersRoutes(runtime.referrers, runtime.catalog, createRegistryView(runtime)));
       await app.init();
     }
     if (role !== 'api' && config.worker.enabled) {

@@ -32,9 +32,20 @@ export interface RefgraphConfig {
   trust: ParsedConfig['trust'];
   auth: ParsedConfig['auth'];
   policies: ParsedConfig['policies'];
+  registryView: RegistryViewConfig;
   /** Absent: an embedded Postgres is started under ./.data. */
   databaseUrl?: string;
   registries: RegistryConfig[];
+}
+
+/** The registry view's settings with the token signing secret resolved from the environment. */
+export interface RegistryViewConfig {
+  externalUrl?: string;
+  tagMaxAgeSeconds: number;
+  maxBlobBytes: number;
+  tokenTtlSeconds: number;
+  /** Absent: a random secret per process (tokens then hold only on the replica that issued them). */
+  tokenSecret?: string;
 }
 
 export class ConfigError extends Error {
@@ -149,6 +160,14 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     if (!level) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${levels.join(', ')}`);
     else server.logLevel = level;
   }
+  const { tokenSecretEnv, ...view } = cfg.registryView;
+  const registryView: RegistryViewConfig = { ...view };
+  if (tokenSecretEnv !== undefined) {
+    const value = secret(tokenSecretEnv, 'registryView.tokenSecretEnv');
+    if (value && Buffer.byteLength(value) < 32)
+      problems.push(`registryView.tokenSecretEnv: ${tokenSecretEnv} must hold at least 32 bytes`);
+    registryView.tokenSecret = value;
+  }
   if (problems.length) throw new ConfigError(`${source}: ${problems.join('; ')}`);
   return {
     server,
@@ -157,6 +176,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     trust: cfg.trust,
     auth: cfg.auth,
     policies: cfg.policies,
+    registryView,
     databaseUrl: env.DATABASE_URL || undefined,
     registries,
   };

@@ -4,6 +4,7 @@ import { errorBody } from '../http/errors.js';
 import type { ScopedRequest } from '../http/scope.js';
 import { accessFor } from './access.js';
 import type { Authenticator } from './authenticator.js';
+import { OCI_TOKEN_PATH, type OciTokens } from './oci-token.js';
 import { isAdmin, readScope, type Principal } from './principal.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -28,9 +29,14 @@ function deny(
   status: 401 | 403 | 429,
   code: string,
   message: string,
+  oci?: OciTokens,
 ) {
   const path = req.url.split('?', 1)[0]!;
-  if (status === 401) void reply.header('www-authenticate', 'Bearer realm="refgraph"');
+  if (status === 401) {
+    // OCI clients need a token realm URL (registry view); everything else keeps its challenge.
+    const challenge = oci && path.startsWith('/v2/') ? oci.challenge(req) : 'Bearer realm="refgraph"';
+    void reply.header('www-authenticate', challenge);
+  }
   // OCI clients read the distribution-spec error shape.
   if (path.startsWith('/v2/')) {
     const oci = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'TOOMANYREQUESTS';
@@ -49,6 +55,7 @@ export function installAuth(
   auth: Authenticator,
   rateLimitPerMinute: number,
   logger: Logger,
+  oci?: OciTokens,
 ): void {
   const limiter = new RateLimiter(rateLimitPerMinute);
   if (!auth.enabled) {
@@ -60,6 +67,11 @@ export function installAuth(
     const path = req.url.split('?', 1)[0]!;
     const access = accessFor(req.method, path);
     if (access === 'public') return;
+    // Registry view: the token endpoint authenticates its own callers (Basic or Bearer).
+    if (oci && path === OCI_TOKEN_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (!limiter.allow(`ip:${req.ip}`)) return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      return;
+    }
     if (access === 'webhook') {
       if (!limiter.allow(`webhook:${req.ip}`))
         return deny(req, reply, 429, 'rate_limited', 'too many requests');
@@ -76,6 +88,7 @@ export function installAuth(
           401,
           'unauthorized',
           'admin routes need an API token with the admin scope (auth.tokens)',
+          oci,
         );
       if (isBareSocketUpgrade(req, path)) {
         // Browsers cannot send Authorization on a WebSocket upgrade; the token comes in the
@@ -83,8 +96,12 @@ export function installAuth(
         (req as AuthedRequest).refgraphScope = [];
         return;
       }
-      const outcome = await auth.authenticate(req.headers.authorization);
-      if (!outcome.ok) return deny(req, reply, 401, 'unauthorized', outcome.reason);
+      // Registry view: OCI clients also send Basic (API token as password) or a /v2/token token.
+      const outcome =
+        oci && path.startsWith('/v2/')
+          ? await oci.authenticate(req.headers.authorization)
+          : await auth.authenticate(req.headers.authorization);
+      if (!outcome.ok) return deny(req, reply, 401, 'unauthorized', outcome.reason, oci);
       principal = outcome.principal;
     }
     if (!limiter.allow(principal.kind === 'anonymous' ? `ip:${req.ip}` : `p:${principal.name}`)) {
