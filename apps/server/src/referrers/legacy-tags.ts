@@ -98,10 +98,14 @@ export class LegacyTags {
       return { digest: sources[0]!.s.digest, mediaType: sources[0]!.s.mediaType, bytes: sources[0]!.s.bytes };
     const first = sources[0]!;
     const same = sources.filter((x) => x.s.mediaType === first.s.mediaType);
+    // A layer is one signature: the same payload signed twice differs in its annotations only.
     const seen = new Set<string>();
     const layers = same
       .flatMap((x) => x.m.layers!)
-      .filter((l) => !seen.has(String(l.digest)) && !!seen.add(String(l.digest)));
+      .filter((l) => {
+        const k = JSON.stringify(l);
+        return !seen.has(k) && !!seen.add(k);
+      });
     return built(
       { schemaVersion: 2, mediaType: first.s.mediaType, config: first.m.config, layers },
       first.s.mediaType,
