@@ -38,6 +38,15 @@ export class RegistryViewRoutes {
       this.d.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
       done();
     });
+    // A blob stream that fails before its first byte was sent still gets a spec answer (the
+    // registry's fault is never a 500); once bytes are out, Fastify can only break the transfer.
+    app.setErrorHandler((err, req, reply) => {
+      const api = viewApiOf(req.url.split('?', 1)[0]!);
+      const mapped = viewErrorFor(err, api === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN');
+      if (!mapped) throw err;
+      void reply.removeHeader('content-length').removeHeader('docker-content-digest');
+      return sendOciError(reply, mapped);
+    });
     app.route({
       method: ['GET', 'HEAD'],
       url: '/v2/*',
