@@ -118,8 +118,13 @@ export class OciTokens {
     };
   }
 
+  /** externalUrl, else the origin the client used (a Host that is not a plain host[:port] is not echoed). */
   private realm(req: FastifyRequest): string {
-    return `${this.config.externalUrl ?? `${req.protocol}://${req.host}`}${OCI_TOKEN_PATH}`;
+    if (this.config.externalUrl) return `${this.config.externalUrl}${OCI_TOKEN_PATH}`;
+    const host = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(req.host)
+      ? req.host
+      : 'localhost';
+    return `${req.protocol}://${host}${OCI_TOKEN_PATH}`;
   }
 
   private isIssuedHere(token: string): boolean {
