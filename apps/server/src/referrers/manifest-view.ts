@@ -38,14 +38,19 @@ export interface ManifestViewDeps {
   now?: () => number;
 }
 
+const SYNTHESISED_ENTRIES = 256;
+const SYNTHESISED_MAX_BYTES = 256 * 1024;
 /** Pull-through events are queued once per repository, digest and tag per this interval. */
 const REQUEUE_MS = 10 * 60_000;
 
 export class ManifestView {
   /** Tags confirmed at the registry (digest, or null: no such tag), reused within the freshness bound. */
   private readonly confirmed: Lru<string | null>;
-  /** Synthesised manifests by digest, so clients that resolve a tag and then fetch its digest find it. */
-  private readonly synthesised = new Lru<ServedManifest>(2_000);
+  /**
+   * Synthesised manifests by digest, so clients that resolve a tag and then fetch its digest find
+   * it. Bounded in bytes: at most SYNTHESISED_ENTRIES of at most SYNTHESISED_MAX_BYTES each.
+   */
+  private readonly synthesised = new Lru<ServedManifest>(SYNTHESISED_ENTRIES);
   private readonly queued: Lru<true>;
   private readonly now: () => number;
 
@@ -109,7 +114,7 @@ export class ManifestView {
     if (subject) {
       const made = await this.d.legacy.synthesise(w.registry, w.repository, subject);
       if (made) {
-        this.synthesised.set(key(w, made.digest), made);
+        if (made.bytes.length <= SYNTHESISED_MAX_BYTES) this.synthesised.set(key(w, made.digest), made);
         return made;
       }
     }
