@@ -501,5 +501,6 @@ describe('tags, errors and writes', () => {
       /refgraph_view_upstream_seconds_count\{registry="local",operation="blob",outcome="ok"\} [1-9]/,
     );
     expect(text).toMatch(/refgraph_view_blob_bytes_proxied_total\{registry="local"\} [1-9]/);
+    expect(text).toMatch(/refgraph_view_requests_total\{route="token",method="GET",status="200"\} [1-9]/);
   });
 });

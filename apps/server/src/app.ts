@@ -83,8 +83,9 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       app.useGlobalFilters(new AllErrorsFilter(logger));
       const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics);
       await app.register(webhookRoutes(receiver, config.server.bodyLimitBytes, logger));
-      await app.register(oci.routes());
-      await app.register(referrersRoutes(runtime.referrers, runtime.catalog, createRegistryView(runtime)));
+      const view = createRegistryView(runtime);
+      await app.register(oci.routes(view.countToken));
+      await app.register(referrersRoutes(runtime.referrers, runtime.catalog, view));
       await app.init();
     }
     if (role !== 'api' && config.worker.enabled) {

@@ -90,8 +90,12 @@ export class OciTokens {
   }
 
   /** GET /v2/token (Docker token spec). The auth hook lets it through: it authenticates itself. */
-  routes() {
+  routes(onAnswered?: (method: string, status: number) => void) {
     return (app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void => {
+      app.addHook('onResponse', (req, reply, next) => {
+        onAnswered?.(req.method, reply.statusCode);
+        next();
+      });
       app.get(OCI_TOKEN_PATH, async (req: FastifyRequest, reply: FastifyReply) => {
         let principal: Principal = { name: 'anonymous', kind: 'anonymous', scopes: ['read:**'] };
         if (this.auth.enabled) {

@@ -30,6 +30,11 @@ type Handler = (req: Req, reply: FastifyReply) => Promise<unknown>;
 export class RegistryViewRoutes {
   constructor(private readonly d: RegistryViewDeps) {}
 
+  /** Counts a request of the view's token endpoint, which lives beside the auth code. */
+  readonly countToken = (method: string, status: number): void => {
+    this.d.metrics.requests.inc({ route: 'token', method, status: String(status) });
+  };
+
   /** Registers the view's routes; `/v2/*` paths that are not the view's go to `referrers`. */
   install(app: FastifyInstance, referrers: Handler): void {
     app.addHook('onResponse', (req, reply, done) => {
