@@ -116,6 +116,24 @@ describe('blob streaming (registry view)', () => {
     expect(storage.requests[0]!.headers.authorization).toBeUndefined();
   });
 
+  it('gives up on a registry that stops answering, before headers and mid-body', async () => {
+    const quick = new RegistryClient(testRegistryConfig(registry.url), { timeoutMs: 300 });
+    respond = () => undefined;
+    await expect(
+      quick.openBlob('app', digestOf(blob), { method: 'GET', maxBytes: 1e6 }),
+    ).rejects.toMatchObject({
+      code: 'unavailable',
+    });
+    respond = (_req, res) => {
+      res.writeHead(200, { 'content-length': String(blob.length) });
+      res.write(blob.subarray(0, 100));
+    };
+    const opened = await quick.openBlob('app', digestOf(blob), { method: 'GET', maxBytes: 1e6 });
+    const out = await drain(opened.body!);
+    expect(out.error).toBeDefined();
+    expect(out.received.length).toBe(0);
+  });
+
   it('refuses a declared size over the cap and a registry answering for another digest', async () => {
     respond = (_req, res) => {
       res.writeHead(200, { 'content-length': String(blob.length) });
