@@ -130,11 +130,19 @@ describe('deny by default', () => {
         expect([r.url, wrong.status]).toEqual([r.url, 401]);
         continue;
       }
+      // The registry view challenges as OCI clients expect: a token realm URL, and Basic at that realm.
+      const challenge =
+        r.url === '/v2/token'
+          ? 'Basic realm="refgraph"'
+          : r.url.startsWith('/v2/')
+            ? `Bearer realm="${refgraph.url}/v2/token",service="refgraph"` +
+              (r.url === '/v2/*' ? ',scope="repository:local/team-a/app:pull"' : '')
+            : 'Bearer realm="refgraph"';
       expect([r.method, r.url, none.status, none.headers.get('www-authenticate')]).toEqual([
         r.method,
         r.url,
         401,
-        'Bearer realm="refgraph"',
+        challenge,
       ]);
       expect([r.method, r.url, wrong.status]).toEqual([r.method, r.url, 401]);
       checked.push(`${r.method} ${r.url}`);

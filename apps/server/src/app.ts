@@ -23,6 +23,8 @@ import { buildRuntime, type Runtime } from './runtime.js';
 import { WebhookReceiver } from './webhooks/webhook.receiver.js';
 import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { referrersRoutes } from './referrers/referrers.routes.js';
+import { createRegistryView } from './referrers/registry-view.js';
+import { OciTokens } from './auth/oci-token.js';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -83,7 +85,8 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         const access = declaredAccess(r.config);
         for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url, access });
       });
-      installAuth(fastify, runtime.authenticator, runtime.limiter, logger);
+      const oci = new OciTokens(runtime.authenticator, config.registryView);
+      installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
         logger: new JsonLogger(logger),
         bufferLogs: false,
@@ -91,7 +94,9 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       app.useGlobalFilters(new AllErrorsFilter(logger));
       const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics);
       await app.register(webhookRoutes(receiver, config.server.bodyLimitBytes, logger));
-      await app.register(referrersRoutes(runtime.referrers, runtime.catalog));
+      const view = createRegistryView(runtime);
+      await app.register(oci.routes(view.countToken));
+      await app.register(referrersRoutes(runtime.referrers, runtime.catalog, view));
       await app.init();
     }
     if (role !== 'api' && config.worker.enabled) {

@@ -40,6 +40,7 @@ export interface RefgraphConfig {
   policies: ParsedConfig['policies'];
   /** Absent in hand-built configs: DEFAULT_LIMITS apply. */
   limits?: LimitsConfig;
+  registryView: RegistryViewConfig;
   /** Absent: an embedded Postgres is started under ./.data. */
   databaseUrl?: string;
   registries: RegistryConfig[];
@@ -48,6 +49,16 @@ export interface RefgraphConfig {
 /** A registry's fetch budget when its config names none: half of the worker's job slots. */
 export function defaultRegistryConcurrency(workerConcurrency: number): number {
   return Math.max(1, Math.floor(workerConcurrency / 2));
+}
+
+/** The registry view's settings with the token signing secret resolved from the environment. */
+export interface RegistryViewConfig {
+  externalUrl?: string;
+  tagMaxAgeSeconds: number;
+  maxBlobBytes: number;
+  tokenTtlSeconds: number;
+  /** Absent: a random secret per process (tokens then hold only on the replica that issued them). */
+  tokenSecret?: string;
 }
 
 export class ConfigError extends Error {
@@ -165,6 +176,14 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     if (!level) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${levels.join(', ')}`);
     else server.logLevel = level;
   }
+  const { tokenSecretEnv, ...view } = cfg.registryView;
+  const registryView: RegistryViewConfig = { ...view };
+  if (tokenSecretEnv !== undefined) {
+    const value = secret(tokenSecretEnv, 'registryView.tokenSecretEnv');
+    if (value && Buffer.byteLength(value) < 32)
+      problems.push(`registryView.tokenSecretEnv: ${tokenSecretEnv} must hold at least 32 bytes`);
+    registryView.tokenSecret = value;
+  }
   if (problems.length) throw new ConfigError(`${source}: ${problems.join('; ')}`);
   return {
     server,
@@ -174,6 +193,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     auth: cfg.auth,
     policies: cfg.policies,
     limits: cfg.limits,
+    registryView,
     databaseUrl: env.DATABASE_URL || undefined,
     registries,
   };

@@ -208,6 +208,29 @@ const auth = z
   })
   .strict();
 
+/**
+ * The read-only OCI registry view under /v2/<registry>/<repository>/ (manifests, blobs, tags) and
+ * its Docker token endpoint /v2/token.
+ */
+const registryView = z
+  .object({
+    /** The URL clients reach refgraph at, for the token realm; default: the request's own origin. */
+    externalUrl: httpUrl.optional(),
+    /** Seconds a tag as refgraph recorded it is served without asking the registry. */
+    tagMaxAgeSeconds: z.number().int().min(0).default(30),
+    /** Largest blob streamed through the view; larger ones are refused. */
+    maxBlobBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024 * 1024),
+    /** Lifetime of the tokens /v2/token issues. */
+    tokenTtlSeconds: z.number().int().min(30).max(3600).default(300),
+    /** Names the environment variable with the token signing secret (>= 32 bytes); default: random per process. */
+    tokenSecretEnv: envName.optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: z
@@ -270,6 +293,11 @@ export const configSchema = z
     trust: trust.default({ trustedRoot: 'public-good', authorities: [], repositories: [] }),
     policies: z.array(policy).default([]),
     limits: limits.default(DEFAULT_LIMITS),
+    registryView: registryView.default({
+      tagMaxAgeSeconds: 30,
+      maxBlobBytes: 8 * 1024 * 1024 * 1024,
+      tokenTtlSeconds: 300,
+    }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -325,3 +353,4 @@ export type AuthorityConfig = TrustConfig['authorities'][number];
 export type PolicyConfig = ParsedConfig['policies'][number];
 export type AuthConfig = ParsedConfig['auth'];
 export type LimitsConfig = ParsedConfig['limits'];
+export type RegistryViewConfigInput = ParsedConfig['registryView'];

@@ -1,6 +1,7 @@
 import { DEFAULT_REGISTRY_TIMEOUTS, type RegistryConfig } from '#config';
 import { type Resolver, systemResolver } from './address.js';
 import { verifyBlob } from './blob.js';
+import { type BlobOpenOptions, type OpenedBlob, openBlobStream } from './blob-stream.js';
 import { discard, readJson, readLimited } from './body.js';
 import { errorForStatus, RegistryError } from './errors.js';
 import { boundedFetch } from './http.js';
@@ -113,6 +114,26 @@ export class RegistryClient {
       throw errorForStatus(res, what);
     }
     return verifyBlob(await readLimited(res, maxBytes, what), digest, what);
+  }
+
+  /**
+   * Opens a blob for streaming to a client (the registry view), checked as it passes: see
+   * blob-stream.ts. Redirects follow the same rules as fetchBlob.
+   */
+  async openBlob(repository: string, digest: string, o: BlobOpenOptions): Promise<OpenedBlob> {
+    assertRepository(repository);
+    assertDigest(digest);
+    return openBlobStream(
+      this.transport,
+      this.transport.url(`/v2/${repository}/blobs/${digest}`),
+      digest,
+      o,
+      {
+        scope: pullScope(repository),
+        what: `${this.config.name}: blob ${repository}@${digest}`,
+        timeoutMs: this.timeoutMs,
+      },
+    );
   }
 
   /** The digest a tag points at, or null when the tag (or repository) does not exist. */

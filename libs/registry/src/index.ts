@@ -10,3 +10,4 @@ export {
 } from './media-types.js';
 export { InvalidNameError, digestOf, isDigest, isRepositoryName, isTag } from './names.js';
 export type { ReferrerDescriptor, ReferrersListing } from './referrers.js';
+export type { BlobOpenOptions, OpenedBlob } from './blob-stream.js';

@@ -20,6 +20,8 @@ export interface TransportOptions {
 export interface SendOptions {
   method: 'GET' | 'HEAD';
   accept?: string;
+  /** Passed through for blob range reads (registry view). */
+  range?: string;
   /** Token scope this request needs, e.g. `repository:foo:pull`; also the token cache key. */
   scope: string;
   signal: AbortSignal;
@@ -131,6 +133,7 @@ export class Transport {
   private async once(url: URL, o: SendOptions): Promise<Response> {
     const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent };
     if (o.accept) headers.Accept = o.accept;
+    if (o.range) headers.Range = o.range;
     const authorization = this.isOwnOrigin(url) ? this.authorization(o.scope) : undefined;
     if (authorization) headers.Authorization = authorization;
     try {

@@ -14,3 +14,4 @@ export type { VerificationKind } from './read/evidence.reads.js';
 export * from './trust.repository.js';
 export * from './graph.listener.js';
 export * from './worker-presence.js';
+export * from './registry-view.repository.js';

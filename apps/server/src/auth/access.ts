@@ -25,18 +25,24 @@ export const ACCESS_LEVELS: readonly Access[] = ['public', 'webhook', 'read', 'a
 export interface RouteAccessConfig {
   access: Access;
   socket?: boolean;
+  /** A public route that authenticates its callers itself: still rate-limited per address. */
+  limited?: boolean;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
     socket?: boolean;
+    limited?: boolean;
   }
 }
 
 /** Route `config` for a plain Fastify route. */
-export function routeAccess(access: Access, opts: { socket?: boolean } = {}): RouteAccessConfig {
-  return opts.socket ? { access, socket: true } : { access };
+export function routeAccess(
+  access: Access,
+  opts: { socket?: boolean; limited?: boolean } = {},
+): RouteAccessConfig {
+  return { access, ...(opts.socket ? { socket: true } : {}), ...(opts.limited ? { limited: true } : {}) };
 }
 
 /** Method decorator for Nest controllers; class-level metadata is not read by the adapter. */

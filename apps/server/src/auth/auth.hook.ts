@@ -5,6 +5,7 @@ import { errorBody } from '../http/errors.js';
 import type { ScopedRequest } from '../http/scope.js';
 import { declaredAccess } from './access.js';
 import type { Authenticator } from './authenticator.js';
+import type { OciTokens } from './oci-token.js';
 import { isAdmin, readScope, type Principal } from './principal.js';
 import type { RateLimiter } from './rate-limit.js';
 
@@ -45,10 +46,14 @@ function deny(
   status: 401 | 403 | 429,
   code: string,
   message: string,
+  oci?: OciTokens,
 ) {
-  if (status === 401) void reply.header('www-authenticate', 'Bearer realm="refgraph"');
+  const view = req.routeOptions.url?.startsWith('/v2') === true;
+  // OCI clients need a token realm URL (the registry view's /v2/token); the rest keep theirs.
+  if (status === 401)
+    void reply.header('www-authenticate', oci && view ? oci.challenge(req) : 'Bearer realm="refgraph"');
   // OCI clients read the distribution-spec error shape; decided by the matched route.
-  if (req.routeOptions.url?.startsWith('/v2')) {
+  if (view) {
     const oci = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'TOOMANYREQUESTS';
     return reply.status(status).send({ errors: [{ code: oci, message }] });
   }
@@ -71,6 +76,7 @@ export function installAuth(
   auth: Authenticator,
   limiter: RateLimiter,
   logger: Logger,
+  oci?: OciTokens,
 ): void {
   if (!auth.enabled) {
     logger.warn(
@@ -100,7 +106,13 @@ export function installAuth(
       logger.error({ route: req.routeOptions.url, method: req.method }, 'route declares no access policy');
       return deny(req, reply, 403, 'forbidden', 'this route is not available');
     }
-    if (access === 'public') return;
+    if (access === 'public') {
+      // A public route that checks credentials itself (the registry view's token endpoint) is
+      // still limited per address.
+      if (req.routeOptions.config.limited && !limiter.allow(`ip:${req.ip}`))
+        return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      return;
+    }
     if (access === 'webhook') {
       if (!limiter.allow(`webhook:${req.ip}`))
         return deny(req, reply, 429, 'rate_limited', 'too many requests');
@@ -115,6 +127,7 @@ export function installAuth(
           401,
           'unauthorized',
           'admin routes need an API token with the admin scope (auth.tokens)',
+          oci,
         );
       principal = ANONYMOUS;
     } else if (!req.headers.authorization && isSocketHandshake(req, handshakes.has(req.raw))) {
@@ -125,8 +138,13 @@ export function installAuth(
       (req as AuthedRequest).refgraphScope = [];
       return;
     } else {
-      const outcome = await auth.authenticate(req.headers.authorization);
-      if (!outcome.ok) return deny(req, reply, 401, 'unauthorized', outcome.reason);
+      // The registry view also takes what OCI clients send: Basic (API token as password) or a
+      // token its /v2/token endpoint issued.
+      const outcome =
+        oci && req.routeOptions.url?.startsWith('/v2')
+          ? await oci.authenticate(req.headers.authorization)
+          : await auth.authenticate(req.headers.authorization);
+      if (!outcome.ok) return deny(req, reply, 401, 'unauthorized', outcome.reason, oci);
       principal = outcome.principal;
     }
     if (!limiter.allow(limitKey(principal, req.ip))) {

@@ -4,6 +4,7 @@ import type { RegistryCatalog } from '#ingest';
 import type { ReferrersRepository } from '#store';
 import { routeAccess } from '../auth/access.js';
 import { viewerOf, type ScopedRequest } from '../http/scope.js';
+import type { RegistryViewRoutes } from './registry-view.routes.js';
 
 const DEFAULT_PAGE = 500;
 const MAX_PAGE = 1000;
@@ -22,8 +23,13 @@ function ociError(reply: FastifyReply, status: number, code: string, message: st
  * /v2/<registry-name>/<repository>/referrers/<digest>, whether or not the registry has one.
  * A plain Fastify route: it is the hottest read path, and Nest's routing layer measurably costs
  * here (bench/RESULTS.md). Authentication still applies: the auth hook runs for every route.
+ * With `view`, the rest of the registry API is served beside it (registry-view.routes.ts).
  */
-export function referrersRoutes(referrers: ReferrersRepository, catalog: RegistryCatalog) {
+export function referrersRoutes(
+  referrers: ReferrersRepository,
+  catalog: RegistryCatalog,
+  view?: RegistryViewRoutes,
+) {
   const handle = async (
     req: FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>,
     reply: FastifyReply,
@@ -31,7 +37,7 @@ export function referrersRoutes(referrers: ReferrersRepository, catalog: Registr
     const query = req.query;
     const path = req.url.split('?', 1)[0]!.slice('/v2/'.length);
     const at = path.lastIndexOf('/referrers/');
-    if (at <= 0) return ociError(reply, 404, 'NOT_FOUND', 'only the referrers API is served under /v2/');
+    if (at <= 0) return ociError(reply, 404, 'NOT_FOUND', 'not a registry API path refgraph serves');
     let name: string;
     let rawDigest: string;
     try {
@@ -102,7 +108,9 @@ export function referrersRoutes(referrers: ReferrersRepository, catalog: Registr
     app.get('/v2/', { config: routeAccess('read') }, (_req, reply) => {
       void reply.status(200).header('docker-distribution-api-version', 'registry/2.0').send({});
     });
-    app.get('/v2/*', { config: routeAccess('read') }, handle);
+    // The registry view (manifests, blobs, tags) dispatches its own paths and hands the rest here.
+    if (view) view.install(app, handle);
+    else app.get('/v2/*', { config: routeAccess('read') }, handle);
     done();
   };
 }

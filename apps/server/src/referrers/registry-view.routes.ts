@@ -1,0 +1,169 @@
+/**
+ * The read-only OCI distribution-spec view of every configured registry, beside the referrers API:
+ * /v2/<registry>/<repository>/{manifests,blobs}/<reference> and tags/list. Writes answer 405.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RegistryCatalog } from '#ingest';
+import type { RegistryViewRepository } from '#store';
+import type { ScopedRequest } from '../http/scope.js';
+import type { BlobView } from './blob-view.js';
+import type { ManifestView, ServedManifest } from './manifest-view.js';
+import { decideViewAccess } from './view-access.js';
+import { sendOciError, ViewError, viewErrorFor } from './view-errors.js';
+import { parseViewPath, viewApiOf, type ViewTarget } from './view-path.js';
+import type { ViewMetrics } from './view.metrics.js';
+
+const DEFAULT_TAGS_PAGE = 1000;
+const MAX_TAGS_PAGE = 10_000;
+
+export interface RegistryViewDeps {
+  manifests: ManifestView;
+  blobs: BlobView;
+  view: RegistryViewRepository;
+  catalog: RegistryCatalog;
+  metrics: ViewMetrics;
+}
+
+type Req = FastifyRequest<{ Querystring: Record<string, string | string[] | undefined> }>;
+type Handler = (req: Req, reply: FastifyReply) => Promise<unknown>;
+
+export class RegistryViewRoutes {
+  constructor(private readonly d: RegistryViewDeps) {}
+
+  /** Counts a request of the view's token endpoint, which lives beside the auth code. */
+  readonly countToken = (method: string, status: number): void => {
+    this.d.metrics.requests.inc({ route: 'token', method, status: String(status) });
+  };
+
+  /** Registers the view's routes; `/v2/*` paths that are not the view's go to `referrers`. */
+  install(app: FastifyInstance, referrers: Handler): void {
+    app.addHook('onResponse', (req, reply, done) => {
+      const path = req.url.split('?', 1)[0]!;
+      const route = path === '/v2/' ? 'base' : (viewApiOf(path) ?? 'other');
+      this.d.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+      done();
+    });
+    // A blob stream that fails before its first byte was sent still gets a spec answer (the
+    // registry's fault is never a 500); once bytes are out, Fastify can only break the transfer.
+    app.setErrorHandler((err, req, reply) => {
+      const api = viewApiOf(req.url.split('?', 1)[0]!);
+      const mapped = viewErrorFor(err, api === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN');
+      if (!mapped) throw err;
+      void reply.removeHeader('content-length').removeHeader('docker-content-digest');
+      return sendOciError(reply, mapped);
+    });
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: '/v2/*',
+      handler: async (req: Req, reply) => {
+        const path = req.url.split('?', 1)[0]!;
+        const api = viewApiOf(path);
+        if (api === undefined || api === 'referrers') return referrers(req, reply);
+        return this.handle(req, reply, path);
+      },
+    });
+    app.route({
+      method: ['PUT', 'POST', 'PATCH', 'DELETE'],
+      url: '/v2/*',
+      handler: (_req, reply) =>
+        sendOciError(
+          reply.header('allow', 'GET, HEAD'),
+          new ViewError(405, 'UNSUPPORTED', 'refgraph serves a read-only view: push to the registry itself'),
+        ),
+    });
+  }
+
+  private async handle(req: Req, reply: FastifyReply, path: string): Promise<FastifyReply> {
+    let target: ViewTarget | undefined;
+    try {
+      target = parseViewPath(path, this.d.catalog);
+      const scope = (req as ScopedRequest).refgraphScope;
+      const where = { scope, registry: target.registry, repository: target.repository };
+      switch (target.api) {
+        case 'manifests':
+          return sendManifest(req, reply, await this.d.manifests.get(where, target.reference));
+        case 'blobs':
+          return await this.d.blobs.send(
+            {
+              ...where,
+              reference: target.reference,
+              method: req.method === 'HEAD' ? 'HEAD' : 'GET',
+              ...(typeof req.headers.range === 'string' ? { range: req.headers.range } : {}),
+            },
+            reply,
+          );
+        case 'tags':
+          return await this.tags(req, reply, target);
+        case 'referrers':
+          throw new ViewError(404, 'NAME_UNKNOWN', 'not a registry API path');
+      }
+    } catch (err) {
+      const mapped = viewErrorFor(err, target?.api === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN');
+      if (!mapped) throw err;
+      return sendOciError(reply, mapped);
+    }
+  }
+
+  /** tags/list from refgraph's record, lexical order, `n` and `last` with a Link to the next page. */
+  private async tags(req: Req, reply: FastifyReply, t: ViewTarget): Promise<FastifyReply> {
+    if (t.reference !== 'list') throw new ViewError(404, 'NAME_UNKNOWN', 'not a registry API path');
+    const scope = (req as ScopedRequest).refgraphScope;
+    if (decideViewAccess(scope, t.registry, t.repository) === 'denied') {
+      throw new ViewError(403, 'DENIED', `this token may not read ${t.registry}/${t.repository}`);
+    }
+    const n = single(req.query.n);
+    const limit = n === undefined ? DEFAULT_TAGS_PAGE : Number(n);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new ViewError(400, 'PAGINATION_INVALID', 'n must be a non-negative integer');
+    const last = single(req.query.last) ?? '';
+    if (last.length > 128) throw new ViewError(400, 'PAGINATION_INVALID', 'last is longer than any tag');
+    const pageSize = Math.min(limit, MAX_TAGS_PAGE);
+    const rows = await this.d.view.listTags(t.registry, t.repository, last, pageSize + 1);
+    if (rows === null)
+      throw new ViewError(404, 'NAME_UNKNOWN', `repository ${t.registry}/${t.repository} is not known`);
+    const page = rows.slice(0, pageSize);
+    if (rows.length > pageSize && page.length > 0) {
+      const params = new URLSearchParams({ n: String(pageSize), last: page.at(-1)! });
+      void reply.header(
+        'link',
+        `</v2/${t.registry}/${t.repository}/tags/list?${params.toString()}>; rel="next"`,
+      );
+    }
+    const body = Buffer.from(JSON.stringify({ name: `${t.registry}/${t.repository}`, tags: page }));
+    return reply.status(200).header('content-type', 'application/json').send(body);
+  }
+}
+
+/**
+ * Sends a manifest as registries do: its exact bytes and media type (no charset), length and
+ * digest; HEAD the same headers without the body. Like Distribution, a manifest whose media type
+ * the Accept header does not list is not found for that client.
+ */
+function sendManifest(req: Req, reply: FastifyReply, m: ServedManifest): FastifyReply {
+  if (!accepts(req.headers.accept, m.mediaType)) {
+    throw new ViewError(
+      404,
+      'MANIFEST_UNKNOWN',
+      `the manifest is ${m.mediaType}, which the Accept header does not list`,
+    );
+  }
+  void reply
+    .status(200)
+    .header('content-type', m.mediaType)
+    .header('content-length', String(m.bytes.length))
+    .header('docker-content-digest', m.digest)
+    .header('etag', `"${m.digest}"`);
+  return req.method === 'HEAD' ? reply.send() : reply.send(m.bytes);
+}
+
+export function accepts(accept: string | undefined, mediaType: string): boolean {
+  if (!accept || !accept.trim()) return true;
+  return accept
+    .split(',')
+    .map((a) => a.split(';', 1)[0]!.trim().toLowerCase())
+    .some((a) => a === mediaType || a === '*/*' || a === 'application/*');
+}
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

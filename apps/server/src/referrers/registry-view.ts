@@ -1,0 +1,25 @@
+/** Builds the registry view (/v2 manifests, blobs, tags) from the process's runtime. */
+import { RegistryViewRepository } from '#store';
+import type { Runtime } from '../runtime.js';
+import { BlobView } from './blob-view.js';
+import { LegacyTags } from './legacy-tags.js';
+import { ManifestView } from './manifest-view.js';
+import { RegistryViewRoutes } from './registry-view.routes.js';
+import { ViewMetrics } from './view.metrics.js';
+
+export function createRegistryView(runtime: Runtime): RegistryViewRoutes {
+  const metrics = new ViewMetrics(runtime.metrics.registry);
+  const view = new RegistryViewRepository(runtime.db);
+  const config = runtime.config.registryView;
+  const manifests = new ManifestView({
+    view,
+    legacy: new LegacyTags(view, runtime.referrers),
+    catalog: runtime.catalog,
+    inbox: runtime.inbox,
+    metrics,
+    config,
+    logger: runtime.logger,
+  });
+  const blobs = new BlobView(runtime.catalog, metrics, config.maxBlobBytes, runtime.logger);
+  return new RegistryViewRoutes({ manifests, blobs, view, catalog: runtime.catalog, metrics });
+}

@@ -1,0 +1,27 @@
+/**
+ * The registry view's one access decision. Every manifest, blob and tag answer of /v2 goes
+ * through decideViewAccess, so the read model can take this rule over in one place.
+ */
+import type { RepositoryScope, ViewManifest } from '#store';
+import { Viewer } from '#answers';
+
+export type ViewAccess =
+  /** The repository is outside the caller's scope: refused, whatever exists there. */
+  | 'denied'
+  /** Serve refgraph's stored bytes: they are recorded present in this repository. */
+  | 'stored'
+  /**
+   * In scope, but refgraph cannot vouch for presence here: only the registry's own repository
+   * may answer (digest-checked), so a digest stored for another repository never leaks through.
+   */
+  | 'registry';
+
+export function decideViewAccess(
+  scope: RepositoryScope,
+  registry: string,
+  repository: string,
+  stored?: ViewManifest | null,
+): ViewAccess {
+  if (!new Viewer('view', scope).mayRead(registry, repository)) return 'denied';
+  return stored?.present === true ? 'stored' : 'registry';
+}

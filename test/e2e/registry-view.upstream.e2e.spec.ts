@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import pg from 'pg';
+import {
+  createTestDatabase,
+  randomImage,
+  sha256,
+  startHttpStub,
+  type HttpStub,
+  type TestDatabase,
+} from '#testing';
+import { eventually, startRefgraph, type StartedRefgraph } from './harness.js';
+
+/**
+ * The registry view when the registry misbehaves. A scripted stand-in serves the registry here:
+ * Distribution cannot be made to send wrong bytes, lie about lengths or exceed a size on cue.
+ */
+
+const MAX_BLOB = 64 * 1024;
+const image = randomImage();
+const liar = randomImage();
+const goodBlob = randomBytes(200 * 1024 - 7).subarray(0, MAX_BLOB - 100);
+const wrongBlob = randomBytes(MAX_BLOB - 100);
+const wrongDigest = sha256(randomBytes(8));
+const bigDigest = sha256(randomBytes(8));
+const unboundedDigest = sha256(randomBytes(8));
+let tdb: TestDatabase;
+let stub: HttpStub;
+let refgraph: StartedRefgraph;
+
+const visits = (path: string, method?: string) =>
+  stub.requests.filter((r) => r.url === path && (method === undefined || r.method === method)).length;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  stub = await startHttpStub((req, res) => {
+    const path = req.url ?? '';
+    const send = (status: number, headers: Record<string, string>, body?: Buffer) => {
+      res.writeHead(status, headers);
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (path === '/v2/') return send(200, {});
+    if (path === `/v2/app/manifests/${image.digest}` || path === '/v2/app/manifests/latest') {
+      return send(
+        200,
+        {
+          'content-type': image.mediaType,
+          'docker-content-digest': image.digest,
+          'content-length': String(image.size),
+        },
+        image.manifest,
+      );
+    }
+    if (path === `/v2/app/manifests/${liar.digest}`) {
+      // Claims the asked-for digest, sends other bytes of the same length.
+      const other = Buffer.from(image.manifest.toString().padEnd(liar.size, ' ').slice(0, liar.size));
+      return send(200, { 'content-type': liar.mediaType, 'docker-content-digest': liar.digest }, other);
+    }
+    if (path === `/v2/app/blobs/${sha256(goodBlob)}`) {
+      // In pieces, as object storage streams it.
+      res.writeHead(200, {
+        'content-length': String(goodBlob.length),
+        'content-type': 'application/octet-stream',
+      });
+      if (req.method === 'HEAD') return void res.end();
+      for (let i = 0; i < goodBlob.length; i += 8192) res.write(goodBlob.subarray(i, i + 8192));
+      return void res.end();
+    }
+    if (path === `/v2/app/blobs/${wrongDigest}`) {
+      res.writeHead(200, { 'content-length': String(wrongBlob.length) });
+      for (let i = 0; i < wrongBlob.length; i += 8192) res.write(wrongBlob.subarray(i, i + 8192));
+      return void res.end();
+    }
+    if (path === `/v2/app/blobs/${bigDigest}`)
+      return send(200, { 'content-length': String(MAX_BLOB + 1) }, Buffer.alloc(MAX_BLOB + 1));
+    if (path === `/v2/app/blobs/${unboundedDigest}`) {
+      // No Content-Length, and more bytes than the cap.
+      res.writeHead(200, {});
+      for (let i = 0; i < 3; i++) res.write(randomBytes(MAX_BLOB / 2));
+      return void res.end();
+    }
+    return send(
+      404,
+      { 'content-type': 'application/json' },
+      Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'),
+    );
+  });
+  const hook = { webhook: { auth: { type: 'none' as const } } };
+  refgraph = await startRefgraph(tdb.url, {
+    registries: [
+      { name: 'stub', kind: 'distribution', url: stub.url, ...hook },
+      // Nothing listens on the discard port.
+      { name: 'down', kind: 'distribution', url: 'http://127.0.0.1:9', ...hook },
+    ],
+    registryView: { maxBlobBytes: MAX_BLOB },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await refgraph?.running.close();
+  await stub?.stop();
+  await tdb?.drop();
+});
+
+const v2 = (path: string, init?: RequestInit) => fetch(`${refgraph.url}/v2/${path}`, init);
+const codeOf = async (res: Response) =>
+  ((await res.json()) as { errors: Array<{ code: string; message: string }> }).errors[0]!;
+
+/** Reads a response with plain http so a cut-off body is observable: bytes received and whether it ended cleanly. */
+function rawGet(
+  path: string,
+): Promise<{ status: number; declared: number; received: Buffer; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${refgraph.url}/v2/${path}`, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      const done = (complete: boolean) =>
+        resolve({
+          status: res.statusCode ?? 0,
+          declared: Number(res.headers['content-length'] ?? -1),
+          received: Buffer.concat(chunks),
+          complete,
+        });
+      res.once('end', () => done(res.complete));
+      res.once('aborted', () => done(false));
+      res.once('error', () => done(false));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+describe('pull-through', () => {
+  it('serves a digest refgraph has not ingested, digest-checked, and queues it through the inbox', async () => {
+    const res = await v2(`stub/app/manifests/${image.digest}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('docker-content-digest')).toBe(image.digest);
+    expect(Buffer.from(await res.arrayBuffer()).equals(image.manifest)).toBe(true);
+    const c = new pg.Client({ connectionString: tdb.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ action: string; digest: string }>(
+        `SELECT action, digest FROM webhook_event WHERE sender_event_id LIKE 'refgraph-pull-through:%'`,
+      );
+      expect(rows).toEqual([{ action: 'push', digest: image.digest }]);
+    } finally {
+      await c.end();
+    }
+    // Once ingested, the bytes come from storage: the registry is not asked again.
+    await eventually(async () => {
+      const before = visits(`/v2/app/manifests/${image.digest}`);
+      const again = await v2(`stub/app/manifests/${image.digest}`, { method: 'HEAD' });
+      expect(again.status).toBe(200);
+      expect(visits(`/v2/app/manifests/${image.digest}`)).toBe(before);
+    });
+  });
+
+  it('confirms a tag at the registry once per freshness bound', async () => {
+    const before = visits('/v2/app/manifests/latest', 'HEAD');
+    for (let i = 0; i < 3; i++) {
+      const res = await v2('stub/app/manifests/latest', { method: 'HEAD' });
+      expect(res.headers.get('docker-content-digest')).toBe(image.digest);
+    }
+    expect(visits('/v2/app/manifests/latest', 'HEAD') - before).toBe(1);
+  });
+});
+
+describe('a registry that answers wrong', () => {
+  it('never forwards a manifest whose bytes do not hash to the digest', async () => {
+    const res = await v2(`stub/app/manifests/${liar.digest}`);
+    expect(res.status).toBe(502);
+    const err = await codeOf(res);
+    expect(err.message).toMatch(/hash/);
+  });
+
+  it('streams a good blob whole, with length and digest', async () => {
+    const out = await rawGet(`stub/app/blobs/${sha256(goodBlob)}`);
+    expect([out.status, out.declared, out.complete]).toEqual([200, goodBlob.length, true]);
+    expect(out.received.equals(goodBlob)).toBe(true);
+  });
+
+  it('cuts a blob transfer whose bytes do not hash to the digest before its end', async () => {
+    const out = await rawGet(`stub/app/blobs/${wrongDigest}`);
+    expect(out.status).toBe(200);
+    expect(out.complete).toBe(false);
+    expect(out.received.length).toBeLessThan(wrongBlob.length);
+    const text = await (await fetch(`${refgraph.url}/metrics`)).text();
+    expect(text).toMatch(/refgraph_view_blob_streams_broken_total\{registry="stub"\} [1-9]/);
+  });
+
+  it('refuses a blob over the size cap, declared or counted', async () => {
+    const declared = await v2(`stub/app/blobs/${bigDigest}`);
+    expect(declared.status).toBe(403);
+    expect((await codeOf(declared)).code).toBe('DENIED');
+    // Refused with a spec error when the limit is crossed before the first byte went out (the
+    // registry's chunks may arrive merged), else cut off: never the whole over-limit body.
+    const counted = await rawGet(`stub/app/blobs/${unboundedDigest}`);
+    if (counted.status === 200) expect(counted.complete).toBe(false);
+    else
+      expect([counted.status, JSON.parse(counted.received.toString()).errors[0].code]).toEqual([
+        403,
+        'DENIED',
+      ]);
+    expect(counted.received.length).toBeLessThanOrEqual(MAX_BLOB);
+  });
+
+  it('answers 503 with a message when the registry is down, for manifests, tags and blobs', async () => {
+    for (const path of [
+      `down/app/manifests/${image.digest}`,
+      'down/app/manifests/latest',
+      `down/app/blobs/${sha256(goodBlob)}`,
+    ]) {
+      const res = await v2(path);
+      const err = await codeOf(res);
+      expect([path, res.status, err.code]).toEqual([path, 503, 'UNAVAILABLE']);
+      expect(err.message).toMatch(/registry unavailable/);
+    }
+  });
+});
