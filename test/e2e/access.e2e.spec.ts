@@ -75,6 +75,11 @@ const EXPECTED: Record<string, Access> = {
   'POST /graphql': 'read',
   'GET /v2/': 'read',
   'GET /v2/*': 'read',
+  'PUT /v2/*': 'read',
+  'POST /v2/*': 'read',
+  'PATCH /v2/*': 'read',
+  'DELETE /v2/*': 'read',
+  'GET /v2/token': 'public',
   'GET /api/v1/resolve': 'read',
   'GET /api/v1/artifacts/:digest': 'read',
   'GET /api/v1/artifacts/:digest/referrers': 'read',
@@ -151,6 +156,11 @@ describe('route policy walk', () => {
       const seen = [r.method, r.url, none, reader, admin];
       switch (r.access) {
         case 'public':
+          if (r.url === '/v2/token') {
+            // The token endpoint is open to the hook but checks credentials itself (Basic or Bearer).
+            expect([none, reader, admin]).toEqual([401, 200, 200]);
+            break;
+          }
           expect([none, reader, admin].some((s) => s === 401 || s === 403)).toBe(false);
           break;
         case 'webhook':

@@ -2,6 +2,7 @@
  * The read-only OCI distribution-spec view of every configured registry, beside the referrers API:
  * /v2/<registry>/<repository>/{manifests,blobs}/<reference> and tags/list. Writes answer 405.
  */
+import { routeAccess } from '../auth/access.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RegistryCatalog } from '#ingest';
 import type { RegistryViewRepository } from '#store';
@@ -55,6 +56,7 @@ export class RegistryViewRoutes {
     app.route({
       method: ['GET', 'HEAD'],
       url: '/v2/*',
+      config: routeAccess('read'),
       handler: async (req: Req, reply) => {
         const path = req.url.split('?', 1)[0]!;
         const api = viewApiOf(path);
@@ -65,6 +67,8 @@ export class RegistryViewRoutes {
     app.route({
       method: ['PUT', 'POST', 'PATCH', 'DELETE'],
       url: '/v2/*',
+      // Refused to everyone with 405 UNSUPPORTED; reading the policy first keeps the walk honest.
+      config: routeAccess('read'),
       handler: (_req, reply) =>
         sendOciError(
           reply.header('allow', 'GET, HEAD'),
