@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import { AppModule } from './app.module.js';
 import { installAuth } from './auth/auth.hook.js';
+import { installResponseCap } from './graphql/response-cap.js';
 import { AllErrorsFilter } from './http/errors.js';
 import { JsonLogger } from './logger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -73,6 +74,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url });
       });
       installAuth(fastify, runtime.authenticator, config.server.rateLimitPerMinute, logger);
+      installResponseCap(fastify, config.graphql.maxResponseBytes, logger);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
         logger: new JsonLogger(logger),
         bufferLogs: false,

@@ -32,6 +32,7 @@ export interface RefgraphConfig {
   trust: ParsedConfig['trust'];
   auth: ParsedConfig['auth'];
   policies: ParsedConfig['policies'];
+  graphql: ParsedConfig['graphql'];
   /** Absent: an embedded Postgres is started under ./.data. */
   databaseUrl?: string;
   registries: RegistryConfig[];
@@ -157,6 +158,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     trust: cfg.trust,
     auth: cfg.auth,
     policies: cfg.policies,
+    graphql: cfg.graphql,
     databaseUrl: env.DATABASE_URL || undefined,
     registries,
   };
