@@ -32,8 +32,8 @@ export const LIST_CAPS = {
   'Artifact.annotations': 32,
   /** Attestations about one artifact. */
   'Artifact.attestations': 32,
-  /** Manifests one index lists. */
-  'Artifact.children': 32,
+  /** Manifests one index lists (platforms and their attestation manifests). */
+  'Artifact.children': 64,
   /** Indexes that list one artifact. */
   'Artifact.parents': 16,
   /** Repositories (in scope) holding one artifact. */
@@ -41,7 +41,7 @@ export const LIST_CAPS = {
   /** SBOMs describing one artifact. */
   'Artifact.sboms': 8,
   /** Signatures over one artifact. */
-  'Artifact.signatures': 32,
+  'Artifact.signatures': 16,
   /** Statements one attestation artifact carries. */
   'Artifact.statements': 8,
   /** Tags pointing at one artifact, over every repository. */
