@@ -7,7 +7,18 @@ import { GatekeeperController } from './api/gatekeeper.controller.js';
 import { OpenApiController } from './api/openapi.controller.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { UiController } from './ui/ui.controller.js';
-import { ANSWERS, CATALOG, CONFIG, DATABASE, INBOX, LOGGER, METRICS, QUERY, REFERRERS } from './tokens.js';
+import {
+  ANSWERS,
+  CATALOG,
+  CONFIG,
+  DATABASE,
+  INBOX,
+  LOGGER,
+  METRICS,
+  QUERY,
+  REFERRERS,
+  WORKER_HEALTH,
+} from './tokens.js';
 import type { Runtime } from './runtime.js';
 
 @Module({})
@@ -24,6 +35,7 @@ export class AppModule {
       { provide: LOGGER, useValue: rt.logger },
       { provide: ANSWERS, useValue: rt.answers },
       { provide: QUERY, useValue: rt.query },
+      { provide: WORKER_HEALTH, useValue: rt.workerHealth },
     ];
     return {
       module: AppModule,

@@ -91,6 +91,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         concurrency: config.worker.concurrency,
         pollInterval: config.worker.pollIntervalMs,
         log: new JsonLogger(logger),
+        health: runtime.workerHealth,
         tasks: {
           [INGEST_TASK]: async (payload, helpers) => {
             const { eventId } = payload as { eventId: number };

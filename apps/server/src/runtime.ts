@@ -6,6 +6,7 @@ import {
   Metrics,
   RegistryCatalog,
   RegistrySync,
+  WorkerHealth,
   migrateQueue,
 } from '#ingest';
 import { RegistryClient } from '#registry';
@@ -42,6 +43,8 @@ export interface Runtime {
   answers: Answers;
   trust: TrustRepository;
   verifier: ArtifactVerifier;
+  /** The job runner's state in this process (`off` without one), for /readyz. */
+  workerHealth: WorkerHealth;
 }
 
 export async function buildRuntime(
@@ -88,6 +91,7 @@ export async function buildRuntime(
     answers: new Answers(query, catalog),
     trust,
     verifier: new ArtifactVerifier(trust, policy, blobs),
+    workerHealth: new WorkerHealth(),
     syncs,
     sync: new RegistrySync({
       catalog,

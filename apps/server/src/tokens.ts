@@ -8,3 +8,4 @@ export const METRICS = Symbol('metrics');
 export const LOGGER = Symbol('logger');
 export const ANSWERS = Symbol('answers');
 export const QUERY = Symbol('query');
+export const WORKER_HEALTH = Symbol('worker-health');
