@@ -11,4 +11,5 @@ export * from './query.repository.js';
 export * from './trust.repository.js';
 export * from './graph-query.repository.js';
 export * from './graph.listener.js';
-export * from './worker-presence.js';
+export * from './jobs/jobs.js';
+export * from './jobs/worker-presence.js';

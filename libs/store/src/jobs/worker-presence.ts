@@ -1,3 +1,4 @@
+// Liveness of worker pools and the sweep that hands back the jobs of dead ones (graphile-worker internals).
 import type pg from 'pg';
 
 /** Advisory lock class of "graphile worker <id> is alive" locks (the other key is hashtext(id)). */
