@@ -1,5 +1,5 @@
 import { contentEdges, tagEdges, type ArtifactKind, type ExtractedEdge, type ParsedManifest } from '#oci';
-import { verifyJobSpecSql } from './jobs/jobs.js';
+import { addJobsSql, verifyJobSpecSql } from './jobs/jobs.js';
 
 // The batched push: its inputs and outcomes, the one statement that writes many pushes, and how
 // pushes are split into statements. GraphRepository.applyPushes runs it.
@@ -158,7 +158,7 @@ SELECT
             'kind', kind)::text))
    FROM added WHERE kind <> 'index-child')::int AS notified,
   -- One add_jobs call (one notification) for all of them, and none without any.
-  (SELECT count(*) FROM jobs CROSS JOIN LATERAL graphile_worker.add_jobs(jobs.specs)
+  (SELECT count(*) FROM jobs CROSS JOIN LATERAL ${addJobsSql('jobs.specs')}
    WHERE cardinality(jobs.specs) > 0)::int AS queued`;
 
 /** The statement's parameters for `inputs`: per-push columns, then their edges, then the job spec. */

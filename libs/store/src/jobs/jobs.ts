@@ -77,3 +77,8 @@ export function verifyJobSpecSql(task: string, digest: string, priority: string)
   return `ROW(${task}::text, json_build_object('digest', ${digest}), NULL, NULL, NULL,
               ${task}::text || ':' || ${digest}, ${priority}::smallint, NULL)::graphile_worker.job_spec`;
 }
+
+/** SQL expression adding every job of a `graphile_worker.job_spec[]` with one statement and notification. */
+export function addJobsSql(specs: string): string {
+  return `graphile_worker.add_jobs(${specs})`;
+}
