@@ -7,7 +7,17 @@ import { GatekeeperController } from './api/gatekeeper.controller.js';
 import { OpenApiController } from './api/openapi.controller.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { UiController } from './ui/ui.controller.js';
-import { ANSWERS, CATALOG, CONFIG, DATABASE, INBOX, LOGGER, METRICS, REFERRERS } from './tokens.js';
+import {
+  ANSWERS,
+  CATALOG,
+  CONFIG,
+  DATABASE,
+  INBOX,
+  LOGGER,
+  METRICS,
+  REFERRERS,
+  WORKER_HEALTH,
+} from './tokens.js';
 import type { Runtime } from './runtime.js';
 
 @Module({})
@@ -23,6 +33,7 @@ export class AppModule {
       { provide: METRICS, useValue: rt.metrics },
       { provide: LOGGER, useValue: rt.logger },
       { provide: ANSWERS, useValue: rt.answers },
+      { provide: WORKER_HEALTH, useValue: rt.workerHealth },
     ];
     return {
       module: AppModule,

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { AppModule } from './app.module.js';
 import { declaredAccess, type Access } from './auth/access.js';
 import { installAuth } from './auth/auth.hook.js';
+import { installResponseCap } from './graphql/response-cap.js';
 import { AllErrorsFilter } from './http/errors.js';
 import { JsonLogger } from './logger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -87,6 +88,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       });
       const oci = new OciTokens(runtime.authenticator, config.registryView);
       installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci);
+      installResponseCap(fastify, config.graphql.maxResponseBytes, logger);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
         logger: new JsonLogger(logger),
         bufferLogs: false,
@@ -105,6 +107,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         concurrency: config.worker.concurrency,
         pollInterval: config.worker.pollIntervalMs,
         log: new JsonLogger(logger),
+        health: runtime.workerHealth,
         tasks: {
           [INGEST_TASK]: deferWhenBusy(async (payload, helpers) => {
             const { eventId } = payload as { eventId: number };

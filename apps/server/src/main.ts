@@ -3,6 +3,9 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
 import { createApp, type Role } from './app.js';
 import { createLogger } from './logger.js';
 
+/** SIGTERM/SIGINT end the process within this long, drained or not (Kubernetes allows 30 s). */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -42,6 +45,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // The worker drains for at most its own deadline; this bounds everything else (HTTP, pools).
+    setTimeout(() => {
+      logger.error({ signal, deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown deadline passed; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     await running.close().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
     await embedded?.stop().catch(() => undefined);
     process.exit(0);

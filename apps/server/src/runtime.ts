@@ -8,6 +8,7 @@ import {
   RegistryBudget,
   RegistryCatalog,
   RegistrySync,
+  WorkerHealth,
   migrateQueue,
 } from '#ingest';
 import { RegistryClient } from '#registry';
@@ -47,6 +48,8 @@ export interface Runtime {
   answers: Answers;
   trust: TrustRepository;
   verifier: ArtifactVerifier;
+  /** The job runner's state in this process (`off` without one), for /readyz. */
+  workerHealth: WorkerHealth;
 }
 
 export async function buildRuntime(
@@ -103,6 +106,7 @@ export async function buildRuntime(
     answers: new Answers(read, catalog, config.policies),
     trust,
     verifier: new ArtifactVerifier(trust, policy, blobs, config.limits),
+    workerHealth: new WorkerHealth(),
     syncs,
     sync: new RegistrySync({
       catalog,

@@ -7,3 +7,4 @@ export const INBOX = Symbol('inbox');
 export const METRICS = Symbol('metrics');
 export const LOGGER = Symbol('logger');
 export const ANSWERS = Symbol('answers');
+export const WORKER_HEALTH = Symbol('worker-health');

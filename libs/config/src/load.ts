@@ -41,6 +41,7 @@ export interface RefgraphConfig {
   /** Absent in hand-built configs: DEFAULT_LIMITS apply. */
   limits?: LimitsConfig;
   registryView: RegistryViewConfig;
+  graphql: ParsedConfig['graphql'];
   /** Absent: an embedded Postgres is started under ./.data. */
   databaseUrl?: string;
   registries: RegistryConfig[];
@@ -194,6 +195,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     policies: cfg.policies,
     limits: cfg.limits,
     registryView,
+    graphql: cfg.graphql,
     databaseUrl: env.DATABASE_URL || undefined,
     registries,
   };

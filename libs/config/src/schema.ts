@@ -290,6 +290,17 @@ export const configSchema = z
       .strict()
       .default({ reconcileIntervalSeconds: 0, concurrency: 4 }),
     registries: z.array(registry).default([]),
+    /** GraphQL: a response body over maxResponseBytes is replaced by a RESPONSE_TOO_LARGE error. */
+    graphql: z
+      .object({
+        maxResponseBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(4 * 1024 * 1024),
+      })
+      .strict()
+      .default({ maxResponseBytes: 4 * 1024 * 1024 }),
     trust: trust.default({ trustedRoot: 'public-good', authorities: [], repositories: [] }),
     policies: z.array(policy).default([]),
     limits: limits.default(DEFAULT_LIMITS),

@@ -1,6 +1,7 @@
 export * from './catalog.js';
 export * from './metrics.js';
 export * from './queue.js';
+export * from './worker-health.js';
 export * from './process-event.js';
 export * from './sync.js';
 export * from './sync-jobs.js';

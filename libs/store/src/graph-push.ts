@@ -1,4 +1,5 @@
 import { contentEdges, tagEdges, type ArtifactKind, type ExtractedEdge, type ParsedManifest } from '#oci';
+import { addJobsSql, verifyJobSpecSql } from './jobs/jobs.js';
 
 // The batched push: its inputs and outcomes, the one statement that writes many pushes, and how
 // pushes are split into statements. GraphRepository.applyPushes runs it.
@@ -142,8 +143,7 @@ WITH items AS (
       WHERE e.repository_id = a.repository_id AND e.referrer_digest = a.referrer_digest
         AND e.subject_digest = a.subject_digest AND e.kind <> 'index-child')
 ), jobs AS MATERIALIZED (
-  SELECT ARRAY(SELECT ROW($27::text, json_build_object('digest', digest), NULL, NULL, NULL,
-                          $27::text || ':' || digest, $29::smallint, NULL)::graphile_worker.job_spec
+  SELECT ARRAY(SELECT ${verifyJobSpecSql('$27', 'digest', '$29')}
                FROM targets) AS specs
 )
 SELECT
@@ -158,7 +158,7 @@ SELECT
             'kind', kind)::text))
    FROM added WHERE kind <> 'index-child')::int AS notified,
   -- One add_jobs call (one notification) for all of them, and none without any.
-  (SELECT count(*) FROM jobs CROSS JOIN LATERAL graphile_worker.add_jobs(jobs.specs)
+  (SELECT count(*) FROM jobs CROSS JOIN LATERAL ${addJobsSql('jobs.specs')}
    WHERE cardinality(jobs.specs) > 0)::int AS queued`;
 
 /** The statement's parameters for `inputs`: per-push columns, then their edges, then the job spec. */

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Database } from './database.js';
 import type { EventMark, ManifestContent } from './graph-push.js';
 import { GroupCommit } from './group-commit.js';
+import { addIngestJob, addIngestJobs } from './jobs/jobs.js';
 
 export interface InboxEvent {
   action: 'push' | 'delete';
@@ -28,8 +29,6 @@ export interface StoredEvent {
 }
 
 export type EventStatus = 'pending' | 'done' | 'skipped' | 'failed';
-
-export const INGEST_TASK = 'ingest_event';
 
 /** One webhook delivery's events, as recorded by one call. */
 interface Delivery {
@@ -111,14 +110,10 @@ export class InboxRepository {
       ],
     );
     if (inserted.length > 0) {
-      // add_jobs inserts all the jobs with one statement and one notification, where add_job per
-      // row would cost a function call and a NOTIFY each.
-      await c.query(
-        `SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
-           SELECT json_populate_record(NULL::graphile_worker.job_spec, json_build_object(
-             'identifier', $1::text, 'payload', json_build_object('eventId', id), 'max_attempts', $3::int))
-           FROM unnest($2::bigint[]) AS id))`,
-        [INGEST_TASK, inserted.map((r) => r.id), this.maxAttempts],
+      await addIngestJobs(
+        c,
+        inserted.map((r) => r.id),
+        this.maxAttempts,
       );
     }
     // Events without a sender event id never conflict (NULLs are distinct in the unique index).
@@ -236,10 +231,7 @@ export class InboxRepository {
         [id],
       );
       if (!res.rowCount) return false;
-      await c.query(
-        `SELECT graphile_worker.add_job($1, json_build_object('eventId', $2::bigint), max_attempts := $3)`,
-        [INGEST_TASK, id, this.maxAttempts],
-      );
+      await addIngestJob(c, id, this.maxAttempts);
       return true;
     });
   }

@@ -13,5 +13,6 @@ export * from './read/rows.js';
 export type { VerificationKind } from './read/evidence.reads.js';
 export * from './trust.repository.js';
 export * from './graph.listener.js';
-export * from './worker-presence.js';
 export * from './registry-view.repository.js';
+export * from './jobs/jobs.js';
+export * from './jobs/worker-presence.js';

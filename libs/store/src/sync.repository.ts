@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import type { Database } from './database.js';
+import { addSyncJob } from './jobs/jobs.js';
 
 /** First key of the two-key advisory lock that admits one sync run per registry at a time. */
 const SYNC_LOCK_NAMESPACE = 72_461_130;
-
-export const SYNC_TASK = 'registry_sync';
 
 export type SyncStatus = 'running' | 'done' | 'interrupted' | 'failed';
 
@@ -181,19 +180,7 @@ export class SyncRepository {
 
   /** Queues a sync job; returns its id. */
   async queueSync(payload: SyncJobPayload, opts: QueueSyncOptions): Promise<string> {
-    const { rows } = await this.db.pool.query<{ id: string }>(
-      `SELECT id::text AS id FROM graphile_worker.add_job($1, $2::json, queue_name := $3, run_at := $4,
-         max_attempts := $5, job_key := $6, job_key_mode := 'preserve_run_at')`,
-      [
-        SYNC_TASK,
-        JSON.stringify(payload),
-        opts.queue,
-        opts.runAt ?? null,
-        opts.maxAttempts ?? 5,
-        opts.jobKey ?? null,
-      ],
-    );
-    return rows[0]!.id;
+    return addSyncJob(this.db.pool, { payload, ...opts });
   }
 }
 

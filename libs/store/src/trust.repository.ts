@@ -1,14 +1,7 @@
 import type pg from 'pg';
 import type { Database } from './database.js';
 import { GRAPH_CHANNEL, type VerifyJobs } from './graph.repository.js';
-
-export const VERIFY_TASK = 'verify_artifact';
-
-/**
- * graphile-worker runs numerically smaller priorities first (ingest jobs have 0): verification
- * waits while events are queued, so it never holds back the graph, and catches up once they are not.
- */
-export const VERIFY_PRIORITY = 10;
+import { addVerifyJobSql, VERIFY_PRIORITY, VERIFY_TASK } from './jobs/jobs.js';
 
 /** Artifact kinds whose content is verified or parsed after ingest. */
 const TRUST_KINDS = ['signature', 'attestation', 'sbom'];
@@ -270,8 +263,7 @@ export class TrustRepository {
          WHERE e.repository_id = $1 AND e.source_digest = $2 AND e.kind <> 'index-child'
            AND a.kind = ANY($3::text[])
        )
-       SELECT count(graphile_worker.add_job($4, json_build_object('digest', digest), job_key := $4 || ':' || digest,
-                                            priority := $5))::int AS n
+       SELECT count(${addVerifyJobSql('$4', 'digest', '$5')})::int AS n
        FROM targets`,
       [repositoryId, sourceDigest, TRUST_KINDS, VERIFY_TASK, VERIFY_PRIORITY],
     );
@@ -287,8 +279,7 @@ export class TrustRepository {
       `WITH stale AS (
          SELECT DISTINCT artifact_digest AS digest FROM signature WHERE policy_version <> $1 LIMIT $2
        )
-       SELECT count(graphile_worker.add_job($3, json_build_object('digest', digest), job_key := $3 || ':' || digest,
-                                            priority := $4))::int AS n
+       SELECT count(${addVerifyJobSql('$3', 'digest', '$4')})::int AS n
        FROM stale`,
       [policyVersion, limit, VERIFY_TASK, VERIFY_PRIORITY],
     );

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import type { Metrics } from '#ingest';
+import type { Metrics, WorkerHealth } from '#ingest';
 import type { Database, InboxRepository } from '#store';
-import { DATABASE, INBOX, METRICS } from '../tokens.js';
+import { DATABASE, INBOX, METRICS, WORKER_HEALTH } from '../tokens.js';
 import { Access } from '../auth/access.js';
 
 @Controller()
@@ -11,6 +11,7 @@ export class HealthController {
     @Inject(DATABASE) private readonly db: Database,
     @Inject(INBOX) private readonly inbox: InboxRepository,
     @Inject(METRICS) private readonly metrics: Metrics,
+    @Inject(WORKER_HEALTH) private readonly worker: WorkerHealth,
   ) {}
 
   /** Live: the process answers. */
@@ -20,12 +21,24 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready: the database answers and every migration is applied. */
+  /**
+   * Ready: the database answers, every migration is applied, and the job runner of this process
+   * (if it runs one) is taking jobs: not while it is restarting after a stop or stall, nor while
+   * the process is shutting down.
+   */
   @Access('public')
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply) {
-    const ready = await this.db.isReady();
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: ready });
+    const database = await this.db.isReady();
+    const worker = this.worker.snapshot();
+    const ready = database && this.worker.ready;
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      database,
+      worker: worker.state,
+      workerRestarts: worker.restarts,
+      ...(worker.reason ? { workerReason: worker.reason } : {}),
+    });
   }
 
   @Access('public')

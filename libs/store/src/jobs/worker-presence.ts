@@ -1,3 +1,4 @@
+// Liveness of worker pools and the sweep that hands back the jobs of dead ones (graphile-worker internals).
 import type pg from 'pg';
 
 /** Advisory lock class of "graphile worker <id> is alive" locks (the other key is hashtext(id)). */
@@ -126,4 +127,21 @@ export class WorkerPresence {
     client?.release(err instanceof Error ? err : true);
     this.opts.onError?.(err);
   }
+}
+
+/**
+ * How many jobs any worker could take right now (up to `cap`): available, due, and not held back
+ * by a locked named queue. The queue supervisor compares it with the jobs its pool picks up.
+ */
+export async function countRunnableJobs(pool: pg.Pool, cap = 1000): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (
+       SELECT 1 FROM graphile_worker._private_jobs j
+       WHERE j.is_available AND j.run_at <= now()
+         AND (j.job_queue_id IS NULL OR EXISTS (
+           SELECT 1 FROM graphile_worker._private_job_queues q WHERE q.id = j.job_queue_id AND q.is_available))
+       LIMIT $1) s`,
+    [cap],
+  );
+  return rows[0]!.n;
 }

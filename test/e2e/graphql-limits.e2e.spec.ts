@@ -1,0 +1,85 @@
+import { createTestDatabase, type TestDatabase } from '#testing';
+import { startRefgraph, type StartedRefgraph } from './harness.js';
+
+/**
+ * Bounded GraphQL work over HTTP: documents over the cost limits are refused with 400 before
+ * anything executes, however they are built, and a response over the size cap is replaced by an
+ * error instead of being sent.
+ */
+
+const MAX_RESPONSE_BYTES = 4096;
+const DIGEST = `sha256:${'b'.repeat(64)}`;
+
+let tdb: TestDatabase;
+let refgraph: StartedRefgraph;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  refgraph = await startRefgraph(tdb.url, {
+    worker: { enabled: false },
+    graphql: { maxResponseBytes: MAX_RESPONSE_BYTES },
+  });
+});
+
+afterAll(async () => {
+  await refgraph?.running.close();
+  await tdb?.drop();
+});
+
+type Json = Record<string, any>;
+
+async function gql(query: string) {
+  const res = await fetch(`${refgraph.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  const text = await res.text();
+  return { status: res.status, bytes: Buffer.byteLength(text), body: JSON.parse(text) as Json };
+}
+
+function doubling(n: number): string {
+  const fragments = ['fragment F0 on Artifact { digest kind children { digest } }'];
+  for (let i = 1; i <= n; i++) fragments.push(`fragment F${i} on Artifact { ...F${i - 1} ...F${i - 1} }`);
+  return `{ artifact(digest: "${DIGEST}") { ...F${n} } }\n${fragments.join('\n')}`;
+}
+
+it('refuses exponentially expanding fragments and aliased lists with 400 before executing', async () => {
+  const exponential = await gql(doubling(30));
+  expect(exponential.status).toBe(400);
+  expect(exponential.body).toEqual({
+    data: null,
+    errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }) })],
+  });
+  const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: children { parents { digest } }`).join(' ');
+  const aliased = await gql(`{ artifacts(first: 100) { edges { node { ${aliases} } } } }`);
+  expect(aliased.status).toBe(400);
+  expect(aliased.body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+  // The process still answers normally afterwards.
+  expect((await gql(`{ artifact(digest: "${DIGEST}") { digest } }`)).body).toEqual({
+    data: { artifact: null },
+  });
+});
+
+it('replaces a response over the size cap with a RESPONSE_TOO_LARGE error', async () => {
+  // Introspection is free for the cost rule, and its answer is far larger than the cap.
+  const big = await gql('{ __schema { types { name description fields { name description } } } }');
+  expect(big.status).toBe(400);
+  expect(big.bytes).toBeLessThan(MAX_RESPONSE_BYTES);
+  expect(big.body).toEqual({
+    data: null,
+    errors: [
+      {
+        message: expect.stringMatching(/^the response would be \d+ bytes; the limit is 4096/),
+        extensions: { code: 'RESPONSE_TOO_LARGE', bytes: expect.any(Number), limit: MAX_RESPONSE_BYTES },
+      },
+    ],
+  });
+  expect(big.body.errors[0].extensions.bytes).toBeGreaterThan(MAX_RESPONSE_BYTES);
+  process.stdout.write(`graphql-limits response cap: ${JSON.stringify(big.body.errors[0].extensions)}\n`);
+  const small = await gql('{ __schema { queryType { name } } }');
+  expect(small).toMatchObject({
+    status: 200,
+    body: { data: { __schema: { queryType: { name: 'Query' } } } },
+  });
+});
