@@ -130,7 +130,9 @@ export class Reader {
           this.catalog.byName(ref.registry) ??
           this.catalog.all().find((e) => new URL(e.config.url).host === ref.registry);
         if (!entry) {
-          out.push(new NotFoundError(`no registry named "${ref.registry}" is configured`, 'unknown_registry'));
+          out.push(
+            new NotFoundError(`no registry named "${ref.registry}" is configured`, 'unknown_registry'),
+          );
           continue;
         }
         ref.registry = entry.config.name;
@@ -152,7 +154,10 @@ export class Reader {
       const digest = digests[i];
       out[at] = digest
         ? { reference: formatReference(ref), ...ref, digest }
-        : new NotFoundError(`${formatReference(ref)} is not known (no tag ${ref.tag} is recorded)`, 'unknown_tag');
+        : new NotFoundError(
+            `${formatReference(ref)} is not known (no tag ${ref.tag} is recorded)`,
+            'unknown_tag',
+          );
     });
     // A digest counts only where the caller may see it.
     const wanted = out.flatMap((r) => (r instanceof Error ? [] : [r.digest]));
@@ -346,7 +351,9 @@ function buildTree(
         kind: r.artifact?.kind ?? 'unknown',
         size: r.artifact?.size ?? r.descriptor?.size ?? null,
         annotations: r.artifact?.annotations ?? r.descriptor?.annotations ?? {},
-        verification: verifications.filter((s) => s.artifactDigest === r.digest && s.subjectDigest === subject),
+        verification: verifications.filter(
+          (s) => s.artifactDigest === r.digest && s.subjectDigest === subject,
+        ),
         attestations: attestations.filter((a) => a.artifactDigest === r.digest),
         referrers: make(r.digest, new Set([...seen, r.digest])),
       }));

@@ -27,8 +27,8 @@ export class GraphReader {
     return this.read.findArtifacts(this.viewer.scope, digests);
   }
 
-  locations(digests: string[], limit: number): Promise<Map<string, Location[]>> {
-    return this.read.findLocations(this.viewer.scope, digests, limit);
+  locations(digests: string[], limit: number, tagLimit: number): Promise<Map<string, Location[]>> {
+    return this.read.findLocations(this.viewer.scope, digests, limit, tagLimit);
   }
 
   listArtifacts(opts: { filter: ArtifactListFilter; after?: string; limit: number }): Promise<ArtifactRow[]> {
@@ -64,8 +64,8 @@ export class GraphReader {
     return this.read.findAttestations(this.viewer.scope, digests, { by, limit });
   }
 
-  sboms(subjects: string[]): Promise<SbomRow[]> {
-    return this.read.findSboms(this.viewer.scope, subjects);
+  sboms(subjects: string[], limit: number): Promise<SbomRow[]> {
+    return this.read.findSboms(this.viewer.scope, subjects, limit);
   }
 
   sbomPackages(

@@ -1,6 +1,7 @@
 import { Context, Args, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { ReferrersArgs, SbomPackagesArgs } from './args.js';
 import { LoaderFactory, type GraphContext } from './context.js';
+import { listCap } from './limits.js';
 import { decodeCursor, encodeCursor, LIMITS, parseFirst } from './input.js';
 import { edgeKind, fromDescriptor, fromReferrer, toArtifact, toAttestation, toSbom } from './map.js';
 import { Artifact, ReferrerConnection } from './models/artifact.model.js';
@@ -26,7 +27,9 @@ export class ArtifactResolver {
   })
   async tags(@Parent() a: Artifact, @Context() ctx: GraphContext): Promise<string[]> {
     const where = await this.loaders.of(ctx).where(a.digest);
-    return where.flatMap((l) => l.tags.map((t) => `${l.registry}/${l.repository}:${t}`));
+    return where
+      .flatMap((l) => l.tags.map((t) => `${l.registry}/${l.repository}:${t}`))
+      .slice(0, listCap('Artifact.tags'));
   }
 
   @ResolveField(() => Artifact, {
@@ -147,7 +150,10 @@ export class SbomResolver {
       after: decodeCursor('p', args.after),
       limit: first + 1,
     });
-    const edges = rows.slice(0, first).map(({ id, ...p }) => ({ cursor: encodeCursor('p', id), node: p }));
+    const edges = rows.slice(0, first).map(({ id, ...p }) => ({
+      cursor: encodeCursor('p', id),
+      node: { ...p, licenses: p.licenses.slice(0, listCap('Package.licenses')) },
+    }));
     return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 }

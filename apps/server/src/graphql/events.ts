@@ -36,7 +36,10 @@ export class GraphEvents implements OnModuleInit, OnModuleDestroy {
       async (e) => {
         if (e.type !== 'referrer_added') return undefined;
         if (!paths.has(e.repositoryId)) {
-          paths.set(e.repositoryId, (await reader.graph.repositoryPaths([e.repositoryId])).get(e.repositoryId) ?? null);
+          paths.set(
+            e.repositoryId,
+            (await reader.graph.repositoryPaths([e.repositoryId])).get(e.repositoryId) ?? null,
+          );
         }
         const path = paths.get(e.repositoryId);
         if (!path) return undefined;

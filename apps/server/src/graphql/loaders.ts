@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { LIST_LIMITS, type Reader } from '#answers';
+import type { Reader } from '#answers';
 import type {
   ArtifactRow,
   AttestationRow,
@@ -10,6 +10,7 @@ import type {
   SbomRow,
   SignatureRow,
 } from '#store';
+import { listCap } from './limits.js';
 
 export interface ReferrerArgs {
   artifactType?: string;
@@ -68,14 +69,18 @@ export class GraphLoaders {
       return keys.map((k) => found.get(k) ?? null);
     });
     this.locations = this.loader(async (keys) => {
-      const found = await graph.locations([...keys], LIST_LIMITS.locations);
+      const found = await graph.locations(
+        [...keys],
+        listCap('Artifact.repositories'),
+        listCap('ArtifactLocation.tags'),
+      );
       return keys.map((k) => found.get(k) ?? []);
     });
     this.childLoader = this.loader(async (keys) =>
-      groupBy(keys, await graph.children([...keys], LIST_LIMITS.children), (r) => r.parent),
+      groupBy(keys, await graph.children([...keys], listCap('Artifact.children')), (r) => r.parent),
     );
     this.parentLoader = this.loader(async (keys) =>
-      groupBy(keys, await graph.parents([...keys], LIST_LIMITS.parents), (r) => r.child).map((list) =>
+      groupBy(keys, await graph.parents([...keys], listCap('Artifact.parents')), (r) => r.child).map((list) =>
         list.map((r) => ({ digest: r.digest, descriptor: null })),
       ),
     );
@@ -87,7 +92,7 @@ export class GraphLoaders {
             by,
             // Over a subject: its signatures; of an artifact: whatever its envelope verified as.
             kind: by === 'subject' ? 'signature' : undefined,
-            limit: LIST_LIMITS.verifications,
+            limit: listCap(by === 'subject' ? 'Artifact.signatures' : 'Artifact.verification'),
           }),
           (r) => (by === 'subject' ? r.subjectDigest : r.artifactDigest),
         ),
@@ -97,19 +102,19 @@ export class GraphLoaders {
     this.attestationsBySubject = this.loader(async (keys) =>
       groupBy(
         keys,
-        await graph.attestations([...keys], 'subject', LIST_LIMITS.verifications),
+        await graph.attestations([...keys], 'subject', listCap('Artifact.attestations')),
         (r) => r.subjectDigest,
       ),
     );
     this.attestationsByArtifact = this.loader(async (keys) =>
       groupBy(
         keys,
-        await graph.attestations([...keys], 'artifact', LIST_LIMITS.verifications),
+        await graph.attestations([...keys], 'artifact', listCap('Artifact.statements')),
         (r) => r.artifactDigest,
       ),
     );
     this.sbomLoader = this.loader(async (keys) =>
-      groupBy(keys, await graph.sboms([...keys]), (r) => r.subjectDigest),
+      groupBy(keys, await graph.sboms([...keys], listCap('Artifact.sboms')), (r) => r.subjectDigest),
     );
   }
 

@@ -1,3 +1,4 @@
+import { listCap } from './limits.js';
 import type { ArtifactRow, AttestationRow, ReferrerRow, SbomRow } from '#store';
 import { Artifact } from './models/artifact.model.js';
 import { ArtifactKind, EdgeKind, toEnum } from './models/enums.js';
@@ -47,6 +48,7 @@ export function edgeKind(kind: string): EdgeKind {
 function annotationList(a: Record<string, string>) {
   return Object.entries(a)
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .slice(0, listCap('Artifact.annotations'))
     .map(([key, value]) => ({ key, value: String(value) }));
 }
 
@@ -63,7 +65,8 @@ export function toAttestation(row: AttestationRow): Attestation {
     ...rest,
     vulnerabilities: Object.entries(vulnCounts ?? {})
       .map(([severity, count]) => ({ severity, count: Number(count) }))
-      .sort((a, b) => rank(a.severity) - rank(b.severity) || a.severity.localeCompare(b.severity)),
+      .sort((a, b) => rank(a.severity) - rank(b.severity) || a.severity.localeCompare(b.severity))
+      .slice(0, listCap('Attestation.vulnerabilities')),
   };
 }
 

@@ -68,15 +68,18 @@ export class EvidenceReads {
   }
 
   /** SBOMs describing the given subjects, visible like their artifact. */
-  async findSboms(scope: RepositoryScope, subjects: string[]): Promise<SbomRow[]> {
+  async findSboms(scope: RepositoryScope, subjects: string[], limit = 1000): Promise<SbomRow[]> {
     if (subjects.length === 0) return [];
     const { rows } = await this.db.pool.query<SbomRow>(
-      `SELECT b.id::float8 AS id, b.artifact_digest AS "artifactDigest", b.subject_digest AS "subjectDigest", b.format,
+      `SELECT id, "artifactDigest", "subjectDigest", format, "specVersion", name, "packageCount", "parseError" FROM (
+       SELECT b.id::float8 AS id, b.artifact_digest AS "artifactDigest", b.subject_digest AS "subjectDigest", b.format,
               b.spec_version AS "specVersion", b.name, b.package_count AS "packageCount", b.parse_error AS "parseError"
-       FROM sbom b WHERE b.subject_digest = ANY($1) AND ${presentInScope('b.artifact_digest', 2)}
-       ORDER BY b.subject_digest, b.parse_error NULLS FIRST, b.artifact_digest, b.id
-       LIMIT 1000`,
-      [subjects, scopeParam(scope)],
+              , b.subject_digest AS sd, b.parse_error AS pe, b.artifact_digest AS ad,
+              row_number() OVER (PARTITION BY b.subject_digest ORDER BY b.parse_error NULLS FIRST, b.artifact_digest, b.id) AS n
+       FROM sbom b WHERE b.subject_digest = ANY($1) AND ${presentInScope('b.artifact_digest', 2)}) x
+       WHERE n <= $3
+       ORDER BY sd, pe NULLS FIRST, ad, id`,
+      [subjects, scopeParam(scope), limit],
     );
     return rows;
   }

@@ -93,6 +93,7 @@ export class ReadRepository extends EvidenceReads {
     scope: RepositoryScope,
     digests: string[],
     limit = 1000,
+    tagLimit = 1000,
   ): Promise<Map<string, Location[]>> {
     const out = new Map<string, Location[]>();
     if (digests.length === 0) return out;
@@ -112,7 +113,7 @@ export class ReadRepository extends EvidenceReads {
          WHERE l.digest = ANY($1) AND l.present AND ($2::text = '' OR (g.name || '/' || r.name) ~ $2)
          GROUP BY l.digest, g.name, r.name) x
        WHERE n <= $3 ORDER BY registry, repository`,
-      [digests, scopeParam(scope), limit, limit],
+      [digests, scopeParam(scope), limit, tagLimit],
     );
     for (const r of rows) {
       const list = out.get(r.digest) ?? [];
