@@ -78,7 +78,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         bufferLogs: false,
       });
       app.useGlobalFilters(new AllErrorsFilter(logger));
-      const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics);
+      const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics, logger);
       await app.register(webhookRoutes(receiver, config.server.bodyLimitBytes, logger));
       await app.register(referrersRoutes(runtime.referrers, runtime.catalog));
       await app.init();

@@ -15,6 +15,12 @@ export class Metrics {
     labelNames: ['registry'],
     registers: [this.registry],
   });
+  readonly webhookEventsRejected = new Counter({
+    name: 'refgraph_webhook_events_rejected_total',
+    help: 'Webhook events refused one by one at admission (stored as rejected), by registry and reason',
+    labelNames: ['registry', 'reason'],
+    registers: [this.registry],
+  });
   readonly webhookRejected = new Counter({
     name: 'refgraph_webhook_requests_rejected_total',
     help: 'Webhook requests refused, by registry and reason',
