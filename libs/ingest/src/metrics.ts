@@ -38,6 +38,12 @@ export class Metrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  readonly tagsUnconfirmed = new Counter({
+    name: 'refgraph_webhook_tags_unconfirmed_total',
+    help: 'Tagged pushes whose tag the registry no longer points at their digest (replayed or out of date): the manifest is recorded, the tag not moved',
+    labelNames: ['registry'],
+    registers: [this.registry],
+  });
   readonly jobsRetried = new Counter({
     name: 'refgraph_jobs_retried_total',
     help: 'Ingest job attempts that failed and will be retried',

@@ -12,3 +12,4 @@ export * from './trust.repository.js';
 export * from './graph-query.repository.js';
 export * from './graph.listener.js';
 export * from './worker-presence.js';
+export * from './errors.js';
