@@ -15,8 +15,14 @@ const STATUS_BY_CODE: Record<WebhookError['code'], number> = {
   unsupported_media_type: 415,
 };
 
-/** Rejections listed in a reply; the count covers all of them. */
+/** Rejections listed in a reply and a log line; the counts cover all of them. */
 const MAX_LISTED_REJECTIONS = 20;
+/**
+ * Rejected events stored per delivery. A rejected event can be two bytes (`0,` in an events
+ * array), so without a cap one body within the size limit would write tens of thousands of rows;
+ * beyond it they are counted (reply, metrics, log) but not stored.
+ */
+export const MAX_STORED_REJECTIONS = 100;
 
 /**
  * Authenticates, parses and durably stores one webhook delivery. Answers 2xx only after every
@@ -54,24 +60,28 @@ export class WebhookReceiver {
     }
     if (result.reply) return result.reply;
     const rejected = result.rejected ?? [];
+    const kept = rejected.slice(0, MAX_STORED_REJECTIONS);
     // Signed senders sign the body but not the delivery id: a captured delivery replayed under a
     // fresh id is recognised by its body.
     const bodySha256 = SIGNING_KINDS.includes(entry.config.kind)
       ? createHash('sha256').update(req.rawBody).digest('hex')
       : undefined;
     const counts = await this.inbox.record(entry.id, result.events, {
-      rejected,
+      rejected: kept,
       ...(bodySha256 !== undefined && { bodySha256 }),
     });
     this.metrics.webhookEvents.inc({ registry: registryName }, counts.stored);
     this.metrics.webhookIgnored.inc({ registry: registryName }, result.ignored);
     this.metrics.jobsQueued.inc(counts.stored);
-    if (counts.rejected > 0) this.reportRejections(registryName, rejected, counts.rejected);
+    // Rejections beyond the stored ones cannot be told from a retry's: they count with the
+    // delivery's stored ones, i.e. when the delivery is new.
+    const fresh = counts.rejected > 0 ? counts.rejected + rejected.length - kept.length : 0;
+    if (fresh > 0) this.reportRejections(registryName, rejected, fresh);
     return {
       status: 202,
       body: {
         accepted: counts.stored,
-        duplicates: result.events.length + rejected.length - counts.stored - counts.rejected,
+        duplicates: result.events.length + kept.length - counts.stored - counts.rejected,
         ignored: result.ignored,
         rejected: rejected.length,
         rejections: rejected
