@@ -220,4 +220,46 @@ describe('EventProcessor: input errors and replays', () => {
     expect(await inbox.find(id)).toMatchObject({ status: 'done' });
     expect(await tagTarget('deleted-since')).toBeUndefined();
   });
+
+  it('lets a later push win over a delete dated far in the future (its time is clamped)', async () => {
+    const m = imageManifest();
+    served.set(m.digest, m);
+    const present = async () =>
+      (
+        await db.pool.query<{ present: boolean }>(
+          `SELECT l.present FROM artifact_location l JOIN repository r ON r.id = l.repository_id
+           WHERE r.registry_id = $1 AND r.name = 'app' AND l.digest = $2`,
+          [registryId, m.digest],
+        )
+      ).rows[0]?.present;
+    const latestId = async () => (await inbox.list(undefined, 1))[0]!.id;
+
+    await inbox.record(registryId, [{ action: 'push', repository: 'app', digest: m.digest }], {
+      receivedAt: new Date(Date.now() - 20 * 60_000),
+    });
+    await processor.process(await latestId(), 1, 5);
+    // Received ten minutes ago, dated 9999-12-31: ordered as if sent a minute after it arrived.
+    await inbox.record(
+      registryId,
+      [
+        {
+          action: 'delete',
+          repository: 'app',
+          digest: m.digest,
+          occurredAt: new Date('9999-12-31T00:00:00Z'),
+        },
+      ],
+      { receivedAt: new Date(Date.now() - 10 * 60_000) },
+    );
+    await processor.process(await latestId(), 1, 5);
+    expect(await present()).toBe(false);
+
+    await inbox.record(registryId, [
+      { action: 'push', repository: 'app', digest: m.digest, occurredAt: new Date() },
+    ]);
+    const push = await latestId();
+    await processor.process(push, 1, 5);
+    expect(await inbox.find(push)).toMatchObject({ status: 'done', lastError: null });
+    expect(await present()).toBe(true);
+  });
 });
