@@ -267,7 +267,7 @@ function validEvent(id: string): fc.Arbitrary<MixedEvent> {
   return fc
     .tuple(fc.constantFrom('sha256', 'sha384', 'sha512'), hex(128), fc.boolean())
     .map(([algorithm, h, tagged]) => {
-      const length = { sha256: 64, sha384: 96, sha512: 128 }[algorithm]!;
+      const length = { sha256: 64, sha384: 96, sha512: 128 }[algorithm];
       return {
         event: {
           id,

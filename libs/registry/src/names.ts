@@ -49,7 +49,9 @@ export function assertTag(value: string): void {
 
 export function assertDigest(value: string): void {
   if (typeof value !== 'string' || !isDigest(value)) {
-    throw new InvalidNameError(`invalid digest (sha256, sha384 or sha512, lowercase hex): ${JSON.stringify(value)}`);
+    throw new InvalidNameError(
+      `invalid digest (sha256, sha384 or sha512, lowercase hex): ${JSON.stringify(value)}`,
+    );
   }
 }
 
