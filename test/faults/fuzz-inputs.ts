@@ -220,3 +220,109 @@ export const graphqlBody = (queries: string[]) =>
       ),
     },
   );
+
+/** One event of a Distribution envelope, and whether a correct receiver admits it. */
+export interface MixedEvent {
+  event: unknown;
+  /** The sender event id of a valid event, which must end up stored. */
+  validId?: string;
+  /** The event is rejected, and stored as such under this id (the id itself is storable). */
+  rejectedId?: string;
+}
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
+
+/**
+ * Distribution events a hostile pusher or a public example can produce: digests of unsupported
+ * or malformed form (one placeholder digest in Distribution's own examples), ids and names
+ * Postgres cannot store, wrong types, non-objects. None may cost the valid events beside it.
+ */
+function invalidEvent(id: string): fc.Arbitrary<MixedEvent> {
+  const push = (target: Record<string, unknown>, eventId: unknown = id) => ({
+    id: eventId,
+    timestamp: '2026-01-01T00:00:00Z',
+    action: 'push',
+    target: { mediaType: OCI_MANIFEST, repository: 'team/app', ...target },
+  });
+  const storable = (event: unknown): MixedEvent => ({ event, rejectedId: id });
+  return fc.oneof(
+    hex(64).map((h) => storable(push({ digest: `md5:${h.slice(0, 32)}` }))),
+    hex(64).map((h) => storable(push({ digest: `sha384:${h}` }))),
+    fc.constant(storable(push({ digest: 'sha256:0123456789abcdef0' }))),
+    fc.constant(storable(push({ digest: 'sha512:zz' }))),
+    fc.constant(storable(push({ digest: `sha256:${'a'.repeat(64)}`, repository: '../etc' }))),
+    fc.constant(storable(push({ tag: '-bad' }))),
+    fc.constant(storable(push({ digest: 5 }))),
+    fc.constant<MixedEvent>({ event: push({ digest: `sha256:${'a'.repeat(64)}` }, `${id}\u0000nul`) }),
+    fc.constant<MixedEvent>({ event: push({ digest: `sha256:${'a'.repeat(64)}` }, `${id}\ud800`) }),
+    fc.constant<MixedEvent>({
+      event: push({ digest: `sha256:${'a'.repeat(64)}` }, `${id}${'x'.repeat(3000)}`),
+    }),
+    fc.constantFrom<MixedEvent>({ event: null }, { event: 1 }, { event: 'x' }, { event: [] }),
+  );
+}
+
+function validEvent(id: string): fc.Arbitrary<MixedEvent> {
+  return fc
+    .tuple(fc.constantFrom('sha256', 'sha384', 'sha512'), hex(128), fc.boolean())
+    .map(([algorithm, h, tagged]) => {
+      const length = { sha256: 64, sha384: 96, sha512: 128 }[algorithm];
+      return {
+        event: {
+          id,
+          timestamp: '2026-01-01T00:00:00Z',
+          action: 'push',
+          target: {
+            mediaType: OCI_MANIFEST,
+            repository: 'team/app',
+            digest: `${algorithm}:${h.slice(0, length)}`,
+            ...(tagged && { tag: 'v1' }),
+          },
+        },
+        validId: id,
+      };
+    });
+}
+
+/**
+ * An envelope of valid and invalid events with unique ids under `prefix`: an invalid one first
+ * (the case that blocked every later event), a valid one last, random ones between.
+ */
+export function mixedEnvelope(prefix: string): fc.Arbitrary<MixedEvent[]> {
+  return fc
+    .array(fc.boolean(), { maxLength: 6 })
+    .map((middle) => [false, ...middle, true])
+    .chain((kinds) =>
+      fc.tuple(
+        ...kinds.map((valid, i) => (valid ? validEvent(`${prefix}-${i}`) : invalidEvent(`${prefix}-${i}`))),
+      ),
+    );
+}
+
+const DISTRIBUTION_TYPES = [
+  'application/vnd.docker.distribution.events.v1+json',
+  'application/vnd.docker.distribution.events.v2+json',
+  'application/json',
+];
+
+/**
+ * Whether a Distribution delivery is an envelope (an object with an `events` array, in a media
+ * type Distribution uses, within the body limit): those must be admitted with 2xx, whatever the
+ * events in it, because Distribution retries a refused delivery forever.
+ */
+export function isDistributionEnvelope(body: Buffer, contentType: string, bodyLimit: number): boolean {
+  const essence = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  if (!DISTRIBUTION_TYPES.includes(essence) || body.length > bodyLimit) return false;
+  try {
+    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Array.isArray((value as { events?: unknown }).events)
+    );
+  } catch {
+    return false;
+  }
+}

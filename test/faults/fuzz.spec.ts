@@ -5,14 +5,24 @@ import { startHttpStub, type HttpStub } from '#testing';
 import { SIGNING_KINDS } from '#webhooks';
 import { createTestDatabase, type TestDatabase } from '#testing';
 import { SEEDS } from './fuzz-seeds.js';
-import { contentTypes, graphqlBody, param, queryString, webhookBody } from './fuzz-inputs.js';
-import { ensureBuilt, startService, stopAll, type ServiceProcess } from './service.js';
+import {
+  contentTypes,
+  graphqlBody,
+  isDistributionEnvelope,
+  mixedEnvelope,
+  param,
+  queryString,
+  webhookBody,
+} from './fuzz-inputs.js';
+import { ensureBuilt, sql, startService, stopAll, type ServiceProcess } from './service.js';
 
 /**
  * Thousands of malformed, truncated, oversized and type-confused inputs, generated with a fixed
  * seed, against every webhook kind (each with correct credentials, so the payload parser is
  * reached) and every query endpoint: only 4xx (2xx for valid-but-irrelevant input), never a 5xx,
- * and the process (api and worker in one, run from dist) stays up.
+ * and the process (api and worker in one, run from dist) stays up. A delivery whose envelope
+ * parses is answered 2xx whatever its events are (bad ones are rejected one by one), and
+ * envelopes mixing valid and invalid events store every valid one.
  */
 
 const SEED = 20261123;
@@ -20,6 +30,7 @@ const PER_KIND = 1000;
 const PER_ROUTE = 100;
 const REFERRERS = 1000;
 const GRAPHQL = 1000;
+const MIXED = 200;
 const BODY_LIMIT = 64 * 1024;
 const HOOK_SECRET = 'fuzz-hook-secret-0123456789abcdef';
 const ADMIN_TOKEN = 'fuzz-admin-token-0123456789abcdef';
@@ -29,6 +40,8 @@ let stub: HttpStub;
 let service: ServiceProcess;
 const figures: Record<string, Record<string, number>> = {};
 const fivexx: string[] = [];
+/** Distribution envelopes that were not answered 2xx. */
+const refusedEnvelopes: string[] = [];
 
 function count(group: string, status: number, what: string) {
   const g = (figures[group] ??= {});
@@ -84,7 +97,7 @@ function signed(kind: RegistryKind, body: Buffer, headers: Record<string, string
   return { ...headers, 'x-jfrog-event-auth': hex };
 }
 
-async function send(group: string, url: string, init: RequestInit): Promise<void> {
+async function send(group: string, url: string, init: RequestInit): Promise<number> {
   let status: number;
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(20_000) });
@@ -94,10 +107,11 @@ async function send(group: string, url: string, init: RequestInit): Promise<void
     status = 0; // no answer: the process died or hung
   }
   count(group, status, `${init.method ?? 'GET'} ${url} ${typeof init.body === 'string' ? init.body : ''}`);
+  return status;
 }
 
 /** Runs `jobs` with a few in flight at once. */
-async function pool(jobs: Array<() => Promise<void>>, parallel = 6): Promise<void> {
+async function pool(jobs: Array<() => Promise<unknown>>, parallel = 6): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
@@ -131,19 +145,74 @@ it.each(REGISTRY_KINDS.map((k) => [k]))(
       inputs.map(([{ family, body }, type]) => () => {
         const headers = signed(kind, body, { ...seed.headers, 'content-type': type });
         if (type === '') delete headers['content-type'];
+        const envelope = kind === 'distribution' && isDistributionEnvelope(body, type, BODY_LIMIT);
         return send(`webhook:${kind}:${family}`, `${service.url}/webhooks/${kind}`, {
           method: 'POST',
           headers,
           body,
+        }).then((status) => {
+          if (envelope && status !== 202 && refusedEnvelopes.length < 20)
+            refusedEnvelopes.push(`${status}: ${body.toString('utf8').slice(0, 300)}`);
         });
       }),
     );
     expect(fivexx).toEqual([]);
+    expect(refusedEnvelopes).toEqual([]);
     expect(service.hasExited()).toBe(false);
     expect(await healthy()).toBe(200);
   },
   120_000,
 );
+
+it('webhook distribution: envelopes mixing valid and invalid events are admitted, and every valid event is stored', async () => {
+  const envelopes = Array.from(
+    { length: MIXED },
+    (_, i) => fc.sample(mixedEnvelope(`mix-${i}`), { seed: SEED + 700 + i, numRuns: 1 })[0]!,
+  );
+  const replies: Array<{ status: number; accepted?: number; rejected?: number }> = [];
+  await pool(
+    envelopes.map((events) => async () => {
+      const body = Buffer.from(JSON.stringify({ events: events.map((e) => e.event) }));
+      const res = await fetch(`${service.url}/webhooks/distribution`, {
+        method: 'POST',
+        headers: signed('distribution', body, SEEDS.distribution.headers),
+        body,
+      });
+      const reply = (await res.json()) as { accepted?: number; rejected?: number };
+      count('webhook:distribution:mixed', res.status, body.toString('utf8'));
+      replies.push({ status: res.status, ...reply });
+    }),
+  );
+  const all = envelopes.flat();
+  const valid = all.flatMap((e) => (e.validId ? [e.validId] : []));
+  const rejected = all.flatMap((e) => (e.rejectedId ? [e.rejectedId] : []));
+  expect(replies.filter((r) => r.status !== 202)).toEqual([]);
+  expect(replies.reduce((n, r) => n + (r.accepted ?? 0), 0)).toBe(valid.length);
+  expect(replies.reduce((n, r) => n + (r.rejected ?? 0), 0)).toBe(all.length - valid.length);
+
+  const rows = await sql<{ sender_event_id: string; status: string }>(
+    tdb.url,
+    `SELECT e.sender_event_id, e.status FROM webhook_event e JOIN registry g ON g.id = e.registry_id
+     WHERE g.name = 'distribution' AND e.sender_event_id LIKE 'mix-%'`,
+  );
+  const status = new Map(rows.map((r) => [r.sender_event_id, r.status]));
+  expect(valid.filter((id) => !status.has(id) || status.get(id) === 'rejected')).toEqual([]);
+  expect(rejected.filter((id) => status.get(id) !== 'rejected')).toEqual([]);
+  // Nothing else under these ids: unstorable ids were not stored in some altered form.
+  expect(rows.length).toBe(valid.length + rejected.length);
+
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const listed = (await (
+    await fetch(`${service.url}/api/v1/events?status=rejected&first=50`, { headers: admin })
+  ).json()) as { events: Array<{ status: string; lastError: string }> };
+  expect(listed.events.length).toBeGreaterThan(0);
+  expect(listed.events.every((e) => e.status === 'rejected' && e.lastError.length > 0)).toBe(true);
+  const metrics = await (await fetch(`${service.url}/metrics`, { headers: admin })).text();
+  expect(metrics).toMatch(
+    /refgraph_webhook_events_rejected_total\{[^}]*registry="distribution"[^}]*\} [1-9]/,
+  );
+  figures['webhook:distribution:mixed-events'] = { valid: valid.length, rejected: all.length - valid.length };
+}, 120_000);
 
 it('REST routes from /openapi.json: random params and bodies get 4xx or 2xx, never 5xx', async () => {
   const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
@@ -155,7 +224,7 @@ it('REST routes from /openapi.json: random params and bodies get 4xx or 2xx, nev
       .map((m) => ({ path, method: m.toUpperCase() })),
   );
   expect(routes.length).toBeGreaterThan(5);
-  const jobs: Array<() => Promise<void>> = [];
+  const jobs: Array<() => Promise<unknown>> = [];
   routes.forEach((r, i) => {
     const names = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
     const inputs = fc.sample(

@@ -94,7 +94,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         bufferLogs: false,
       });
       app.useGlobalFilters(new AllErrorsFilter(logger));
-      const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics);
+      const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics, logger);
       await app.register(webhookRoutes(receiver, config.server.bodyLimitBytes, logger));
       const view = createRegistryView(runtime);
       await app.register(oci.routes(view.countToken));

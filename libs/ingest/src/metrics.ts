@@ -15,6 +15,12 @@ export class Metrics {
     labelNames: ['registry'],
     registers: [this.registry],
   });
+  readonly webhookEventsRejected = new Counter({
+    name: 'refgraph_webhook_events_rejected_total',
+    help: 'Webhook events refused one by one at admission (stored as rejected), by registry and reason',
+    labelNames: ['registry', 'reason'],
+    registers: [this.registry],
+  });
   readonly webhookRejected = new Counter({
     name: 'refgraph_webhook_requests_rejected_total',
     help: 'Webhook requests refused, by registry and reason',
@@ -30,6 +36,12 @@ export class Metrics {
     name: 'refgraph_jobs_done_total',
     help: 'Ingest jobs finished, by outcome (done, skipped, failed)',
     labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly tagsUnconfirmed = new Counter({
+    name: 'refgraph_webhook_tags_unconfirmed_total',
+    help: 'Tagged pushes whose tag the registry no longer points at their digest (replayed or out of date): the manifest is recorded, the tag not moved',
+    labelNames: ['registry'],
     registers: [this.registry],
   });
   readonly jobsRetried = new Counter({

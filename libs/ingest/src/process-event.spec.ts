@@ -23,6 +23,7 @@ let tdb: TestDatabase;
 let db: Database;
 let stub: HttpStub;
 let mode: Mode = 'ok';
+/** By digest, and by tag for the tags the registry currently has. */
 const served = new Map<string, BuiltManifest>();
 let inbox: InboxRepository;
 let processor: EventProcessor;
@@ -82,6 +83,22 @@ async function record(m: BuiltManifest): Promise<number> {
   ]);
   const [latest] = await inbox.list(undefined, 1);
   return latest!.id;
+}
+
+async function recordTagged(m: BuiltManifest, tag: string, occurredAt = new Date()): Promise<number> {
+  served.set(m.digest, m);
+  await inbox.record(registryId, [{ action: 'push', repository: 'app', digest: m.digest, tag, occurredAt }]);
+  const [latest] = await inbox.list(undefined, 1);
+  return latest!.id;
+}
+
+async function tagTarget(tag: string): Promise<string | null | undefined> {
+  const { rows } = await db.pool.query<{ digest: string | null }>(
+    `SELECT t.digest FROM tag t JOIN repository r ON r.id = t.repository_id
+     WHERE r.registry_id = $1 AND r.name = 'app' AND t.name = $2`,
+    [registryId, tag],
+  );
+  return rows[0]?.digest;
 }
 
 async function referrersOf(subject: string) {
@@ -154,5 +171,95 @@ describe('EventProcessor against a misbehaving registry', () => {
     mode = 'down';
     await processor.process(id, 2, 5);
     expect(await inbox.find(id)).toMatchObject({ status: 'done', attempts: 1 });
+  });
+});
+
+describe('EventProcessor: input errors and replays', () => {
+  it('fails an event whose manifest Postgres cannot store once, with the reason, without retrying', async () => {
+    const subject = imageManifest();
+    // A NUL is valid JSON (\u0000) but not storable in jsonb or text.
+    const id = await record(referrerManifest(subject.descriptor, 'type/nul', { note: 'a\u0000b' }));
+    const retriedBefore = (await metrics.jobsRetried.get()).values[0]?.value ?? 0;
+    await expect(processor.process(id, 1, 5)).resolves.toBeUndefined();
+    expect(await inbox.find(id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: expect.stringMatching(/^22P05: /),
+    });
+    expect((await metrics.jobsRetried.get()).values[0]?.value ?? 0).toBe(retriedBefore);
+  });
+
+  it('does not move a tag the registry points elsewhere: a replayed older push stays in the past', async () => {
+    const older = imageManifest();
+    const newer = imageManifest();
+    served.set('replayed', newer);
+    const first = await recordTagged(newer, 'replayed');
+    await processor.process(first, 1, 5);
+    expect(await tagTarget('replayed')).toBe(newer.digest);
+
+    // The older push arrives again, dated now (a fresh delivery of a captured body).
+    const replay = await recordTagged(older, 'replayed', new Date(Date.now() + 1000));
+    await processor.process(replay, 1, 5);
+    expect(await inbox.find(replay)).toMatchObject({ status: 'done' });
+    expect(await tagTarget('replayed')).toBe(newer.digest);
+    // The manifest itself is recorded: it does exist in the registry.
+    const { rowCount } = await db.pool.query('SELECT 1 FROM artifact WHERE digest = $1', [older.digest]);
+    expect(rowCount).toBe(1);
+
+    // Once the registry moves the tag, the push for it moves the tag too.
+    served.set('replayed', older);
+    const moved = await recordTagged(older, 'replayed', new Date(Date.now() + 2000));
+    await processor.process(moved, 1, 5);
+    expect(await tagTarget('replayed')).toBe(older.digest);
+  });
+
+  it('does not create a tag the registry no longer has', async () => {
+    const m = imageManifest();
+    const id = await recordTagged(m, 'deleted-since');
+    await processor.process(id, 1, 5);
+    expect(await inbox.find(id)).toMatchObject({ status: 'done' });
+    expect(await tagTarget('deleted-since')).toBeUndefined();
+  });
+
+  it('lets a later push win over a delete dated far in the future (its time is clamped)', async () => {
+    const m = imageManifest();
+    served.set(m.digest, m);
+    const present = async () =>
+      (
+        await db.pool.query<{ present: boolean }>(
+          `SELECT l.present FROM artifact_location l JOIN repository r ON r.id = l.repository_id
+           WHERE r.registry_id = $1 AND r.name = 'app' AND l.digest = $2`,
+          [registryId, m.digest],
+        )
+      ).rows[0]?.present;
+    const latestId = async () => (await inbox.list(undefined, 1))[0]!.id;
+
+    await inbox.record(registryId, [{ action: 'push', repository: 'app', digest: m.digest }], {
+      receivedAt: new Date(Date.now() - 20 * 60_000),
+    });
+    await processor.process(await latestId(), 1, 5);
+    // Received ten minutes ago, dated 9999-12-31: ordered as if sent a minute after it arrived.
+    await inbox.record(
+      registryId,
+      [
+        {
+          action: 'delete',
+          repository: 'app',
+          digest: m.digest,
+          occurredAt: new Date('9999-12-31T00:00:00Z'),
+        },
+      ],
+      { receivedAt: new Date(Date.now() - 10 * 60_000) },
+    );
+    await processor.process(await latestId(), 1, 5);
+    expect(await present()).toBe(false);
+
+    await inbox.record(registryId, [
+      { action: 'push', repository: 'app', digest: m.digest, occurredAt: new Date() },
+    ]);
+    const push = await latestId();
+    await processor.process(push, 1, 5);
+    expect(await inbox.find(push)).toMatchObject({ status: 'done', lastError: null });
+    expect(await present()).toBe(true);
   });
 });

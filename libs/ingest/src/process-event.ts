@@ -1,4 +1,4 @@
-import { classify, ManifestError, parseManifest } from '#oci';
+import { classify, parseManifest } from '#oci';
 import {
   GroupCommit,
   STALE_NOTE,
@@ -12,33 +12,13 @@ import {
   type StoredEvent,
   type TrustRepository,
 } from '#store';
+import { RegistryError } from '#registry';
 import type { CatalogEntry, RegistryCatalog } from './catalog.js';
+import { describeError, isNotFound, isRetryable } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { isRegistryBusy } from './registry-budget.js';
 
 type Outcome = { status: 'done' | 'skipped'; note?: string };
-
-interface ErrorWithCode {
-  code?: unknown;
-  retryable?: unknown;
-}
-
-/** Registry errors say whether trying again can help; content that fails parsing never will. */
-function isPermanent(err: unknown): boolean {
-  if (err instanceof ManifestError) return true;
-  const e = err as ErrorWithCode;
-  return typeof e?.retryable === 'boolean' ? !e.retryable : false;
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as ErrorWithCode)?.code === 'not_found';
-}
-
-function describe(err: unknown): string {
-  const e = err as ErrorWithCode & { message?: string };
-  const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
-  return `${code}${e?.message ?? String(err)}`.slice(0, 2000);
-}
 
 /**
  * Turns one stored webhook event into graph writes. Safe to run any number of times: a finished
@@ -76,13 +56,20 @@ export class EventProcessor {
       await this.finish(event, { status: 'skipped', note: 'registry is no longer configured' });
       return;
     }
+    if (ev.action === 'unknown') {
+      // Only rejected events name no action, and they are never queued; nothing to act on.
+      await this.finish(event, { status: 'skipped', note: 'event names no action' });
+      return;
+    }
     try {
       await (ev.action === 'push' ? this.push(ev, event, entry, content) : this.remove(ev, event, entry));
     } catch (err) {
       // Not an attempt: the task wrapper (deferWhenBusy) reschedules the job.
       if (isRegistryBusy(err)) throw err;
-      const message = describe(err);
-      if (isPermanent(err) || attempt >= maxAttempts) {
+      const message = describeError(err);
+      // Input errors (a NUL in an annotation) fail once, with the reason, instead of being
+      // retried for hours to the same end.
+      if (!isRetryable(err) || attempt >= maxAttempts) {
         await this.inbox.finish(ev.id, 'failed', attempt, message);
         this.metrics.jobsDone.inc({ outcome: 'failed' });
         return;
@@ -112,7 +99,7 @@ export class EventProcessor {
         const fetched = await entry.client.fetchManifest(ev.repository, digest);
         content = { bytes: fetched.bytes, mediaType: fetched.mediaType };
       } catch (err) {
-        outcome = (err as ErrorWithCode)?.code === undefined ? 'error' : String((err as ErrorWithCode).code);
+        outcome = err instanceof RegistryError ? err.code : 'error';
         if (isNotFound(err)) {
           return this.finish(event, { status: 'skipped', note: 'manifest no longer in the registry' });
         }
@@ -123,6 +110,7 @@ export class EventProcessor {
       }
     }
     const manifest = parseManifest(content.bytes, digest, content.mediaType);
+    const tag = ev.tag && ev.digest ? await this.confirmedTag(ev, ev.digest, entry) : ev.tag;
     const repositoryId = await this.registries.ensureRepository(entry.id, ev.repository);
     const input: PushInput = {
       repositoryId,
@@ -131,11 +119,28 @@ export class EventProcessor {
       bytes: content.bytes,
       eventAt: ev.eventAt,
       event,
-      ...(ev.tag ? { tag: ev.tag } : {}),
+      ...(tag ? { tag } : {}),
       ...(this.trust ? { verify: this.trust.verifyJobs } : {}),
     };
     const res = await this.pushes.submit(input);
     if (res.eventFinished) this.metrics.jobsDone.inc({ outcome: 'done' });
+  }
+
+  /**
+   * The event's tag when the registry still points it at the event's digest, else undefined: the
+   * manifest is recorded either way, but a replayed or out-of-date push (event times order only
+   * events that carry trustworthy ones) must not move a tag back to an older digest. A tag-only
+   * event needs no check: its digest was just resolved at the registry.
+   */
+  private async confirmedTag(
+    ev: StoredEvent,
+    digest: string,
+    entry: CatalogEntry,
+  ): Promise<string | undefined> {
+    const current = await entry.client.resolveTag(ev.repository, ev.tag!);
+    if (current === digest) return ev.tag!;
+    this.metrics.tagsUnconfirmed.inc({ registry: entry.config.name });
+    return undefined;
   }
 
   private async remove(ev: StoredEvent, event: EventMark, entry: CatalogEntry): Promise<void> {

@@ -4,6 +4,7 @@ import {
   digestOf,
   InvalidDigestError,
   ManifestError,
+  matchesDigest,
   MediaType,
   parseDigest,
   parseManifest,
@@ -38,17 +39,28 @@ function parse(doc: unknown, hint?: string) {
 }
 
 describe('digests', () => {
-  it('accepts canonical sha256 and sha512 digests', () => {
+  it('accepts canonical sha256, sha384 and sha512 digests', () => {
     const d = digestOf(Buffer.from('x'));
     expect(parseDigest(d)).toBe(d);
+    const d384 = digestOf(Buffer.from('x'), 'sha384');
+    expect(parseDigest(d384)).toBe(d384);
     const d512 = digestOf(Buffer.from('x'), 'sha512');
     expect(parseDigest(d512)).toBe(d512);
+  });
+
+  it('checks content with the algorithm the digest names', () => {
+    const bytes = Buffer.from('content');
+    for (const algorithm of ['sha256', 'sha384', 'sha512'] as const) {
+      expect(matchesDigest(bytes, digestOf(bytes, algorithm))).toBe(true);
+      expect(matchesDigest(Buffer.from('other'), digestOf(bytes, algorithm))).toBe(false);
+    }
   });
 
   it.each([
     ['sha256:abc', /64 hex/],
     [`sha256:${'A'.repeat(64)}`, /lowercase/],
     [`md5:${'a'.repeat(32)}`, /unsupported algorithm/],
+    [`sha384:${'a'.repeat(64)}`, /96 hex/],
     ['latest', /algorithm:hex/],
     ['', /algorithm:hex/],
   ])('rejects %s', (input, reason) => {

@@ -5,11 +5,11 @@ import { RegistryError } from './errors.js';
 const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
 const REPOSITORY_RE = new RegExp(`^${COMPONENT}(?:\\/${COMPONENT})*$`);
 const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
 /** Distribution caps the full name at 255 characters. */
 const MAX_REPOSITORY_LENGTH = 255;
 
-export type DigestAlgorithm = 'sha256' | 'sha512';
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
 
 export function isRepositoryName(value: string): boolean {
   return value.length <= MAX_REPOSITORY_LENGTH && REPOSITORY_RE.test(value);
@@ -49,7 +49,9 @@ export function assertTag(value: string): void {
 
 export function assertDigest(value: string): void {
   if (typeof value !== 'string' || !isDigest(value)) {
-    throw new InvalidNameError(`invalid digest (sha256 or sha512, lowercase hex): ${JSON.stringify(value)}`);
+    throw new InvalidNameError(
+      `invalid digest (sha256, sha384 or sha512, lowercase hex): ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -68,7 +70,8 @@ export function digestOf(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256
 }
 
 export function algorithmOf(digest: string): DigestAlgorithm {
-  return digest.startsWith('sha512:') ? 'sha512' : 'sha256';
+  if (digest.startsWith('sha512:')) return 'sha512';
+  return digest.startsWith('sha384:') ? 'sha384' : 'sha256';
 }
 
 /** Parses a Docker-Content-Digest header; a present but malformed value is a bad response. */

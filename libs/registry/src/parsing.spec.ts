@@ -83,7 +83,8 @@ describe('name grammar', () => {
     expect(isDigest(`sha256:${'0'.repeat(64)}`)).toBe(true);
     expect(isDigest(`sha512:${'f'.repeat(128)}`)).toBe(true);
     expect(isDigest(`sha256:${'F'.repeat(64)}`)).toBe(false);
-    expect(isDigest(`sha384:${'0'.repeat(96)}`)).toBe(false);
+    expect(isDigest(`sha384:${'0'.repeat(96)}`)).toBe(true);
+    expect(isDigest(`sha384:${'0'.repeat(64)}`)).toBe(false);
     expect(isDigest(`sha256:${'0'.repeat(64)}\n`)).toBe(false);
   });
 });

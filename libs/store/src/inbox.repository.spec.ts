@@ -1,5 +1,12 @@
 import pg from 'pg';
-import { Database, freePort, InboxRepository, RegistryRepository, type InboxEvent } from '#store';
+import {
+  Database,
+  freePort,
+  InboxRepository,
+  MAX_EVENT_CLOCK_SKEW_MS,
+  RegistryRepository,
+  type InboxEvent,
+} from '#store';
 import { createTestDatabase, type TestDatabase } from '#testing';
 
 /** Counts the transactions the inbox opens. */
@@ -58,16 +65,16 @@ async function storedIds(prefix: string): Promise<string[]> {
   return rows.map((r) => r.sender_event_id);
 }
 
-/** Ingest jobs per stored event: every stored event must have exactly one. */
+/** Ingest jobs per stored admitted event: each must have exactly one (rejected events have none). */
 async function jobsPerEvent(): Promise<{ events: number; withOneJob: number; jobs: number }> {
   const { rows } = await observer.query<{ events: number; with_one_job: number; jobs: number }>(
     `WITH ingest AS (
        SELECT (p.payload->>'eventId')::bigint AS event_id
        FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
        WHERE j.task_identifier = 'ingest_event')
-     SELECT (SELECT count(*) FROM webhook_event)::int AS events,
+     SELECT (SELECT count(*) FROM webhook_event WHERE status <> 'rejected')::int AS events,
             (SELECT count(*) FROM webhook_event e
-              WHERE (SELECT count(*) FROM ingest WHERE event_id = e.id) = 1)::int AS with_one_job,
+              WHERE e.status <> 'rejected' AND (SELECT count(*) FROM ingest WHERE event_id = e.id) = 1)::int AS with_one_job,
             (SELECT count(*) FROM ingest)::int AS jobs`,
   );
   const r = rows[0]!;
@@ -122,7 +129,7 @@ describe('InboxRepository.record (group commit)', () => {
   });
 
   it("reports each caller's own new events, dropping duplicates across and within a batch", async () => {
-    expect(await inbox.record(one, [ev('dup-old')])).toEqual({ stored: 1 });
+    expect(await inbox.record(one, [ev('dup-old')])).toEqual({ stored: 1, rejected: 0 });
     db.transactions = 0;
 
     const results = await Promise.all([
@@ -191,7 +198,7 @@ describe('InboxRepository.record (group commit)', () => {
         inbox.record(two, [ev('vis-3')]),
         inbox.record(one, [ev('vis-block')]),
       ];
-      expect(await first).toEqual({ stored: 1 });
+      expect(await first).toEqual({ stored: 1, rejected: 0 });
       await waitForLockWait();
       const next = [inbox.record(one, [ev('vis-4')]), inbox.record(two, [ev('vis-5')])];
       const watched = [...blocked, ...next].map(watch);
@@ -232,5 +239,91 @@ describe('InboxRepository.record (group commit)', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('InboxRepository.record (admission)', () => {
+  const rejectedEvent = (senderEventId?: string) => ({
+    reason: 'invalid_digest',
+    message: 'events[0].target.digest: "sha256:0123" is not a valid digest',
+    action: 'push' as const,
+    repository: 'app',
+    digest: 'sha256:0123',
+    ...(senderEventId !== undefined && { senderEventId }),
+  });
+
+  it('stores rejected events as such, without a job, beside the admitted ones of their delivery', async () => {
+    const before = await jobsPerEvent();
+    const res = await inbox.record(one, [ev('adm-ok')], {
+      rejected: [rejectedEvent('adm-bad'), rejectedEvent()],
+    });
+    expect(res).toEqual({ stored: 1, rejected: 2 });
+    // The sender's retry is a duplicate: nothing new, nothing counted (or logged) again.
+    expect(await inbox.record(one, [ev('adm-ok')], { rejected: [rejectedEvent('adm-bad')] })).toEqual({
+      stored: 0,
+      rejected: 0,
+    });
+    const { rows } = await observer.query<{
+      sender_event_id: string | null;
+      status: string;
+      last_error: string;
+    }>(
+      `SELECT sender_event_id, status, last_error FROM webhook_event
+       WHERE registry_id = $1 AND (sender_event_id LIKE 'adm-%' OR digest = 'sha256:0123') ORDER BY id`,
+      [one],
+    );
+    expect(rows).toEqual([
+      { sender_event_id: 'adm-ok', status: 'pending', last_error: null },
+      {
+        sender_event_id: 'adm-bad',
+        status: 'rejected',
+        last_error: expect.stringMatching(/^invalid_digest: events/),
+      },
+      { sender_event_id: null, status: 'rejected', last_error: expect.stringMatching(/^invalid_digest: /) },
+    ]);
+    const after = await jobsPerEvent();
+    expect(after.jobs).toBe(before.jobs + 1);
+    expect(after).toEqual({ events: after.events, withOneJob: after.events, jobs: after.events });
+    const listed = await inbox.list('rejected', 100);
+    expect(listed.filter((e) => e.registryId === one).map((e) => e.status)).toEqual(['rejected', 'rejected']);
+    expect((await inbox.backlog()).pending).toBeGreaterThanOrEqual(1);
+  });
+
+  it('drops a signed body seen before, whatever delivery id it comes with, in a batch or later', async () => {
+    const body = 'ab'.repeat(32);
+    expect(await inbox.record(one, [ev('sig-1')], { bodySha256: body })).toEqual({ stored: 1, rejected: 0 });
+    const results = await Promise.all([
+      inbox.record(one, [ev('sig-2')], { bodySha256: body }), // a replay with a fresh delivery id
+      inbox.record(one, [ev('sig-3')], { bodySha256: 'cd'.repeat(32) }),
+      inbox.record(one, [ev('sig-4')], { bodySha256: 'cd'.repeat(32) }),
+      inbox.record(two, [ev('sig-5')], { bodySha256: body }), // another registry's own body
+    ]);
+    expect(results.map((r) => r.stored)).toEqual([0, 1, 0, 1]);
+    expect(await storedIds('sig-')).toEqual(['sig-1', 'sig-3', 'sig-5']);
+  });
+
+  it('clamps event times to the receipt plus the allowed skew, and keeps earlier ones', async () => {
+    const receivedAt = new Date('2026-12-01T12:00:00Z');
+    const at = (occurredAt: Date, id: string): InboxEvent => ({ ...ev(id), occurredAt });
+    await inbox.record(
+      one,
+      [
+        at(new Date('9999-12-31T00:00:00Z'), 'clock-future'),
+        at(new Date('2026-12-01T11:00:00Z'), 'clock-past'),
+      ],
+      {
+        receivedAt,
+        rejected: [{ ...rejectedEvent('clock-rejected'), occurredAt: new Date('9999-01-01T00:00:00Z') }],
+      },
+    );
+    const { rows } = await observer.query<{ sender_event_id: string; event_at: Date }>(
+      `SELECT sender_event_id, event_at FROM webhook_event WHERE sender_event_id LIKE 'clock-%' ORDER BY sender_event_id`,
+    );
+    const limit = new Date(receivedAt.getTime() + MAX_EVENT_CLOCK_SKEW_MS);
+    expect(rows).toEqual([
+      { sender_event_id: 'clock-future', event_at: limit },
+      { sender_event_id: 'clock-past', event_at: new Date('2026-12-01T11:00:00Z') },
+      { sender_event_id: 'clock-rejected', event_at: limit },
+    ]);
   });
 });

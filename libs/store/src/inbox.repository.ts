@@ -14,10 +14,38 @@ export interface InboxEvent {
   senderEventId?: string;
 }
 
+/**
+ * An event refused at admission. It is stored (for operators: what was sent and why it was
+ * refused) and never processed; its names are as the sender gave them, already made storable.
+ */
+export interface InboxRejectedEvent {
+  /** A short code: invalid_digest, unstorable, ... */
+  reason: string;
+  message: string;
+  action?: 'push' | 'delete';
+  repository?: string;
+  digest?: string;
+  tag?: string;
+  occurredAt?: Date;
+  senderEventId?: string;
+}
+
+export interface RecordOptions {
+  receivedAt?: Date;
+  /** Events of the same delivery refused one by one: stored as `rejected`, without a job. */
+  rejected?: InboxRejectedEvent[];
+  /**
+   * Hex SHA-256 of the delivery's signed body. A delivery id travels outside the signature, so a
+   * captured delivery replayed under a fresh id is caught by its body.
+   */
+  bodySha256?: string;
+}
+
 export interface StoredEvent {
   id: number;
   registryId: number;
-  action: 'push' | 'delete';
+  /** `unknown` only on rejected events that named no action. */
+  action: 'push' | 'delete' | 'unknown';
   repository: string;
   digest: string | null;
   tag: string | null;
@@ -28,13 +56,53 @@ export interface StoredEvent {
   lastError: string | null;
 }
 
-export type EventStatus = 'pending' | 'done' | 'skipped' | 'failed';
+export type EventStatus = 'pending' | 'done' | 'skipped' | 'failed' | 'rejected';
+
+/**
+ * How far ahead of its receipt an event may be dated. Sender clocks order events (last writer
+ * wins), so an unbounded one could win every later comparison: one delete dated 9999-12-31 would
+ * hide an image for good. Clamped, a sender's clock can reorder events only within this window,
+ * and sync and reconcile (which write the time they looked) win once it has passed.
+ */
+export const MAX_EVENT_CLOCK_SKEW_MS = 60_000;
+
+/** The time an event is ordered by: the sender's, but never later than receipt plus the skew. */
+export function clampEventTime(occurredAt: Date | undefined, receivedAt: Date): Date {
+  const limit = receivedAt.getTime() + MAX_EVENT_CLOCK_SKEW_MS;
+  if (occurredAt === undefined || !Number.isFinite(occurredAt.getTime())) return receivedAt;
+  return occurredAt.getTime() > limit ? new Date(limit) : occurredAt;
+}
 
 /** One webhook delivery's events, as recorded by one call. */
 interface Delivery {
   registryId: number;
   events: InboxEvent[];
+  rejected: InboxRejectedEvent[];
   receivedAt: Date;
+  bodySha256?: string;
+}
+
+/** A row to insert: an admitted event (pending, with a job) or a rejected one (no job). */
+interface Row {
+  delivery: number;
+  registryId: number;
+  status: 'pending' | 'rejected';
+  action: string;
+  repository: string;
+  digest: string | null;
+  tag: string | null;
+  mediaType: string | null;
+  eventAt: Date;
+  receivedAt: Date;
+  senderEventId: string | null;
+  bodySha256: string | null;
+  lastError: string | null;
+}
+
+/** Per delivery, how many admitted and how many rejected events were new. */
+interface Counts {
+  stored: number;
+  rejected: number;
 }
 
 /** Deliveries written in one transaction at most. */
@@ -46,7 +114,7 @@ const MAX_BATCH = 200;
  * deliveries share transactions (group commit): one commit, and one fsync, for many deliveries.
  */
 export class InboxRepository {
-  private readonly commits = new GroupCommit<Delivery, number>(
+  private readonly commits = new GroupCommit<Delivery, Counts>(
     (batch) => this.db.transaction((c) => this.insert(c, batch)),
     { maxBatch: MAX_BATCH },
   );
@@ -57,69 +125,92 @@ export class InboxRepository {
   ) {}
 
   /**
-   * Returns how many events were new, once they and their jobs are committed; exact duplicates
-   * (same sender event id, stored already or earlier in the same transaction) are dropped.
+   * Returns how many admitted and how many rejected events were new, once they and the admitted
+   * events' jobs are committed. Duplicates (same sender event id, or same signed body, stored
+   * already or earlier in the same transaction) are dropped. Event times are clamped
+   * (`clampEventTime`).
    */
-  async record(
-    registryId: number,
-    events: InboxEvent[],
-    receivedAt = new Date(),
-  ): Promise<{ stored: number }> {
-    if (events.length === 0) return { stored: 0 };
-    const stored = await this.commits.submit({ registryId, events, receivedAt });
+  async record(registryId: number, events: InboxEvent[], options: RecordOptions = {}): Promise<Counts> {
+    const rejected = options.rejected ?? [];
+    if (events.length === 0 && rejected.length === 0) return { stored: 0, rejected: 0 };
+    const receivedAt = options.receivedAt ?? new Date();
+    const counts = await this.commits.submit({
+      registryId,
+      events,
+      rejected,
+      receivedAt,
+      ...(options.bodySha256 !== undefined && { bodySha256: options.bodySha256 }),
+    });
     await this.touchRegistry(registryId, receivedAt);
-    return { stored };
+    return counts;
   }
 
-  /** Inserts the deliveries' new events and a job for each; returns each delivery's new-event count. */
-  private async insert(c: pg.PoolClient, deliveries: Delivery[]): Promise<number[]> {
-    // A sender event id seen earlier in the batch is dropped here, so the first delivery wins and
-    // each row inserted below belongs to exactly one delivery.
+  /** Inserts the deliveries' new events, and a job for each admitted one; returns each delivery's counts. */
+  private async insert(c: pg.PoolClient, deliveries: Delivery[]): Promise<Counts[]> {
+    // A key seen earlier in the batch drops the row here, so the first delivery wins and each
+    // row inserted below belongs to exactly one delivery.
     const seen = new Set<string>();
-    const rows: { delivery: number; d: Delivery; e: InboxEvent; key: string | null }[] = [];
+    const rows: Row[] = [];
     deliveries.forEach((d, delivery) => {
-      for (const e of d.events) {
-        const key = keyOf(d.registryId, e);
-        if (key !== null && seen.has(key)) continue;
-        if (key !== null) seen.add(key);
-        rows.push({ delivery, d, e, key });
+      for (const row of rowsOf(d, delivery)) {
+        const keys = keysOf(row);
+        if (keys.some((k) => seen.has(k))) continue;
+        for (const k of keys) seen.add(k);
+        rows.push(row);
       }
     });
+    const col = <T>(f: (r: Row) => T): T[] => rows.map(f);
+    // Without a conflict target, a row that conflicts on either unique key (sender id, body) is skipped.
     const { rows: inserted } = await c.query<{
       id: number;
       registry_id: number;
       sender_event_id: string | null;
+      body_sha256: string | null;
+      status: Row['status'];
     }>(
-      `INSERT INTO webhook_event (registry_id, sender_event_id, action, repository, digest, tag, media_type, event_at, received_at)
-       SELECT g, s, a, r, d, t, m, COALESCE(e, rcv), rcv
-       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                   $8::timestamptz[], $9::timestamptz[])
-         AS ev(g, s, a, r, d, t, m, e, rcv)
-       ON CONFLICT (registry_id, sender_event_id) DO NOTHING
-       RETURNING id, registry_id, sender_event_id`,
+      `INSERT INTO webhook_event (registry_id, sender_event_id, body_sha256, action, repository, digest, tag,
+                                  media_type, event_at, received_at, status, last_error)
+       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                            $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[])
+       ON CONFLICT DO NOTHING
+       RETURNING id, registry_id, sender_event_id, body_sha256, status`,
       [
-        rows.map((x) => x.d.registryId),
-        rows.map((x) => x.e.senderEventId ?? null),
-        rows.map((x) => x.e.action),
-        rows.map((x) => x.e.repository),
-        rows.map((x) => x.e.digest ?? null),
-        rows.map((x) => x.e.tag ?? null),
-        rows.map((x) => x.e.mediaType ?? null),
-        rows.map((x) => x.e.occurredAt ?? null),
-        rows.map((x) => x.d.receivedAt),
+        col((r) => r.registryId),
+        col((r) => r.senderEventId),
+        col((r) => r.bodySha256),
+        col((r) => r.action),
+        col((r) => r.repository),
+        col((r) => r.digest),
+        col((r) => r.tag),
+        col((r) => r.mediaType),
+        col((r) => r.eventAt),
+        col((r) => r.receivedAt),
+        col((r) => r.status),
+        col((r) => r.lastError),
       ],
     );
-    if (inserted.length > 0) {
+    const pending = inserted.filter((r) => r.status === 'pending');
+    if (pending.length > 0) {
       await addIngestJobs(
         c,
-        inserted.map((r) => r.id),
+        pending.map((r) => r.id),
         this.maxAttempts,
       );
     }
-    // Events without a sender event id never conflict (NULLs are distinct in the unique index).
-    const stored = new Set(inserted.map((r) => keyOf(r.registry_id, { senderEventId: r.sender_event_id })));
-    const counts = deliveries.map(() => 0);
-    for (const r of rows) if (r.key === null || stored.has(r.key)) counts[r.delivery]!++;
+    // Rows without keys never conflict (NULLs are distinct in unique indexes); a keyed row was
+    // inserted when a returned row carries its key (keys are unique within `rows`).
+    const stored = new Set(
+      inserted.flatMap((r) =>
+        keysOf({ registryId: r.registry_id, senderEventId: r.sender_event_id, bodySha256: r.body_sha256 }),
+      ),
+    );
+    const counts = deliveries.map((): Counts => ({ stored: 0, rejected: 0 }));
+    for (const r of rows) {
+      const keys = keysOf(r);
+      if (keys.length > 0 && !keys.some((k) => stored.has(k))) continue;
+      if (r.status === 'pending') counts[r.delivery]!.stored++;
+      else counts[r.delivery]!.rejected++;
+    }
     return counts;
   }
 
@@ -253,7 +344,7 @@ function toStored(r: Record<string, unknown>): StoredEvent {
   return {
     id: r.id as number,
     registryId: r.registry_id as number,
-    action: r.action as 'push' | 'delete',
+    action: r.action as StoredEvent['action'],
     repository: r.repository as string,
     digest: (r.digest as string | null) ?? null,
     tag: (r.tag as string | null) ?? null,
@@ -265,7 +356,48 @@ function toStored(r: Record<string, unknown>): StoredEvent {
   };
 }
 
-/** The event's dedup key, null when the sender gave it no id. */
-function keyOf(registryId: number, e: { senderEventId?: string | null }): string | null {
-  return e.senderEventId == null ? null : `${registryId}:${e.senderEventId}`;
+/** A delivery's rows: admitted events, then rejected ones, each body-keyed by its position. */
+function rowsOf(d: Delivery, delivery: number): Row[] {
+  const bodyKey = (n: number): string | null =>
+    d.bodySha256 === undefined ? null : n === 0 ? d.bodySha256 : `${d.bodySha256}#${n}`;
+  const base = { delivery, registryId: d.registryId, receivedAt: d.receivedAt };
+  const admitted = d.events.map((e, n): Row => ({
+    ...base,
+    status: 'pending',
+    action: e.action,
+    repository: e.repository,
+    digest: e.digest ?? null,
+    tag: e.tag ?? null,
+    mediaType: e.mediaType ?? null,
+    eventAt: clampEventTime(e.occurredAt, d.receivedAt),
+    senderEventId: e.senderEventId ?? null,
+    bodySha256: bodyKey(n),
+    lastError: null,
+  }));
+  const rejected = d.rejected.map((e, n): Row => ({
+    ...base,
+    status: 'rejected',
+    action: e.action ?? 'unknown',
+    repository: e.repository ?? '',
+    digest: e.digest ?? null,
+    tag: e.tag ?? null,
+    mediaType: null,
+    eventAt: clampEventTime(e.occurredAt, d.receivedAt),
+    senderEventId: e.senderEventId ?? null,
+    bodySha256: bodyKey(d.events.length + n),
+    lastError: `${e.reason}: ${e.message}`,
+  }));
+  return [...admitted, ...rejected];
+}
+
+/** The row's dedup keys: its sender event id and its signed body, where it has them. */
+function keysOf(r: {
+  registryId: number;
+  senderEventId: string | null;
+  bodySha256: string | null;
+}): string[] {
+  const keys: string[] = [];
+  if (r.senderEventId !== null) keys.push(`id:${r.registryId}:${r.senderEventId}`);
+  if (r.bodySha256 !== null) keys.push(`body:${r.registryId}:${r.bodySha256}`);
+  return keys;
 }

@@ -16,3 +16,4 @@ export * from './graph.listener.js';
 export * from './registry-view.repository.js';
 export * from './jobs/jobs.js';
 export * from './jobs/worker-presence.js';
+export * from './errors.js';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { WebhookError, type WebhookRequest } from './types.js';
+import { WebhookError, type RejectedEvent, type WebhookRequest, type WebhookResult } from './types.js';
 
 /** A request as the controller hands it over: lower-case header names, exact body bytes. */
 export function request(body: unknown, headers: Record<string, string> = {}): WebhookRequest {
@@ -27,6 +27,19 @@ export function errorOf(fn: () => unknown): WebhookError {
     throw err;
   }
   throw new Error(`expected a WebhookError, got ${JSON.stringify(result)}`);
+}
+
+/** The rejections of a result as reason and message, for comparing. */
+export function rejections(result: WebhookResult): Array<Pick<RejectedEvent, 'reason' | 'message'>> {
+  return (result.rejected ?? []).map(({ reason, message }) => ({ reason, message }));
+}
+
+/** The one rejected event of a result that admitted nothing; fails the test otherwise. */
+export function rejectionOf(result: WebhookResult): RejectedEvent {
+  const rejected = result.rejected ?? [];
+  if (result.events.length !== 0 || rejected.length !== 1)
+    throw new Error(`expected one rejected event and nothing else, got ${JSON.stringify(result)}`);
+  return rejected[0]!;
 }
 
 export const D1 = `sha256:${'a'.repeat(64)}`;

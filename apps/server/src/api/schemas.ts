@@ -51,7 +51,7 @@ export const VerdictBody = z
 
 export const EventsQuery = z
   .object({
-    status: z.enum(['pending', 'done', 'skipped', 'failed']).optional(),
+    status: z.enum(['pending', 'done', 'skipped', 'failed', 'rejected']).optional(),
     first: positiveInt(500, 50),
     before: z.coerce.number().int().min(1).optional(),
   })

@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { D1, errorOf, request } from '../spec-helpers.js';
+import { D1, errorOf, rejectionOf, request } from '../spec-helpers.js';
 
 const adapter = getAdapter('acr');
 const MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -67,9 +67,9 @@ describe('acr adapter', () => {
     });
   });
 
-  it('refuses a delete whose digest is invalid (masked docs) but keeps a tagged push without it', () => {
+  it('rejects a delete whose digest is invalid (masked docs) but keeps a tagged push without it', () => {
     const masked = 'sha256:xxxxd5c8786bb9e621a45ece0dbxxxx1cdc624ad20da9fe62e9d25490f33xxxx';
-    expect(errorOf(() => parse(acrEvent('delete', { digest: masked }))).message).toMatch(
+    expect(rejectionOf(parse(acrEvent('delete', { digest: masked }))).message).toMatch(
       /^target\.digest: "sha256:xxxx/,
     );
     const [e] = parse(acrEvent('push', { digest: masked, tag: 'v1' })).events;
@@ -133,7 +133,10 @@ describe('acr adapter', () => {
       'bad_request',
     );
     expect(errorOf(() => parse({ target: {} })).message).toMatch(/^action: /);
-    expect(errorOf(() => parse([{ data: {} }])).message).toMatch(/^\[0\]\.eventType: /);
+    // In a batch, a misshapen event is rejected alone.
+    const batch = parse([{ data: {} }, gridEvent('ImagePushed', acrEvent('push', { digest: D1 }))]);
+    expect(batch.events).toHaveLength(1);
+    expect(batch.rejected?.map((r) => r.message)).toEqual([expect.stringMatching(/^\[0\]\.eventType: /)]);
     expect(errorOf(() => parse(acrEvent('push', { digest: D1 }), 'text/plain')).code).toBe(
       'unsupported_media_type',
     );

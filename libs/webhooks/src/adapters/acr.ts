@@ -3,14 +3,15 @@ import type { WebhookAdapter, WebhookRequest, WebhookResult } from '../types.js'
 import { verifyCredentials } from '../internal/auth.js';
 import { readJson, requireMediaType, validate } from '../internal/body.js';
 import {
-  batchedEvents,
+  batchItems,
   CLOUDEVENTS_BATCH_JSON,
   CLOUDEVENTS_JSON,
+  structured,
   structuredEvent,
   typeEndsWith,
   type CloudEvent,
 } from '../internal/cloudevents.js';
-import { makeEvent, Outcome, timestamp } from '../internal/event.js';
+import { field, makeEvent, Outcome, timestamp } from '../internal/event.js';
 import { deleteTarget, repositoryName, requireTarget, resolveTarget } from '../internal/reference.js';
 
 const str = z.string().nullish();
@@ -36,6 +37,17 @@ const validationData = z.object({ validationCode: z.string().min(1) });
  * names the digest only; a delete without digest or tag is a repository delete, left to reconcile.
  */
 function addRegistryEvent(out: Outcome, value: unknown, at: string): void {
+  const hints = {
+    action: field(value, 'action'),
+    repository: field(value, 'target', 'repository'),
+    digest: field(value, 'target', 'digest'),
+    tag: field(value, 'target', 'tag'),
+    senderEventId: field(value, 'id'),
+  };
+  out.each(hints, () => addValidEvent(out, value, at));
+}
+
+function addValidEvent(out: Outcome, value: unknown, at: string): void {
   const event = validate(acrEvent, value, at);
   const action = event.action === 'push' || event.action === 'delete' ? event.action : undefined;
   if (!action) return out.ignore();
@@ -67,23 +79,34 @@ function isImageEventType(type: string): boolean {
 function parseGridEvents(body: unknown[]): WebhookResult {
   const out = new Outcome();
   for (const [i, item] of body.entries()) {
-    const event = validate(gridEvent, item, `[${i}]`);
-    if (event.eventType === VALIDATION_EVENT) {
+    const event = gridEvent.safeParse(item);
+    if (!event.success) {
+      out.each({ action: field(item, 'data', 'action') }, () => validate(gridEvent, item, `[${i}]`));
+      continue;
+    }
+    if (event.data.eventType === VALIDATION_EVENT) {
       // The subscription handshake: echo the code. validationUrl is never called.
-      const { validationCode } = validate(validationData, event.data, `[${i}].data`);
+      const { validationCode } = validate(validationData, event.data.data, `[${i}].data`);
       return { events: [], ignored: 0, reply: { status: 200, body: { validationResponse: validationCode } } };
     }
-    if (isImageEventType(event.eventType)) addRegistryEvent(out, event.data, `[${i}].data`);
+    if (isImageEventType(event.data.eventType)) addRegistryEvent(out, event.data.data, `[${i}].data`);
     else out.ignore();
   }
   return out.result();
 }
 
-function parseCloudEvents(events: CloudEvent[], at: (i: number) => string): WebhookResult {
+function addCloudEvent(out: Outcome, ce: CloudEvent, at: string): void {
+  if (isImageEventType(ce.type)) addRegistryEvent(out, ce.data, at);
+  else out.ignore();
+}
+
+/** A batch is an envelope: each structured event in it is read, and rejected, on its own. */
+function parseBatch(body: unknown): WebhookResult {
   const out = new Outcome();
-  for (const [i, ce] of events.entries()) {
-    if (isImageEventType(ce.type)) addRegistryEvent(out, ce.data, at(i));
-    else out.ignore();
+  for (const [i, item] of batchItems(body).entries()) {
+    const parsed = structured.safeParse(item);
+    if (parsed.success) addCloudEvent(out, structuredEvent(item, `[${i}]`), `[${i}].data`);
+    else out.each({ action: field(item, 'data', 'action') }, () => structuredEvent(item, `[${i}]`));
   }
   return out.result();
 }
@@ -91,10 +114,15 @@ function parseCloudEvents(events: CloudEvent[], at: (i: number) => string): Webh
 function parse(req: WebhookRequest): WebhookResult {
   const mediaType = requireMediaType(req, ['application/json', CLOUDEVENTS_JSON, CLOUDEVENTS_BATCH_JSON]);
   const body = readJson(req, mediaType);
-  if (mediaType === CLOUDEVENTS_JSON) return parseCloudEvents([structuredEvent(body)], () => 'data');
-  if (mediaType === CLOUDEVENTS_BATCH_JSON)
-    return parseCloudEvents(batchedEvents(body), (i) => `[${i}].data`);
+  if (mediaType === CLOUDEVENTS_JSON) {
+    const out = new Outcome();
+    addCloudEvent(out, structuredEvent(body), 'data');
+    return out.result();
+  }
+  if (mediaType === CLOUDEVENTS_BATCH_JSON) return parseBatch(body);
   if (Array.isArray(body)) return parseGridEvents(body);
+  // A body without a string action is no ACR event at all; anything else is read as one event.
+  validate(z.object({ action: z.string() }), body);
   const out = new Outcome();
   addRegistryEvent(out, body, '');
   return out.result();

@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { errorOf, hmacHex, request } from '../spec-helpers.js';
+import { errorOf, hmacHex, request, rejectionOf } from '../spec-helpers.js';
 
 const adapter = getAdapter('artifactory');
 const HEX = 'c'.repeat(64);
@@ -45,7 +45,7 @@ describe('artifactory adapter', () => {
       repository: 'docker-local/team/app',
       tag: 'v1',
     });
-    expect(errorOf(() => parse(envelope('deleted', { sha256: 'sample_checksum', tag: '' }))).message).toMatch(
+    expect(rejectionOf(parse(envelope('deleted', { sha256: 'sample_checksum', tag: '' }))).message).toMatch(
       /^data\.sha256: "sample_checksum" is not a valid digest/,
     );
   });
@@ -59,7 +59,7 @@ describe('artifactory adapter', () => {
     expect(errorOf(() => parse({ repo_key: 'r', image_name: 'i', tag: 't', sha256: HEX })).message).toMatch(
       /^domain: /,
     );
-    expect(errorOf(() => parse({ ...envelope('pushed', {}), data: { tag: 'v1' } })).message).toMatch(
+    expect(rejectionOf(parse({ ...envelope('pushed', {}), data: { tag: 'v1' } })).message).toMatch(
       /^data\.repo_key: /,
     );
     expect(errorOf(() => adapter.parse(request('{,}', { 'content-type': 'application/json' }))).code).toBe(

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RegistryEvent, WebhookAdapter, WebhookRequest, WebhookResult } from '../types.js';
 import { verifyCredentials, type SignatureScheme } from '../internal/auth.js';
 import { readJson, requireMediaType, validate } from '../internal/body.js';
-import { ignoredOnly, makeEvent } from '../internal/event.js';
+import { field, ignoredOnly, makeEvent, Outcome } from '../internal/event.js';
 import { deleteTarget, repositoryName, requireTarget, resolveTarget } from '../internal/reference.js';
 
 /**
@@ -37,7 +37,21 @@ function parse(req: WebhookRequest): WebhookResult {
   const envelope = validate(envelopeSchema, readJson(req, mediaType));
   const action = ACTIONS.get(envelope.event_type);
   if (envelope.domain !== 'docker' || !action) return ignoredOnly();
-  const data = validate(dataSchema, envelope.data, 'data');
+  const out = new Outcome();
+  const hints = {
+    action,
+    repository: [field(envelope.data, 'repo_key'), field(envelope.data, 'image_name')]
+      .filter((part) => typeof part === 'string')
+      .join('/'),
+    tag: field(envelope.data, 'tag'),
+    digest: field(envelope.data, 'sha256'),
+  };
+  out.each(hints, () => out.add(dockerEvent(action, envelope.data)));
+  return out.result();
+}
+
+function dockerEvent(action: RegistryEvent['action'], value: unknown): RegistryEvent {
+  const data = validate(dataSchema, value, 'data');
   // `sha256` is the bare hex digest of the manifest file named in `path`.
   const hex = data.sha256 ?? '';
   const digest = /^[0-9a-fA-F]{64}$/.test(hex) ? `sha256:${hex}` : data.sha256;
@@ -47,17 +61,12 @@ function parse(req: WebhookRequest): WebhookResult {
   );
   // Events are per tag: `deleted` is an untag, whatever happened to the manifest.
   const target = action === 'delete' ? deleteTarget(named, 'tag') : named;
-  return {
-    events: [
-      makeEvent({
-        action,
-        // Repository-path addressing: the registry API serves <repo_key>/<image> from the root.
-        repository: repositoryName('data.image_name', `${data.repo_key}/${data.image_name}`),
-        target,
-      }),
-    ],
-    ignored: 0,
-  };
+  return makeEvent({
+    action,
+    // Repository-path addressing: the registry API serves <repo_key>/<image> from the root.
+    repository: repositoryName('data.image_name', `${data.repo_key}/${data.image_name}`),
+    target,
+  });
 }
 
 export const artifactoryAdapter: WebhookAdapter = {

@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { D1, D2, errorOf, request } from '../spec-helpers.js';
+import { D1, D2, errorOf, rejectionOf, rejections, request } from '../spec-helpers.js';
 
 const adapter = getAdapter('distribution');
 const V1 = 'application/vnd.docker.distribution.events.v1+json';
@@ -54,7 +54,15 @@ describe('distribution adapter', () => {
     const err = errorOf(() => parse({ target: { digest: D1, repository: 'team/app' } }));
     expect(err.code).toBe('bad_request');
     expect(err.message).toMatch(/^events: /);
-    expect(errorOf(() => parse(envelope({ target: {} }))).message).toMatch(/^events\[0\]\.action: /);
+  });
+
+  it('rejects a misshapen event alone and keeps the others of its envelope', () => {
+    const result = parse(
+      envelope(null, { target: {} }, event('push', { mediaType: MANIFEST, digest: D1 }, 'ok'), 'x'),
+    );
+    expect(result.events.map((e) => e.senderEventId)).toEqual(['ok']);
+    expect(result.rejected?.map((r) => r.reason)).toEqual(['malformed', 'malformed', 'malformed']);
+    expect(result.rejected?.[1]?.message).toMatch(/^events\[1\]\.action: /);
   });
 
   it('ignores pulls, mounts, blob pushes and unknown actions in a batch', () => {
@@ -139,23 +147,68 @@ describe('distribution adapter', () => {
     expect(e?.digest).toBeUndefined();
   });
 
-  it('refuses the request when a manifest push has an invalid digest and no tag', () => {
+  it('rejects a manifest push with an invalid digest and no tag, keeping what it named', () => {
     const body = envelope(
       event('pull', { digest: D1 }),
-      event('push', { mediaType: MANIFEST, digest: 'sha256:0123' }),
+      event('push', { mediaType: MANIFEST, digest: 'sha256:0123' }, 'bad'),
+      event('push', { mediaType: MANIFEST, digest: D2 }, 'good'),
     );
-    const err = errorOf(() => parse(body));
-    expect(err.code).toBe('bad_request');
-    expect(err.message).toMatch(/^events\[1\]\.target\.digest: "sha256:0123" is not a valid digest/);
+    const result = parse(body);
+    expect(result.ignored).toBe(1);
+    expect(result.events.map((e) => e.senderEventId)).toEqual(['good']);
+    expect(result.rejected).toEqual([
+      {
+        reason: 'invalid_digest',
+        message: expect.stringMatching(/^events\[1\]\.target\.digest: "sha256:0123" is not a valid digest/),
+        action: 'push',
+        repository: 'team/app',
+        digest: 'sha256:0123',
+        senderEventId: 'bad',
+      },
+    ]);
   });
 
-  it('refuses a manifest push without repository, and one naming neither digest nor tag', () => {
-    expect(
-      errorOf(() => parse(envelope({ action: 'push', target: { mediaType: MANIFEST, digest: D1 } }))).message,
-    ).toBe('events[0].target.repository: missing repository name');
-    expect(errorOf(() => parse(envelope(event('push', { mediaType: MANIFEST })))).message).toBe(
-      'events[0].target: names neither a digest nor a tag',
+  it('accepts sha384 and sha512 digests, and names an unknown algorithm as unsupported', () => {
+    const d384 = `sha384:${'d'.repeat(96)}`;
+    const d512 = `sha512:${'e'.repeat(128)}`;
+    const result = parse(
+      envelope(
+        event('push', { mediaType: MANIFEST, digest: d384 }, 'a'),
+        event('push', { mediaType: MANIFEST, digest: d512 }, 'b'),
+        event('push', { mediaType: MANIFEST, digest: `md5:${'f'.repeat(32)}` }, 'c'),
+        event('push', { mediaType: MANIFEST, digest: `sha384:${'d'.repeat(64)}` }, 'd'),
+      ),
     );
+    expect(result.events.map((e) => e.digest)).toEqual([d384, d512]);
+    expect(result.rejected?.map((r) => [r.senderEventId, r.reason])).toEqual([
+      ['c', 'unsupported_digest'],
+      ['d', 'invalid_digest'],
+    ]);
+  });
+
+  it('rejects an event whose id or fields Postgres could not store, and keeps its neighbours', () => {
+    const result = parse(
+      envelope(
+        event('push', { mediaType: MANIFEST, digest: D1 }, 'nul\u0000id'),
+        event('push', { mediaType: MANIFEST, digest: D1 }, 'lone\ud800'),
+        event('push', { mediaType: MANIFEST, digest: D1 }, 'x'.repeat(300)),
+        event('push', { mediaType: MANIFEST, digest: D2 }, 'fine'),
+      ),
+    );
+    expect(result.events).toEqual([expect.objectContaining({ senderEventId: 'fine', digest: D2 })]);
+    expect(result.rejected?.map((r) => r.reason)).toEqual(['unstorable', 'unstorable', 'too_long']);
+    // The stored copy of what was said holds no NUL; an id that had to change is not kept.
+    expect(JSON.stringify(result.rejected)).not.toContain('\\u0000');
+    expect(result.rejected?.map((r) => r.senderEventId)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('rejects a manifest push without repository, and one naming neither digest nor tag', () => {
+    expect(
+      rejectionOf(parse(envelope({ action: 'push', target: { mediaType: MANIFEST, digest: D1 } }))),
+    ).toMatchObject({ reason: 'malformed', message: 'events[0].target.repository: missing repository name' });
+    expect(rejections(parse(envelope(event('push', { mediaType: MANIFEST }))))).toEqual([
+      { reason: 'no_target', message: 'events[0].target: names neither a digest nor a tag' },
+    ]);
   });
 
   it('drops an unreadable timestamp rather than the event', () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { WebhookAdapter, WebhookRequest, WebhookResult } from '../types.js';
 import { verifyCredentials } from '../internal/auth.js';
 import { readJson, requireMediaType, validate } from '../internal/body.js';
-import { makeEvent, Outcome, timestamp } from '../internal/event.js';
+import { field, makeEvent, Outcome, timestamp } from '../internal/event.js';
 import {
   deleteTarget,
   present,
@@ -30,18 +30,17 @@ export const MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([
 
 const str = z.string().nullish();
 
-const envelope = z.object({
-  events: z.array(
-    z.object({
-      id: str,
-      timestamp: str,
-      action: z.string(),
-      target: z.object({ mediaType: str, digest: str, repository: str, url: str, tag: str }).nullish(),
-    }),
-  ),
+/** The envelope alone: each event in it is read, and admitted or rejected, on its own. */
+const envelope = z.object({ events: z.array(z.unknown()) });
+
+const eventSchema = z.object({
+  id: str,
+  timestamp: str,
+  action: z.string(),
+  target: z.object({ mediaType: str, digest: str, repository: str, url: str, tag: str }).nullish(),
 });
 
-type Target = NonNullable<z.output<typeof envelope>['events'][number]['target']>;
+type Target = NonNullable<z.output<typeof eventSchema>['target']>;
 
 /**
  * Manifest or blob. The target's media type decides when present: Distribution's own test
@@ -65,38 +64,46 @@ function isManifestTarget(target: Target): boolean {
   return true;
 }
 
+function addEvent(out: Outcome, event: z.output<typeof eventSchema>, at: string): void {
+  const action = event.action === 'push' || event.action === 'delete' ? event.action : undefined;
+  if (!action || !event.target || !isManifestTarget(event.target)) return out.ignore();
+  const target = resolveTarget(
+    { path: `${at}.digest`, value: event.target.digest },
+    { path: `${at}.tag`, value: event.target.tag },
+  );
+  // A delete naming only the repository is a repository delete: reconcile handles it.
+  if (action === 'delete' && !target.digest && !target.tag) return out.ignore();
+  out.add(
+    makeEvent({
+      action,
+      repository: repositoryName(`${at}.repository`, event.target.repository),
+      // Manifest deletes and untags are separate events here, so a delete never names both.
+      target: requireTarget(action === 'delete' ? deleteTarget(target, 'digest') : target, at),
+      mediaType: event.target.mediaType,
+      occurredAt: timestamp(event.timestamp),
+      senderEventId: event.id,
+    }),
+  );
+}
+
 function parse(req: WebhookRequest): WebhookResult {
   const mediaType = requireMediaType(req, MEDIA_TYPES);
   const body = validate(envelope, readJson(req, mediaType));
   const out = new Outcome();
-  for (const [i, event] of body.events.entries()) {
-    const at = `events[${i}].target`;
-    const action = event.action === 'push' || event.action === 'delete' ? event.action : undefined;
-    // pull and mount (and any future action) never change the graph.
-    if (!action || !event.target || !isManifestTarget(event.target)) {
+  for (const [i, raw] of body.events.entries()) {
+    const hints = {
+      action: field(raw, 'action'),
+      repository: field(raw, 'target', 'repository'),
+      digest: field(raw, 'target', 'digest'),
+      tag: field(raw, 'target', 'tag'),
+      senderEventId: field(raw, 'id'),
+    };
+    // pull and mount (and any future action) never change the graph, whatever else they carry.
+    if (typeof hints.action === 'string' && hints.action !== 'push' && hints.action !== 'delete') {
       out.ignore();
       continue;
     }
-    const target = resolveTarget(
-      { path: `${at}.digest`, value: event.target.digest },
-      { path: `${at}.tag`, value: event.target.tag },
-    );
-    // A delete naming only the repository is a repository delete: reconcile handles it.
-    if (action === 'delete' && !target.digest && !target.tag) {
-      out.ignore();
-      continue;
-    }
-    out.add(
-      makeEvent({
-        action,
-        repository: repositoryName(`${at}.repository`, event.target.repository),
-        // Manifest deletes and untags are separate events here, so a delete never names both.
-        target: requireTarget(action === 'delete' ? deleteTarget(target, 'digest') : target, at),
-        mediaType: event.target.mediaType,
-        occurredAt: timestamp(event.timestamp),
-        senderEventId: event.id,
-      }),
-    );
+    out.each(hints, () => addEvent(out, validate(eventSchema, raw, `events[${i}]`), `events[${i}].target`));
   }
   return out.result();
 }

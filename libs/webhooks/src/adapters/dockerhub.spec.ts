@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { errorOf, request } from '../spec-helpers.js';
+import { errorOf, request, rejectionOf } from '../spec-helpers.js';
 
 const adapter = getAdapter('dockerhub');
 const parse = (body: unknown, type = 'application/json') =>
@@ -28,7 +28,7 @@ describe('dockerhub adapter', () => {
   });
 
   it('rejects a push without a tag, a missing push_data and other content types', () => {
-    expect(errorOf(() => parse(push(''))).message).toBe('push_data: names neither a digest nor a tag');
+    expect(rejectionOf(parse(push(''))).message).toBe('push_data: names neither a digest nor a tag');
     expect(errorOf(() => parse({ repository: { repo_name: 'org/app' } })).message).toMatch(/^push_data: /);
     expect(errorOf(() => adapter.parse(request('{]', { 'content-type': 'application/json' }))).code).toBe(
       'bad_request',

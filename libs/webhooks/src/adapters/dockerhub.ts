@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { WebhookAdapter, WebhookRequest, WebhookResult } from '../types.js';
 import { verifyCredentials } from '../internal/auth.js';
 import { readJson, requireMediaType, validate } from '../internal/body.js';
-import { makeEvent, timestamp } from '../internal/event.js';
+import { makeEvent, Outcome, timestamp } from '../internal/event.js';
 import { present, repositoryName, requireTarget, resolveTarget } from '../internal/reference.js';
 
 const str = z.string().nullish();
@@ -22,22 +22,30 @@ function parse(req: WebhookRequest): WebhookResult {
     (present(repo.namespace) && present(repo.name) ? `${repo.namespace}/${repo.name}` : undefined);
   // Single-component names are official images, which the registry API serves under "library/".
   if (name !== undefined && !name.includes('/')) name = `library/${name}`;
-  // Push is the only event Docker Hub sends, and it names only the tag.
-  const target = requireTarget(
-    resolveTarget(undefined, { path: 'push_data.tag', value: body.push_data.tag }),
-    'push_data',
-  );
-  return {
-    events: [
+  const occurredAt = timestamp(body.push_data.pushed_at);
+  const out = new Outcome();
+  const hints = {
+    action: 'push',
+    repository: name,
+    tag: body.push_data.tag,
+    ...(occurredAt && { occurredAt }),
+  };
+  out.each(hints, () => {
+    // Push is the only event Docker Hub sends, and it names only the tag.
+    const target = requireTarget(
+      resolveTarget(undefined, { path: 'push_data.tag', value: body.push_data.tag }),
+      'push_data',
+    );
+    out.add(
       makeEvent({
         action: 'push',
         repository: repositoryName('repository.repo_name', name),
         target,
-        occurredAt: timestamp(body.push_data.pushed_at),
+        occurredAt,
       }),
-    ],
-    ignored: 0,
-  };
+    );
+  });
+  return out.result();
 }
 
 export const dockerhubAdapter: WebhookAdapter = {

@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { D1, errorOf, request } from '../spec-helpers.js';
+import { D1, errorOf, request, rejectionOf } from '../spec-helpers.js';
 
 const adapter = getAdapter('ecr');
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
@@ -102,11 +102,11 @@ describe('ecr adapter', () => {
 
   it('rejects missing detail fields, malformed JSON and other content types', () => {
     expect(
-      errorOf(() =>
+      rejectionOf(
         parse(ecrEvent({ 'action-type': 'PUSH', 'repository-name': undefined, 'image-digest': D1 })),
       ).message,
     ).toBe('detail.repository-name: missing repository name');
-    expect(errorOf(() => parse({ ...ecrEvent({}), detail: 'x' })).message).toMatch(/^detail: /);
+    expect(rejectionOf(parse({ ...ecrEvent({}), detail: 'x' })).message).toMatch(/^detail: /);
     expect(
       errorOf(() => adapter.parse(request('{"version":', { 'content-type': 'application/json' }))).code,
     ).toBe('bad_request');

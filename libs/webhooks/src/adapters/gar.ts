@@ -8,7 +8,7 @@ import {
 } from '../types.js';
 import { verifyCredentials } from '../internal/auth.js';
 import { header, parseJsonText, quote, readJson, requireMediaType, validate } from '../internal/body.js';
-import { ignoredOnly, makeEvent, timestamp } from '../internal/event.js';
+import { field, ignoredOnly, makeEvent, Outcome, timestamp } from '../internal/event.js';
 import {
   deleteTarget,
   present,
@@ -75,10 +75,27 @@ function unwrap(req: WebhookRequest, body: unknown): Message {
 function parse(req: WebhookRequest): WebhookResult {
   const mediaType = requireMediaType(req, ['application/json']);
   const message = unwrap(req, readJson(req, mediaType));
+  const type = field(message.data, 'action');
+  if (typeof type === 'string' && !ACTIONS.has(type)) return ignoredOnly();
+  const occurredAt = timestamp(message.publishTime);
+  const out = new Outcome();
+  const hints = {
+    action: typeof type === 'string' ? ACTIONS.get(type) : undefined,
+    // Full references, kept as they were sent.
+    digest: field(message.data, 'digest'),
+    tag: field(message.data, 'tag'),
+    senderEventId: message.id,
+    ...(occurredAt && { occurredAt }),
+  };
+  out.each(hints, () => out.add(messageEvent(message)));
+  return out.result();
+}
+
+function messageEvent(message: Message): RegistryEvent {
   const field = (name: string): string => (message.at ? `${message.at}.${name}` : name);
   const data = validate(dataSchema, message.data, message.at);
   const action = ACTIONS.get(data.action);
-  if (!action) return ignoredOnly();
+  if (!action) throw new WebhookError('bad_request', `${field('action')}: not an image action`);
 
   const byDigest = present(data.digest) === undefined ? undefined : splitReference(data.digest ?? '');
   const byTag = present(data.tag) === undefined ? undefined : splitReference(data.tag ?? '');
@@ -101,18 +118,13 @@ function parse(req: WebhookRequest): WebhookResult {
     byDigest ? field('digest') : field('tag'),
     (byDigest ?? byTag)?.repository,
   );
-  return {
-    events: [
-      makeEvent({
-        action,
-        repository,
-        target,
-        occurredAt: timestamp(message.publishTime),
-        senderEventId: message.id,
-      }),
-    ],
-    ignored: 0,
-  };
+  return makeEvent({
+    action,
+    repository,
+    target,
+    occurredAt: timestamp(message.publishTime),
+    senderEventId: message.id,
+  });
 }
 
 export const garAdapter: WebhookAdapter = {

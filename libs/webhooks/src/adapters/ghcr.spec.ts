@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { D1, D2, errorOf, hmacHex, request } from '../spec-helpers.js';
+import { D1, D2, errorOf, hmacHex, request, rejectionOf } from '../spec-helpers.js';
 
 const adapter = getAdapter('ghcr');
 const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
@@ -107,7 +107,7 @@ describe('ghcr adapter', () => {
   });
 
   it('refuses a version without any valid digest or tag', () => {
-    expect(errorOf(() => parse(packagePayload({ tag: '', version: 'sha256:1234' }))).message).toMatch(
+    expect(rejectionOf(parse(packagePayload({ tag: '', version: 'sha256:1234' }))).message).toMatch(
       /^package\.package_version\.version: "sha256:1234" is not a valid digest/,
     );
   });

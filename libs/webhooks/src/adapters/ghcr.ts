@@ -1,8 +1,14 @@
 import { z } from 'zod';
-import { WebhookError, type WebhookAdapter, type WebhookRequest, type WebhookResult } from '../types.js';
+import {
+  WebhookError,
+  type RegistryEvent,
+  type WebhookAdapter,
+  type WebhookRequest,
+  type WebhookResult,
+} from '../types.js';
 import { verifyCredentials, type SignatureScheme } from '../internal/auth.js';
 import { FORM_MEDIA_TYPE, header, readJson, requireMediaType, validate } from '../internal/body.js';
-import { ignoredOnly, makeEvent } from '../internal/event.js';
+import { ignoredOnly, makeEvent, Outcome } from '../internal/event.js';
 import { present, repositoryName, requireTarget, resolveTarget } from '../internal/reference.js';
 
 export const GITHUB_SIGNATURE: SignatureScheme = [{ name: 'x-hub-signature-256', prefix: 'sha256=' }];
@@ -51,6 +57,23 @@ function parse(req: WebhookRequest): WebhookResult {
   if (!pkg) throw new WebhookError('bad_request', `${eventName}: missing`);
   if (!isContainer(pkg) || !PUSH_ACTIONS.has(payload.action)) return ignoredOnly();
 
+  const namespace = present(pkg.namespace) ?? present(pkg.owner?.login);
+  const name = namespace && `${namespace}/${pkg.name}`.toLowerCase();
+  // Redeliveries keep the GUID, so it identifies the delivery across retries.
+  const senderEventId = header(req, 'x-github-delivery');
+  const meta = pkg.package_version.container_metadata;
+  const out = new Outcome();
+  const hints = { action: 'push', repository: name, tag: meta?.tag?.name, senderEventId };
+  out.each(hints, () => out.add(versionEvent(eventName, pkg, name, senderEventId)));
+  return out.result();
+}
+
+function versionEvent(
+  eventName: string,
+  pkg: z.output<typeof packageSchema>,
+  name: string | undefined,
+  senderEventId: string | undefined,
+): RegistryEvent {
   const at = `${eventName}.package_version`;
   const version = pkg.package_version;
   const meta = version.container_metadata;
@@ -66,24 +89,14 @@ function parse(req: WebhookRequest): WebhookResult {
   );
   // Images live at <namespace>/<name>: the namespace is the owner on GHCR and was
   // owner/repository on GitHub's older repository-scoped Docker registry. GHCR paths are lowercase.
-  const namespace = present(pkg.namespace) ?? present(pkg.owner?.login);
-  const repository = repositoryName(
-    `${eventName}.name`,
-    namespace && `${namespace}/${pkg.name}`.toLowerCase(),
-  );
-  return {
-    events: [
-      makeEvent({
-        action: 'push',
-        repository,
-        target,
-        mediaType: meta?.manifest?.media_type,
-        // Redeliveries keep the GUID, so it identifies the delivery across retries.
-        senderEventId: header(req, 'x-github-delivery'),
-      }),
-    ],
-    ignored: 0,
-  };
+  const repository = repositoryName(`${eventName}.name`, name);
+  return makeEvent({
+    action: 'push',
+    repository,
+    target,
+    mediaType: meta?.manifest?.media_type,
+    senderEventId,
+  });
 }
 
 export const ghcrAdapter: WebhookAdapter = {

@@ -8,7 +8,7 @@ import {
 } from '../types.js';
 import { verifyCredentials, type SignatureScheme } from '../internal/auth.js';
 import { FORM_MEDIA_TYPE, header, readJson, requireMediaType, validate } from '../internal/body.js';
-import { ignoredOnly, makeEvent } from '../internal/event.js';
+import { ignoredOnly, makeEvent, Outcome } from '../internal/event.js';
 import { repositoryName, requireTarget, resolveTarget } from '../internal/reference.js';
 
 /** Forgejo and Gitea both send bare hex; the GitHub-compatible header is the last resort. */
@@ -49,23 +49,25 @@ function parse(req: WebhookRequest): WebhookResult {
   if (pkg.type !== 'container' || !action) return ignoredOnly();
   // The version is the request reference, lowercased: a tag, or the digest of a by-digest push.
   const isDigest = pkg.version.includes(':');
-  const version = { path: 'package.version', value: pkg.version };
-  const target = requireTarget(
-    resolveTarget(isDigest ? version : undefined, isDigest ? undefined : version),
-    'package',
-  );
-  return {
-    events: [
-      makeEvent({
-        action,
-        // Container images are served at <owner>/<name>, lowercase.
-        repository: repositoryName('package.name', `${pkg.owner.login}/${pkg.name}`.toLowerCase()),
-        target,
-        senderEventId: firstHeader(req, ['x-forgejo-delivery', 'x-gitea-delivery']),
-      }),
-    ],
-    ignored: 0,
+  // Container images are served at <owner>/<name>, lowercase.
+  const name = `${pkg.owner.login}/${pkg.name}`.toLowerCase();
+  const senderEventId = firstHeader(req, ['x-forgejo-delivery', 'x-gitea-delivery']);
+  const out = new Outcome();
+  const hints = {
+    action,
+    repository: name,
+    [isDigest ? 'digest' : 'tag']: pkg.version,
+    senderEventId,
   };
+  out.each(hints, () => {
+    const version = { path: 'package.version', value: pkg.version };
+    const target = requireTarget(
+      resolveTarget(isDigest ? version : undefined, isDigest ? undefined : version),
+      'package',
+    );
+    out.add(makeEvent({ action, repository: repositoryName('package.name', name), target, senderEventId }));
+  });
+  return out.result();
 }
 
 export const giteaAdapter: WebhookAdapter = {

@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { D1, errorOf, request } from '../spec-helpers.js';
+import { D1, errorOf, rejectionOf, request } from '../spec-helpers.js';
 
 const adapter = getAdapter('harbor');
 const repository = { name: 'app', namespace: 'team', repo_full_name: 'team/app', repo_type: 'private' };
@@ -59,8 +59,8 @@ describe('harbor adapter', () => {
     });
   });
 
-  it('refuses an artifact delete without a valid digest', () => {
-    const err = errorOf(() =>
+  it('rejects an artifact delete without a valid digest', () => {
+    const err = rejectionOf(
       parse(defaultPayload('DELETE_ARTIFACT', [{ digest: 'sha256:xxxx', tag: '3.8' }])),
     );
     expect(err.message).toBe('event_data.resources[0].digest: a deleted artifact needs a valid digest');
@@ -118,7 +118,7 @@ describe('harbor adapter', () => {
       errorOf(() => adapter.parse(request('{"type":', { 'content-type': 'application/json' }))).code,
     ).toBe('bad_request');
     expect(
-      errorOf(() => parse({ type: 'PUSH_ARTIFACT', event_data: { resources: [], repository } })).message,
+      rejectionOf(parse({ type: 'PUSH_ARTIFACT', event_data: { resources: [], repository } })).message,
     ).toMatch(/^event_data\.resources: /);
     expect(
       errorOf(() =>
@@ -133,11 +133,17 @@ describe('harbor adapter', () => {
     );
   });
 
-  it('refuses a push whose digest is invalid and whose tag is that same digest', () => {
+  it('rejects one resource with an invalid digest and keeps the others', () => {
+    const result = parse(defaultPayload('PUSH_ARTIFACT', [{ digest: 'sha256:abc' }, { digest: D1 }]));
+    expect(result.events.map((e) => e.digest)).toEqual([D1]);
+    expect(result.rejected?.map((r) => r.reason)).toEqual(['invalid_digest']);
+  });
+
+  it('rejects a push whose digest is invalid and whose tag is that same digest', () => {
     const bad = 'sha256:abc';
-    expect(
-      errorOf(() => parse(defaultPayload('PUSH_ARTIFACT', [{ digest: bad, tag: bad }]))).message,
-    ).toMatch(/^event_data\.resources\[0\]\.digest: "sha256:abc" is not a valid digest/);
+    expect(rejectionOf(parse(defaultPayload('PUSH_ARTIFACT', [{ digest: bad, tag: bad }]))).message).toMatch(
+      /^event_data\.resources\[0\]\.digest: "sha256:abc" is not a valid digest/,
+    );
   });
 
   it('checks the Auth Header verbatim as Authorization', () => {

@@ -9,7 +9,7 @@ import {
 import { verifyCredentials } from '../internal/auth.js';
 import { readJson, requireMediaType, validate } from '../internal/body.js';
 import { CLOUDEVENTS_JSON, structuredEvent } from '../internal/cloudevents.js';
-import { ignoredOnly, makeEvent, Outcome, timestamp } from '../internal/event.js';
+import { field, makeEvent, Outcome, timestamp } from '../internal/event.js';
 import { present, repositoryName, requireTarget, resolveTarget } from '../internal/reference.js';
 
 const str = z.string().nullish();
@@ -44,46 +44,77 @@ interface Envelope {
   senderEventId?: string;
 }
 
+/** One event per resource; each is admitted or rejected on its own. */
 function events(envelope: Envelope): WebhookResult {
+  const out = new Outcome();
+  const first = field(field(envelope.data, 'resources'), '0');
+  const hints = {
+    action: envelope.action,
+    repository: field(envelope.data, 'repository', 'repo_full_name'),
+    digest: field(first, 'digest'),
+    tag: field(first, 'tag'),
+    senderEventId: envelope.senderEventId,
+    ...(envelope.occurredAt && { occurredAt: envelope.occurredAt }),
+  };
+  out.each(hints, () => resources(out, envelope));
+  return out.result();
+}
+
+function resources(out: Outcome, envelope: Envelope): void {
   const data = validate(eventData, envelope.data, envelope.at);
   const repo = data.repository;
   const fullName =
     present(repo.repo_full_name) ??
     (present(repo.namespace) && present(repo.name) ? `${repo.namespace}/${repo.name}` : undefined);
   const repository = repositoryName(`${envelope.at}.repository.repo_full_name`, fullName);
-  const out = new Outcome();
   for (const [i, resource] of data.resources.entries()) {
     const at = `${envelope.at}.resources[${i}]`;
-    // Untagged pushes carry the digest in `tag`; it fails tag syntax and is dropped there.
-    let target = requireTarget(
-      resolveTarget(
-        { path: `${at}.digest`, value: resource.digest },
-        { path: `${at}.tag`, value: resource.tag },
-      ),
-      at,
-    );
-    if (envelope.action === 'delete') {
-      // DELETE_ARTIFACT removes the artifact with every tag; its `tag` (the first one) is not an
-      // untag, so the event is reduced to the digest. Without a digest there is nothing to delete.
-      if (!target.digest)
-        throw new WebhookError('bad_request', `${at}.digest: a deleted artifact needs a valid digest`);
-      target = { digest: target.digest };
-    }
-    out.add(
-      makeEvent({
-        action: envelope.action,
-        repository,
-        target,
-        occurredAt: envelope.occurredAt,
-        // The inbox drops repeated sender ids, so several resources need ids of their own.
-        senderEventId:
-          envelope.senderEventId && data.resources.length > 1
-            ? `${envelope.senderEventId}#${i}`
-            : envelope.senderEventId,
-      }),
-    );
+    // The inbox drops repeated sender ids, so several resources need ids of their own.
+    const senderEventId =
+      envelope.senderEventId && data.resources.length > 1
+        ? `${envelope.senderEventId}#${i}`
+        : envelope.senderEventId;
+    const hints = { action: envelope.action, repository, ...resource, senderEventId };
+    out.each(hints, () => addResource(out, envelope, repository, resource, at, senderEventId));
   }
-  return out.result();
+}
+
+function addResource(
+  out: Outcome,
+  envelope: Envelope,
+  repository: string,
+  resource: z.output<typeof eventData>['resources'][number],
+  at: string,
+  senderEventId: string | undefined,
+): void {
+  // Untagged pushes carry the digest in `tag`; it fails tag syntax and is dropped there.
+  let target = requireTarget(
+    resolveTarget(
+      { path: `${at}.digest`, value: resource.digest },
+      { path: `${at}.tag`, value: resource.tag },
+    ),
+    at,
+  );
+  if (envelope.action === 'delete') {
+    // DELETE_ARTIFACT removes the artifact with every tag; its `tag` (the first one) is not an
+    // untag, so the event is reduced to the digest. Without a digest there is nothing to delete.
+    if (!target.digest)
+      throw new WebhookError(
+        'bad_request',
+        `${at}.digest: a deleted artifact needs a valid digest`,
+        'invalid_digest',
+      );
+    target = { digest: target.digest };
+  }
+  out.add(
+    makeEvent({
+      action: envelope.action,
+      repository,
+      target,
+      occurredAt: envelope.occurredAt,
+      senderEventId,
+    }),
+  );
 }
 
 function parse(req: WebhookRequest): WebhookResult {
@@ -92,13 +123,13 @@ function parse(req: WebhookRequest): WebhookResult {
   if (mediaType === CLOUDEVENTS_JSON) {
     const ce = structuredEvent(body);
     const action = CLOUDEVENT_TYPES.get(ce.type);
-    if (!action) return ignoredOnly();
+    if (!action) return { events: [], ignored: 1 };
     return events({ action, data: ce.data, at: 'data', occurredAt: ce.time, senderEventId: ce.id });
   }
   const payload = validate(defaultFormat, body);
   const action = DEFAULT_TYPES.get(payload.type);
   // Pulls, scans, quota and replication events have other shapes and never change the graph.
-  if (!action) return ignoredOnly();
+  if (!action) return { events: [], ignored: 1 };
   return events({
     action,
     data: payload.event_data,

@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { errorOf, request } from '../spec-helpers.js';
+import { errorOf, request, rejectionOf, rejections } from '../spec-helpers.js';
 
 const adapter = getAdapter('quay');
 const parse = (body: unknown, type = 'application/json') =>
@@ -39,13 +39,13 @@ describe('quay adapter', () => {
   });
 
   it('rejects invalid tags, wrong shapes, malformed JSON and other content types', () => {
-    expect(errorOf(() => parse(repoPush(['ok', '-bad']))).message).toBe(
-      'updated_tags[1]: "-bad" is not a valid tag',
-    );
+    const partly = parse(repoPush(['ok', '-bad']));
+    expect(partly.events.map((e) => e.tag)).toEqual(['ok']);
+    expect(rejections(partly)).toEqual([
+      { reason: 'invalid_name', message: 'updated_tags[1]: "-bad" is not a valid tag' },
+    ]);
     expect(errorOf(() => parse(repoPush('latest'))).message).toMatch(/^updated_tags: /);
-    expect(errorOf(() => parse({ updated_tags: ['v1'] })).message).toBe(
-      'repository: missing repository name',
-    );
+    expect(rejectionOf(parse({ updated_tags: ['v1'] })).message).toBe('repository: missing repository name');
     expect(errorOf(() => adapter.parse(request('nope', { 'content-type': 'application/json' }))).code).toBe(
       'bad_request',
     );

@@ -1,5 +1,5 @@
 import { getAdapter } from '../adapters.js';
-import { D1, D2, errorOf, request } from '../spec-helpers.js';
+import { D1, D2, errorOf, request, rejectionOf } from '../spec-helpers.js';
 
 const adapter = getAdapter('zot');
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -90,7 +90,7 @@ describe('zot adapter', () => {
     expect(e).toMatchObject({ tag: 'latest' });
     expect(e?.digest).toBeUndefined();
     expect(
-      errorOf(() => parse({ name: 'a', reference: 'sha256:abc', digest: '' }, 'zotregistry.image.updated'))
+      rejectionOf(parse({ name: 'a', reference: 'sha256:abc', digest: '' }, 'zotregistry.image.updated'))
         .message,
     ).toMatch(/^reference: "sha256:abc" is not a valid digest/);
   });
@@ -114,7 +114,7 @@ describe('zot adapter', () => {
       data: { reference: 'v1' },
     };
     expect(
-      errorOf(() => adapter.parse(request(body, { 'content-type': 'application/cloudevents+json' }))).message,
+      rejectionOf(adapter.parse(request(body, { 'content-type': 'application/cloudevents+json' }))).message,
     ).toBe('data.name: missing repository name');
   });
 

@@ -2,8 +2,14 @@ import { z } from 'zod';
 import type { RegistryEvent, WebhookAdapter, WebhookRequest, WebhookResult } from '../types.js';
 import { verifyCredentials } from '../internal/auth.js';
 import { readJson, requireMediaType, validate } from '../internal/body.js';
-import { binaryEvent, CLOUDEVENTS_JSON, structuredEvent, typeEndsWith } from '../internal/cloudevents.js';
-import { ignoredOnly, makeEvent } from '../internal/event.js';
+import {
+  binaryEvent,
+  CLOUDEVENTS_JSON,
+  structuredEvent,
+  typeEndsWith,
+  type CloudEvent,
+} from '../internal/cloudevents.js';
+import { field, ignoredOnly, makeEvent, Outcome } from '../internal/event.js';
 import {
   deleteTarget,
   present,
@@ -36,6 +42,20 @@ function parse(req: WebhookRequest): WebhookResult {
   // lint_failed, scanned, repository.created: nothing in the graph changes.
   if (!action) return ignoredOnly();
   const at = structured ? 'data' : '';
+  const out = new Outcome();
+  const hints = {
+    action,
+    repository: field(ce.data, 'name'),
+    digest: field(ce.data, 'digest'),
+    tag: field(ce.data, 'reference'),
+    senderEventId: ce.id,
+    ...(ce.time && { occurredAt: ce.time }),
+  };
+  out.each(hints, () => out.add(imageEvent(action, ce, at)));
+  return out.result();
+}
+
+function imageEvent(action: RegistryEvent['action'], ce: CloudEvent, at: string): RegistryEvent {
   const field = (name: string): string => (at ? `${at}.${name}` : name);
   const data = validate(imageData, ce.data, at);
   // `reference` is the tag, or the digest for by-digest pushes and deletes. Tags cannot contain
@@ -53,19 +73,14 @@ function parse(req: WebhookRequest): WebhookResult {
   );
   // image.deleted by tag removes that tag only; the manifest may remain under its digest.
   const target = action === 'delete' ? deleteTarget(named, referenceIsDigest ? 'digest' : 'tag') : named;
-  return {
-    events: [
-      makeEvent({
-        action,
-        repository: repositoryName(field('name'), data.name),
-        target,
-        mediaType: data.mediaType,
-        occurredAt: ce.time,
-        senderEventId: ce.id,
-      }),
-    ],
-    ignored: 0,
-  };
+  return makeEvent({
+    action,
+    repository: repositoryName(field('name'), data.name),
+    target,
+    mediaType: data.mediaType,
+    occurredAt: ce.time,
+    senderEventId: ce.id,
+  });
 }
 
 export const zotAdapter: WebhookAdapter = {

@@ -63,8 +63,9 @@ function verifySignature(req: WebhookRequest, secret: string, scheme: SignatureS
 /**
  * Checks the configured credential. Messages say what is missing or wrong, never the secret or
  * what was sent in its place. None of the signing senders (GitHub, Gitea/Forgejo, JFrog) signs a
- * timestamp, so there is nothing a replay window could be checked against; duplicates are
- * absorbed by idempotent ingest instead.
+ * timestamp, so there is nothing a replay window could be checked against; replays are absorbed
+ * downstream instead: the inbox drops a signed body it has stored before (whatever delivery id
+ * comes with it), and ingest moves a tag only where the registry itself points it.
  */
 export function verifyCredentials(req: WebhookRequest, auth: WebhookAuth, scheme?: SignatureScheme): void {
   switch (auth.type) {

@@ -44,7 +44,11 @@ describe('resolveTarget', () => {
     const err = errorOf(() => resolveTarget(digest('sha256:xxxx'), undefined));
     expect(err.code).toBe('bad_request');
     expect(err.message).toBe(
-      'x.digest: "sha256:xxxx" is not a valid digest (sha256:<64 hex> or sha512:<128 hex>)',
+      'x.digest: "sha256:xxxx" is not a valid digest (sha256:<64 hex>, sha384:<96 hex> or sha512:<128 hex>)',
+    );
+    expect(err.reason).toBe('invalid_digest');
+    expect(errorOf(() => resolveTarget(digest(`md5:${'a'.repeat(32)}`), undefined)).reason).toBe(
+      'unsupported_digest',
     );
   });
   it('rejects an invalid tag with nothing else to go on', () => {

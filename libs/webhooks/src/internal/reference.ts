@@ -1,14 +1,18 @@
 import { WebhookError } from '../types.js';
 import { quote } from './body.js';
 
-const DIGEST = /^(sha256|sha512):([0-9a-fA-F]+)$/;
-const HEX_LENGTH: Record<string, number> = { sha256: 64, sha512: 128 };
+const DIGEST = /^(sha256|sha384|sha512):([0-9a-fA-F]+)$/;
+const HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+/** The OCI image-spec digest grammar: a well-formed digest of an algorithm we do not know. */
+const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+const KNOWN_ALGORITHM = /^(sha256|sha384|sha512):/;
+const DIGEST_FORMS = 'sha256:<64 hex>, sha384:<96 hex> or sha512:<128 hex>';
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** OCI distribution-spec repository name grammar; it also keeps `..` and `//` out of request paths. */
 const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const MAX_REPOSITORY_LENGTH = 255;
 
-/** `sha256:` + 64 hex or `sha512:` + 128 hex, hex lowercased; anything else is undefined. */
+/** `sha256:` + 64, `sha384:` + 96 or `sha512:` + 128 hex, hex lowercased; anything else is undefined. */
 export function normaliseDigest(value: string): string | undefined {
   const m = DIGEST.exec(value);
   if (!m?.[1] || !m[2] || m[2].length !== HEX_LENGTH[m[1]]) return undefined;
@@ -28,7 +32,11 @@ export function repositoryName(path: string, value: string | null | undefined): 
   const name = present(value);
   if (name === undefined) throw new WebhookError('bad_request', `${path}: missing repository name`);
   if (name.length > MAX_REPOSITORY_LENGTH || !REPOSITORY.test(name)) {
-    throw new WebhookError('bad_request', `${path}: ${quote(name)} is not a valid repository name`);
+    throw new WebhookError(
+      'bad_request',
+      `${path}: ${quote(name)} is not a valid repository name`,
+      name.length > MAX_REPOSITORY_LENGTH ? 'too_long' : 'invalid_name',
+    );
   }
   return name;
 }
@@ -57,13 +65,19 @@ export function resolveTarget(digest: Field | undefined, tag: Field | undefined)
   const t = rawTag !== undefined && isValidTag(rawTag) ? rawTag : undefined;
   if (d === undefined && t === undefined) {
     if (rawDigest !== undefined && digest) {
+      const unsupported = ANY_DIGEST.test(rawDigest) && !KNOWN_ALGORITHM.test(rawDigest);
       throw new WebhookError(
         'bad_request',
-        `${digest.path}: ${quote(rawDigest)} is not a valid digest (sha256:<64 hex> or sha512:<128 hex>)`,
+        `${digest.path}: ${quote(rawDigest)} is not a valid digest (${DIGEST_FORMS})`,
+        unsupported ? 'unsupported_digest' : 'invalid_digest',
       );
     }
     if (rawTag !== undefined && tag) {
-      throw new WebhookError('bad_request', `${tag.path}: ${quote(rawTag)} is not a valid tag`);
+      throw new WebhookError(
+        'bad_request',
+        `${tag.path}: ${quote(rawTag)} is not a valid tag`,
+        'invalid_name',
+      );
     }
   }
   return { ...(d !== undefined && { digest: d }), ...(t !== undefined && { tag: t }) };
@@ -84,7 +98,7 @@ export function deleteTarget(target: Target, prefer: 'digest' | 'tag'): Target {
 /** Requires a target for events that are meaningless without one (pushes, per-sender deletes). */
 export function requireTarget(target: Target, where: string): Target {
   if (target.digest === undefined && target.tag === undefined) {
-    throw new WebhookError('bad_request', `${where}: names neither a digest nor a tag`);
+    throw new WebhookError('bad_request', `${where}: names neither a digest nor a tag`, 'no_target');
   }
   return target;
 }
