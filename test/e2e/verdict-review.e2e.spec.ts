@@ -23,6 +23,9 @@ const TRUSTED_BUILDER = 'https://ci.example/trusted-builder';
 
 const image = imageManifest();
 const forged = referrerManifest(image.descriptor, 'application/vnd.in-toto+json', {});
+// Signed under a trust policy that is no longer the configured one (an authority was rotated).
+const staleImage = imageManifest();
+const staleSig = referrerManifest(staleImage.descriptor, 'application/vnd.example.sig', {});
 
 let tdb: TestDatabase;
 let refgraph: StartedRefgraph;
@@ -57,6 +60,7 @@ beforeAll(async () => {
         ],
       },
       policies: [
+        { name: 'signed', signatures: { authorities: ['ci'] } },
         { name: 'built-by-ci', attestations: [{ predicateType: SLSA, builderIds: [TRUSTED_BUILDER] }] },
       ],
       auth: { tokens: [{ name: 'team-a', sha256: sha(READER), scopes: ['read:local/team-a/**'] }] },
@@ -80,6 +84,8 @@ beforeAll(async () => {
     });
   await push(image, 'v1');
   await push(forged);
+  await push(staleImage, 'stale');
+  await push(staleSig);
   // A statement claiming the trusted builder, in an envelope whose signature did not verify.
   await trust.upsertAttestations([
     {
@@ -107,6 +113,21 @@ beforeAll(async () => {
       authority: null,
       policyVersion: 'v1',
     },
+    {
+      artifactDigest: staleSig.digest,
+      layerDigest: '',
+      subjectDigest: staleImage.digest,
+      repositoryId: repo,
+      kind: 'signature',
+      format: 'sigstore-bundle',
+      status: 'verified',
+      reason: 'verified',
+      message: null,
+      identity: 'https://ci.example/a',
+      issuer: 'https://issuer.example',
+      authority: 'ci',
+      policyVersion: 'a-superseded-trust-policy',
+    },
   ]);
 }, 120_000);
 
@@ -125,6 +146,13 @@ describe('verdicts on evidence refgraph has not verified', () => {
     ]);
     expect(v.body.subjects[0]).toMatchObject({ allowed: false });
     expect(v.body.allowed).toBe(false);
+  });
+
+  it('a result stored under a superseded trust policy is not evidence until it is re-verified', async () => {
+    const v = await post('/api/v1/verdict', { policy: 'signed', subjects: ['local/team-a/app:stale'] });
+    expect(v.status).toBe(200);
+    expect(v.body.subjects[0].requirements[0].evidence).toHaveLength(1);
+    expect(v.body.subjects[0]).toMatchObject({ allowed: false });
   });
 
   it('a policy that requires nothing is refused at start-up (it would allow every known image)', () => {
