@@ -155,6 +155,24 @@ describe('a referrer listed in team-a but stored only in team-b', () => {
   });
 });
 
+describe('filters over a referrer listed in team-a but stored only in team-b', () => {
+  // Its listing carries no artifactType: only team-b's stored manifest says it is a signature.
+  const type = encodeURIComponent(SIG);
+  it("REST, GraphQL and the OCI API do not match it by team-b's artifact type", async () => {
+    const rest = await json(`/api/v1/artifacts/${image.digest}/referrers?artifactType=${type}`);
+    expect(rest.status).toBe(200);
+    expect(rest.body.referrers).toEqual([]);
+    const g = await gql(
+      `query ($d: String!, $t: String!) { artifact(digest: $d) { referrers(artifactType: $t) { edges { node { digest } } } } }`,
+      { d: image.digest, t: SIG },
+    );
+    expect(g.errors).toBeUndefined();
+    expect(g.data.artifact.referrers.edges).toEqual([]);
+    const oci = await call(`/v2/local/team-a/app/referrers/${image.digest}?artifactType=${type}`);
+    expect(((await oci.json()) as { manifests: unknown[] }).manifests).toEqual([]);
+  });
+});
+
 /** Every node of a REST referrers tree, with its depth. */
 function walk(nodes: any[], depth = 1, out: number[] = []): number[] {
   for (const n of nodes) {
