@@ -1,0 +1,164 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { parseConfig } from '#config';
+import { Database, GraphRepository, RegistryRepository, TrustRepository } from '#store';
+import {
+  createTestDatabase,
+  imageManifest,
+  kindOf,
+  referrerManifest,
+  type BuiltManifest,
+  type TestDatabase,
+} from '#testing';
+import { startRefgraph, type StartedRefgraph } from './harness.js';
+
+/**
+ * Verdicts are `allowed` only on evidence refgraph has verified (README, "Verdicts fail closed").
+ * An attestation whose own envelope failed verification, or a policy that requires nothing, must
+ * not let an image through.
+ */
+const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+const READER = randomBytes(16).toString('hex');
+const SLSA = 'https://slsa.dev/provenance/v1';
+const TRUSTED_BUILDER = 'https://ci.example/trusted-builder';
+
+const image = imageManifest();
+const forged = referrerManifest(image.descriptor, 'application/vnd.in-toto+json', {});
+// Signed under a trust policy that is no longer the configured one (an authority was rotated).
+const staleImage = imageManifest();
+const staleSig = referrerManifest(staleImage.descriptor, 'application/vnd.example.sig', {});
+
+let tdb: TestDatabase;
+let refgraph: StartedRefgraph;
+let db: Database;
+
+const post = async (path: string, body: unknown) => {
+  const res = await fetch(`${refgraph.url}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${READER}` },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+};
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  refgraph = await startRefgraph(
+    tdb.url,
+    {
+      server: { rateLimitPerMinute: 0 },
+      registries: [
+        {
+          name: 'local',
+          kind: 'distribution',
+          url: 'http://127.0.0.1:9',
+          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK' } },
+        },
+      ],
+      trust: {
+        authorities: [
+          { name: 'ci', keyless: { issuer: 'https://issuer.example', subject: 'https://ci.example/a' } },
+        ],
+      },
+      policies: [
+        { name: 'signed', signatures: { authorities: ['ci'] } },
+        { name: 'built-by-ci', attestations: [{ predicateType: SLSA, builderIds: [TRUSTED_BUILDER] }] },
+      ],
+      auth: { tokens: [{ name: 'team-a', sha256: sha(READER), scopes: ['read:local/team-a/**'] }] },
+    },
+    { HOOK: 'hook-secret' },
+  );
+  db = new Database({ url: tdb.url, maxConnections: 2 });
+  const registries = new RegistryRepository(db);
+  const graph = new GraphRepository(db);
+  const trust = new TrustRepository(db);
+  const reg = (await registries.findRegistryByName('local'))!;
+  const repo = await registries.ensureRepository(reg.id, 'team-a/app');
+  const push = (m: BuiltManifest, tag?: string) =>
+    graph.applyPush({
+      repositoryId: repo,
+      manifest: m.parsed,
+      kind: kindOf(m),
+      bytes: m.bytes,
+      tag,
+      eventAt: new Date(),
+    });
+  await push(image, 'v1');
+  await push(forged);
+  await push(staleImage, 'stale');
+  await push(staleSig);
+  // A statement claiming the trusted builder, in an envelope whose signature did not verify.
+  await trust.upsertAttestations([
+    {
+      artifactDigest: forged.digest,
+      layerDigest: '',
+      subjectDigest: image.digest,
+      predicateType: SLSA,
+      statement: {},
+      builderId: TRUSTED_BUILDER,
+    },
+  ]);
+  await trust.upsertSignatures([
+    {
+      artifactDigest: forged.digest,
+      layerDigest: '',
+      subjectDigest: image.digest,
+      repositoryId: repo,
+      kind: 'attestation',
+      format: 'dsse',
+      status: 'failed',
+      reason: 'signature_mismatch',
+      message: null,
+      identity: null,
+      issuer: null,
+      authority: null,
+      policyVersion: 'v1',
+    },
+    {
+      artifactDigest: staleSig.digest,
+      layerDigest: '',
+      subjectDigest: staleImage.digest,
+      repositoryId: repo,
+      kind: 'signature',
+      format: 'sigstore-bundle',
+      status: 'verified',
+      reason: 'verified',
+      message: null,
+      identity: 'https://ci.example/a',
+      issuer: 'https://issuer.example',
+      authority: 'ci',
+      policyVersion: 'a-superseded-trust-policy',
+    },
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+  await refgraph?.running.close();
+  await tdb?.drop();
+});
+
+describe('verdicts on evidence refgraph has not verified', () => {
+  it('an attestation whose envelope failed verification does not satisfy a requirement', async () => {
+    const v = await post('/api/v1/verdict', { policy: 'built-by-ci', subjects: ['local/team-a/app:v1'] });
+    expect(v.status).toBe(200);
+    expect(v.body.subjects[0].requirements[0].evidence[0].nested).toEqual([
+      expect.objectContaining({ status: 'failed' }),
+    ]);
+    expect(v.body.subjects[0]).toMatchObject({ allowed: false });
+    expect(v.body.allowed).toBe(false);
+  });
+
+  it('a result stored under a superseded trust policy is not evidence until it is re-verified', async () => {
+    const v = await post('/api/v1/verdict', { policy: 'signed', subjects: ['local/team-a/app:stale'] });
+    expect(v.status).toBe(200);
+    expect(v.body.subjects[0].requirements[0].evidence).toHaveLength(1);
+    expect(v.body.subjects[0]).toMatchObject({ allowed: false });
+  });
+
+  it('a policy that requires nothing is refused at start-up (it would allow every known image)', () => {
+    expect(() => parseConfig({ policies: [{ name: 'nothing-required' }] }, {})).toThrow();
+    expect(() =>
+      parseConfig({ policies: [{ name: 'no-sbom', sbom: false, attestations: [] }] }, {}),
+    ).toThrow();
+  });
+});
