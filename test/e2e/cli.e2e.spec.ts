@@ -140,9 +140,9 @@ describe('refgraph CLI against a running refgraph', () => {
       `INSERT INTO signature (artifact_digest, subject_digest, repository_id, kind, format, status, identity, issuer, authority, policy_version)
        VALUES ($1, $2, (SELECT l.repository_id FROM artifact_location l WHERE l.digest = $1 LIMIT 1), 'signature',
                'sigstore-bundle', 'verified', 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
-               'https://token.actions.githubusercontent.com', 'ci', 'v1')
+               'https://token.actions.githubusercontent.com', 'ci', $3)
        ON CONFLICT (artifact_digest, layer_digest, subject_digest, repository_id) DO UPDATE SET status = 'verified', authority = 'ci'`,
-      [sig.digest, image.digest],
+      [sig.digest, image.digest, refgraph.running.runtime.trustVersion],
     );
     await db.end();
     c = capture();

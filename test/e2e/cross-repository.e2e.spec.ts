@@ -83,7 +83,7 @@ function signatureRow(
     identity: `https://ci.example/${repo}`,
     issuer: 'https://issuer.example',
     authority: 'ci',
-    policyVersion: 'v1',
+    policyVersion: refgraph.running.runtime.trustVersion,
     ...extra,
   };
 }

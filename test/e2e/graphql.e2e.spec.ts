@@ -401,7 +401,11 @@ describe('GraphQL over a graph built from the real registry', () => {
     // Executed on the running schema with the request the auth guard would have scoped.
     const schema = refgraph.running.app!.get(GraphQLSchemaHost).schema;
     const run = async (scope: string[] | undefined, source: string) => {
-      const r = await graphql({ schema, source, contextValue: { req: { refgraphPrincipal: { name: 'test' }, refgraphScope: scope } } });
+      const r = await graphql({
+        schema,
+        source,
+        contextValue: { req: { refgraphPrincipal: { name: 'test' }, refgraphScope: scope } },
+      });
       expect(r.errors).toBeUndefined();
       return r.data as Json;
     };

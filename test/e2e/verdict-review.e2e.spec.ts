@@ -111,7 +111,7 @@ beforeAll(async () => {
       identity: null,
       issuer: null,
       authority: null,
-      policyVersion: 'v1',
+      policyVersion: refgraph.running.runtime.trustVersion,
     },
     {
       artifactDigest: staleSig.digest,

@@ -46,6 +46,8 @@ export interface Runtime {
   sync: RegistrySync;
   read: ReadRepository;
   answers: Answers;
+  /** The trust policy's version: stored results under another one are re-verified, and not evidence. */
+  trustVersion: string;
   trust: TrustRepository;
   verifier: ArtifactVerifier;
   /** The job runner's state in this process (`off` without one), for /readyz. */
@@ -103,7 +105,8 @@ export async function buildRuntime(
     referrers: new ReferrersRepository(db),
     processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust),
     read,
-    answers: new Answers(read, catalog, config.policies),
+    answers: new Answers(read, catalog, config.policies, policy.version),
+    trustVersion: policy.version,
     trust,
     verifier: new ArtifactVerifier(trust, policy, blobs, config.limits),
     workerHealth: new WorkerHealth(),

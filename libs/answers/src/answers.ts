@@ -74,10 +74,12 @@ export class Answers {
     private readonly read: ReadRepository,
     private readonly catalog: RegistryCatalog,
     private readonly policies: readonly PolicyConfig[] = [],
+    /** The trust policy's current version: results stored under another are not evidence. */
+    private readonly trustVersion?: string,
   ) {}
 
   for(viewer: Viewer): Reader {
-    return new Reader(this.read, this.catalog, this.policies, viewer);
+    return new Reader(this.read, this.catalog, this.policies, viewer, this.trustVersion);
   }
 }
 
@@ -91,6 +93,7 @@ export class Reader {
     private readonly catalog: RegistryCatalog,
     private readonly policies: readonly PolicyConfig[],
     readonly viewer: Viewer,
+    private readonly trustVersion?: string,
   ) {
     this.graph = new GraphReader(read, viewer);
   }
@@ -253,7 +256,7 @@ export class Reader {
     ]);
     const page: ReferrersPage = {
       subject: digest,
-      referrers: buildTree(digest, all, byArtifact, attestations),
+      referrers: buildTree(digest, all, byArtifact, attestations, opts.depth),
       nextCursor: more ? [...keep].sort().at(-1)! : null,
     };
     if (opts.children) {
@@ -316,7 +319,12 @@ export class Reader {
   async verdict(policyName: string, inputs: string[]): Promise<Verdict | null> {
     const policy = this.policies.find((p) => p.name === policyName);
     if (!policy) return null;
-    return evaluateSubjects(this.read, this.viewer, policy, inputs, await this.resolveAll(inputs));
+    return evaluateSubjects(
+      { read: this.read, viewer: this.viewer, trustVersion: this.trustVersion },
+      policy,
+      inputs,
+      await this.resolveAll(inputs),
+    );
   }
 }
 
@@ -332,32 +340,56 @@ function toSummaryBase(a: ArtifactRow) {
   };
 }
 
+/** Nodes one referrers answer may hold, whatever the shape of the graph. */
+export const MAX_TREE_NODES = 10_000;
+
+/**
+ * The rows as a tree under `root`, at most `depth` levels deep. A referrer reachable along several
+ * paths is expanded once, where it is nearest to the root (breadth first); elsewhere it appears
+ * without its own referrers. So the answer grows with the edges, never with the paths.
+ */
 function buildTree(
   root: string,
   rows: ReferrerEdgeRow[],
   verifications: SignatureRow[],
   attestations: AttestationRow[],
+  depth: number,
 ): ReferrerNode[] {
   const bySubject = new Map<string, ReferrerEdgeRow[]>();
   for (const r of rows) bySubject.set(r.subject, [...(bySubject.get(r.subject) ?? []), r]);
-  const make = (subject: string, seen: Set<string>): ReferrerNode[] =>
-    (bySubject.get(subject) ?? [])
-      .filter((r) => !seen.has(r.digest))
-      .map((r) => ({
-        digest: r.digest,
-        edgeKind: r.edgeKind,
-        mediaType: r.artifact?.mediaType ?? r.descriptor?.mediaType ?? null,
-        artifactType: r.artifact?.artifactType ?? r.descriptor?.artifactType ?? null,
-        kind: r.artifact?.kind ?? 'unknown',
-        size: r.artifact?.size ?? r.descriptor?.size ?? null,
-        annotations: r.artifact?.annotations ?? r.descriptor?.annotations ?? {},
-        verification: verifications.filter(
-          (s) => s.artifactDigest === r.digest && s.subjectDigest === subject,
-        ),
-        attestations: attestations.filter((a) => a.artifactDigest === r.digest),
-        referrers: make(r.digest, new Set([...seen, r.digest])),
-      }));
-  return make(root, new Set([root]));
+  const expanded = new Set<string>([root]);
+  let budget = MAX_TREE_NODES;
+  const node = (r: ReferrerEdgeRow, subject: string): ReferrerNode => ({
+    digest: r.digest,
+    edgeKind: r.edgeKind,
+    mediaType: r.artifact?.mediaType ?? r.descriptor?.mediaType ?? null,
+    artifactType: r.artifact?.artifactType ?? r.descriptor?.artifactType ?? null,
+    kind: r.artifact?.kind ?? 'unknown',
+    size: r.artifact?.size ?? r.descriptor?.size ?? null,
+    annotations: r.artifact?.annotations ?? r.descriptor?.annotations ?? {},
+    verification: verifications.filter((s) => s.artifactDigest === r.digest && s.subjectDigest === subject),
+    attestations: attestations.filter((a) => a.artifactDigest === r.digest),
+    referrers: [],
+  });
+  const top: ReferrerNode[] = [];
+  // Breadth first: each level's nodes, and the subjects whose referrers the next level lists.
+  let level: Array<{ subject: string; into: ReferrerNode[] }> = [{ subject: root, into: top }];
+  for (let d = 1; d <= depth && level.length > 0 && budget > 0; d++) {
+    const next: typeof level = [];
+    for (const { subject, into } of level) {
+      for (const r of bySubject.get(subject) ?? []) {
+        if (budget-- <= 0) break;
+        const n = node(r, subject);
+        into.push(n);
+        if (!expanded.has(r.digest)) {
+          expanded.add(r.digest);
+          next.push({ subject: r.digest, into: n.referrers });
+        }
+      }
+    }
+    level = next;
+  }
+  return top;
 }
 
 export { ReferenceError };

@@ -85,12 +85,12 @@ const sigEvidence = (s: SignatureRow): Evidence => ({
  * the caller's scope. Read from stored results only: no cryptography runs here.
  */
 export async function evaluateSubjects(
-  read: ReadRepository,
-  viewer: Viewer,
+  ctx: { read: ReadRepository; viewer: Viewer; trustVersion?: string },
   policy: PolicyConfig,
   inputs: string[],
   resolved: Array<Resolution | ReferenceError | NotFoundError>,
 ): Promise<Verdict> {
+  const { read, viewer } = ctx;
   const groups = new Map<string, { scope: RepositoryScope; digests: Set<string> }>();
   const scopeOf = (r: Resolution): RepositoryScope =>
     r.registry ? [`${r.registry}/${r.repository}`] : viewer.scope;
@@ -105,7 +105,7 @@ export async function evaluateSubjects(
   const results = new Map<string, Map<string, RequirementResult[]>>();
   await Promise.all(
     [...groups].map(async ([key, g]) => {
-      results.set(key, await evaluate(read, g.scope, policy, [...g.digests]));
+      results.set(key, await evaluate(read, g.scope, policy, [...g.digests], ctx.trustVersion));
     }),
   );
   const subjects = resolved.map((r, i): SubjectVerdict => {
@@ -140,16 +140,27 @@ async function evaluate(
   scope: RepositoryScope,
   policy: PolicyConfig,
   subjects: string[],
+  trustVersion: string | undefined,
 ): Promise<Map<string, RequirementResult[]>> {
+  // A result computed under a superseded trust policy (an authority rotated, a rule changed) is
+  // not evidence until it is verified again: it reads as pending.
+  const current = (rows: SignatureRow[]): SignatureRow[] =>
+    trustVersion === undefined
+      ? rows
+      : rows.map((s) =>
+          s.policyVersion === trustVersion
+            ? s
+            : { ...s, status: 'pending', reason: 'policy_changed', authority: null },
+        );
   const [signatures, attestations, sboms] = await Promise.all([
-    read.findSignatures(scope, subjects, { by: 'subject', kind: 'signature' }),
+    read.findSignatures(scope, subjects, { by: 'subject', kind: 'signature' }).then(current),
     read.findAttestations(scope, subjects, { by: 'subject' }),
     read.countSboms(scope, subjects),
   ]);
   const attestationArtifacts = [...new Set(attestations.map((a) => a.artifactDigest))];
   // An attestation counts as signed by its own envelope's verification, or by a signature over
   // the attestation manifest.
-  const around = await read.findSignatures(scope, attestationArtifacts, { by: 'either' });
+  const around = current(await read.findSignatures(scope, attestationArtifacts, { by: 'either' }));
   const overAttestations = around.filter((s) => s.kind === 'signature');
   const envelopes = around.filter((s) => s.kind === 'attestation');
   const out = new Map<string, RequirementResult[]>();
@@ -177,17 +188,15 @@ async function evaluate(
         (a) => a.subjectDigest === subject && a.predicateType === req.predicateType,
       );
       const evidence = mine.map((a) => {
-        const nested = [
-          ...overAttestations.filter((s) => s.subjectDigest === a.artifactDigest),
-          // The envelope that carried this very statement (same layer), verified for this subject.
-          ...envelopes.filter(
-            (s) =>
-              s.artifactDigest === a.artifactDigest &&
-              s.layerDigest === a.layerDigest &&
-              s.subjectDigest === subject,
-          ),
-        ];
-        return attestationEvidence(a, req, nested.map(sigEvidence));
+        // The envelope that carried this very statement (same layer), verified for this subject.
+        const own = envelopes.filter(
+          (s) =>
+            s.artifactDigest === a.artifactDigest &&
+            s.layerDigest === a.layerDigest &&
+            s.subjectDigest === subject,
+        );
+        const nested = [...overAttestations.filter((s) => s.subjectDigest === a.artifactDigest), ...own];
+        return attestationEvidence(a, req, nested.map(sigEvidence), own);
       });
       const good = evidence.filter((e) => e.status === 'satisfied');
       requirements.push({
@@ -223,9 +232,16 @@ function attestationEvidence(
   a: AttestationRow,
   req: PolicyConfig['attestations'][number],
   nested: Evidence[],
+  envelopes: SignatureRow[],
 ): Evidence {
   const base: Evidence = { artifact: a.artifactDigest, status: 'satisfied', builderId: a.builderId, nested };
   if (a.parseError) return { ...base, status: 'unsatisfied', reason: `unreadable: ${a.parseError}` };
+  // A signed statement whose signature verified nowhere in scope (failed, pending, no authority)
+  // is not evidence, whatever it claims; an unsigned one (BuildKit's) counts only where the
+  // requirement names no `authorities`.
+  if (envelopes.length > 0 && !envelopes.some((s) => s.status === 'verified')) {
+    return { ...base, status: 'unsatisfied', reason: `its signature is ${envelopes[0]!.status}` };
+  }
   if (req.builderIds && !(a.builderId && req.builderIds.includes(a.builderId))) {
     return { ...base, status: 'unsatisfied', reason: `builder ${a.builderId ?? '(none)'} is not allowed` };
   }

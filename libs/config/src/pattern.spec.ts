@@ -5,7 +5,7 @@ describe('repository patterns', () => {
   it.each(CASES)('%s against %s is %s', (pattern, path, expected) => {
     expect(matchesPattern(pattern, path)).toBe(expected);
     expect(compilePatterns([pattern]).test(path)).toBe(expected);
-    expect(new RegExp(compilePatterns([pattern]).sql).test(path)).toBe(expected);
+    expect(new RegExp(compilePatterns([pattern]).sql, 's').test(path)).toBe(expected);
   });
 
   it('a set matches when any of its patterns does, and an empty set matches nothing', () => {

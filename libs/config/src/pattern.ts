@@ -37,6 +37,14 @@ export function patternSource(pattern: string): string {
   return `^${re}$`;
 }
 
+/**
+ * The pattern as a JavaScript regular expression. Dot-all (`s`), so `.` matches line terminators
+ * as it does in Postgres: the two engines agree on every path, not only on well-formed ones.
+ */
+export function patternRegExp(pattern: string): RegExp {
+  return new RegExp(patternSource(pattern), 's');
+}
+
 /** A compiled set of patterns: a path matches when any pattern does. */
 export interface PatternSet {
   readonly patterns: readonly string[];
@@ -48,7 +56,7 @@ export interface PatternSet {
 export function compilePatterns(patterns: readonly string[]): PatternSet {
   const sources = patterns.map((p) => patternSource(p).slice(1, -1));
   const sql = sources.length === 0 ? '^(?!x)x$' : `^(?:${sources.map((s) => `(?:${s})`).join('|')})$`;
-  const res = patterns.map((p) => new RegExp(patternSource(p)));
+  const res = patterns.map(patternRegExp);
   return {
     patterns: [...patterns],
     test: (path) => res.some((re) => re.test(path)),
@@ -57,5 +65,5 @@ export function compilePatterns(patterns: readonly string[]): PatternSet {
 }
 
 export function matchesPattern(pattern: string, path: string): boolean {
-  return new RegExp(patternSource(pattern)).test(path);
+  return patternRegExp(pattern).test(path);
 }

@@ -163,7 +163,11 @@ const policy = z
       .default([]),
     sbom: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  // A policy that requires nothing would allow every image refgraph knows.
+  .refine((p) => p.signatures !== undefined || p.attestations.length > 0 || p.sbom, {
+    message: 'a policy must require something: signatures, attestations or sbom',
+  });
 
 /** `read:<registry>/<repository glob>` (`*` within a segment, `**` across) or `admin` (everything). */
 const scope = z

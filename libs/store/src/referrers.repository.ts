@@ -33,7 +33,9 @@ export interface ReferrersQuery {
  * a page reads the edges up to that referrer, not every edge of the subject, and the plan is the
  * same for every parameter value, custom or generic. The presence check depends only on
  * (repository, referrer), so applying it after DISTINCT ON hides the same referrers as applying
- * it per edge.
+ * it per edge. The stored manifest describes a referrer only when it is present in this
+ * repository: a listing naming a digest stored elsewhere keeps its own descriptor, so another
+ * repository's manifest never shows through.
  */
 const REFERRERS_SQL = `
 SELECT e.digest,
@@ -52,10 +54,9 @@ FROM (
     AND e.kind <> 'index-child'
   ORDER BY e.referrer_digest, e.kind, e.source_digest, e.via_tag
 ) e
-LEFT JOIN artifact a ON a.digest = e.digest
-WHERE NOT EXISTS (
-    SELECT 1 FROM artifact_location l
-    WHERE l.repository_id = e.repository_id AND l.digest = e.digest AND NOT l.present)
+LEFT JOIN artifact_location l ON l.repository_id = e.repository_id AND l.digest = e.digest
+LEFT JOIN artifact a ON a.digest = e.digest AND l.present
+WHERE l.present IS DISTINCT FROM false
   AND ($5::text IS NULL
     OR (CASE WHEN a.digest IS NULL THEN e.descriptor->>'artifactType' ELSE a.artifact_type END) = $5)
 ORDER BY e.digest

@@ -36,5 +36,9 @@ export const PATTERN_CASES: Array<[string, string, boolean]> = [
   ['team-a/**', 'team-a/x', true],
   ['team-a/**', 'team-ab/x', false],
   ['*/app?', 'ghcr/app1', true],
+  // Line terminators: Postgres' `.` matches them, so JavaScript's must too.
+  ['local/team-a/**', 'local/team-a/x\ny', true],
+  ['local/team-a/**', 'local/team-a/x\u2028y', true],
+  ['local/*', 'local/x\ny', true],
   ['local/**', 'local/team/app', true],
 ];

@@ -36,12 +36,7 @@ export {
   type ParsedSbom,
   type SbomPackage,
 } from './sbom.js';
-export {
-  TrustPolicy,
-  VERIFIER_REVISION,
-  type Authority,
-  type TrustRule,
-} from './trust-policy.js';
+export { TrustPolicy, VERIFIER_REVISION, type Authority, type TrustRule } from './trust-policy.js';
 export { decide, type DecidedResult, type Decision } from './decide.js';
 export { LayerVerifier, type LayerSubject } from './layer-verifier.js';
 export { signatureKindOf, type SignatureKind } from './signature-kind.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { json } from '@sigstore/core';
-import { patternSource, type AuthorityConfig, type TrustConfig } from '#config';
+import { patternRegExp, type AuthorityConfig, type TrustConfig } from '#config';
 import type { VerificationPolicy } from './policy.js';
 import { loadTrustRoot, type TrustRoot } from './trust-root.js';
 
@@ -43,7 +43,7 @@ export class TrustPolicy {
     for (const a of config.authorities) authorities.set(a.name, await resolveAuthority(a));
     const rules = config.repositories.map((r) => ({
       pattern: r.pattern,
-      re: new RegExp(patternSource(r.pattern)),
+      re: patternRegExp(r.pattern),
       authorities: r.authorities.map((n) => authorities.get(n)).filter((a): a is Authority => !!a),
     }));
     const isPublicGood = config.trustedRoot === 'public-good';

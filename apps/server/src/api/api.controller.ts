@@ -66,7 +66,10 @@ export class ApiController {
   async attestations(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { digest } = validate(DigestParams, p, 'path');
     const { predicateType } = validate(AttestationsQuery, q, 'query');
-    return { subject: digest, attestations: await this.answers.for(viewer).attestations(digest, predicateType) };
+    return {
+      subject: digest,
+      attestations: await this.answers.for(viewer).attestations(digest, predicateType),
+    };
   }
 
   @Access('read')

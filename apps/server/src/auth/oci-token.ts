@@ -98,28 +98,32 @@ export class OciTokens {
         onAnswered?.(req.method, reply.statusCode);
         next();
       });
-      app.get(OCI_TOKEN_PATH, { config: routeAccess('public', { limited: true }) }, async (req: FastifyRequest, reply: FastifyReply) => {
-        let principal: Principal = { name: 'anonymous', kind: 'anonymous', scopes: ['read:**'] };
-        if (this.auth.enabled) {
-          const outcome = await this.authenticate(req.headers.authorization);
-          if (!outcome.ok) {
-            return reply
-              .status(401)
-              .header('www-authenticate', `Basic realm="${SERVICE}"`)
-              .send({ errors: [{ code: 'UNAUTHORIZED', message: outcome.reason }] });
+      app.get(
+        OCI_TOKEN_PATH,
+        { config: routeAccess('public', { limited: true }) },
+        async (req: FastifyRequest, reply: FastifyReply) => {
+          let principal: Principal = { name: 'anonymous', kind: 'anonymous', scopes: ['read:**'] };
+          if (this.auth.enabled) {
+            const outcome = await this.authenticate(req.headers.authorization);
+            if (!outcome.ok) {
+              return reply
+                .status(401)
+                .header('www-authenticate', `Basic realm="${SERVICE}"`)
+                .send({ errors: [{ code: 'UNAUTHORIZED', message: outcome.reason }] });
+            }
+            principal = outcome.principal;
           }
-          principal = outcome.principal;
-        }
-        const scope = readScope(principal);
-        if (scope !== undefined && scope.length === 0) {
-          return reply
-            .status(403)
-            .send({ errors: [{ code: 'DENIED', message: 'this token has no read scope' }] });
-        }
-        const q = (req.query ?? {}) as Record<string, string | string[] | undefined>;
-        const requested = [q.scope ?? []].flat().flatMap((s) => s.split(/\s+/).filter(Boolean));
-        return reply.header('cache-control', 'no-store').send(await this.issue(principal, requested));
-      });
+          const scope = readScope(principal);
+          if (scope !== undefined && scope.length === 0) {
+            return reply
+              .status(403)
+              .send({ errors: [{ code: 'DENIED', message: 'this token has no read scope' }] });
+          }
+          const q = (req.query ?? {}) as Record<string, string | string[] | undefined>;
+          const requested = [q.scope ?? []].flat().flatMap((s) => s.split(/\s+/).filter(Boolean));
+          return reply.header('cache-control', 'no-store').send(await this.issue(principal, requested));
+        },
+      );
       done();
     };
   }

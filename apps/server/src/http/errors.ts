@@ -2,6 +2,9 @@ import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nest
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { NotFoundError, ReferenceError } from '#answers';
+import { isInputError } from '#store';
+
+export const INPUT_MESSAGE = 'a parameter holds characters refgraph cannot search for (such as NUL)';
 
 /** A caller's mistake or a known condition, mapped to a status by the one filter below. */
 export class ApiError extends Error {
@@ -43,6 +46,12 @@ export class AllErrorsFilter implements ExceptionFilter {
     }
     if (exception instanceof ReferenceError) {
       void reply.status(400).send(errorBody('invalid_reference', exception.message, requestId));
+      return;
+    }
+    if (isInputError(exception)) {
+      // A parameter Postgres cannot compare or store (a NUL character, an invalid byte): the
+      // caller's input, never a server fault.
+      void reply.status(400).send(errorBody('invalid_input', INPUT_MESSAGE, requestId));
       return;
     }
     if (exception instanceof HttpException) {

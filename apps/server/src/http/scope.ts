@@ -19,6 +19,6 @@ export function viewerOf(req: ScopedRequest | undefined): Viewer {
 }
 
 /** `@CallerView() viewer: Viewer` in a controller method. */
-export const CallerView = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): Viewer => viewerOf(ctx.switchToHttp().getRequest<ScopedRequest>()),
+export const CallerView = createParamDecorator((_: unknown, ctx: ExecutionContext): Viewer =>
+  viewerOf(ctx.switchToHttp().getRequest<ScopedRequest>()),
 );

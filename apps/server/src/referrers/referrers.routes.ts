@@ -67,6 +67,8 @@ export function referrersRoutes(
       throw err;
     }
     const artifactType = single(query.artifactType);
+    if (artifactType?.includes('\u0000'))
+      return ociError(reply, 400, 'UNSUPPORTED', 'artifactType must not contain a NUL character');
     const last = single(query.last);
     if (last !== undefined && !isCursor(last))
       return ociError(reply, 400, 'PAGINATION_INVALID', 'invalid last');

@@ -2,7 +2,6 @@
 // visibility rule of ./visibility.ts inside the statement. Only libs/answers calls it.
 import type { Database } from '../database.js';
 import {
-  ARTIFACT_BY_DIGEST,
   ARTIFACT_COLUMNS,
   KIND_SQL,
   toArtifact,
@@ -20,6 +19,7 @@ import {
   repositoryInScope,
   scopeParam,
   verificationVisible,
+  visibleArtifact,
 } from './visibility.js';
 import { EvidenceReads } from './evidence.reads.js';
 
@@ -142,34 +142,43 @@ export class ReadRepository extends EvidenceReads {
       `($5::text = '' OR COALESCE(a.artifact_type, w.descriptor->>'artifactType') = $5)`,
       opts.kind ? KIND_SQL[opts.kind] : 'true',
     ].join(' AND ');
+    // The walk keeps one row per (subject, referrer, depth): mirrors of the same edge in several
+    // repositories, and several paths to the same referrer, cost one row each, not one per path.
     const { rows } = await this.db.pool.query(
       `WITH RECURSIVE first AS (
          SELECT DISTINCT ON (e.subject_digest, e.referrer_digest)
-                e.subject_digest, e.referrer_digest, e.kind, e.descriptor, 1 AS depth
+                e.subject_digest, e.referrer_digest, e.descriptor
          FROM edge e WHERE e.subject_digest = ANY($1) AND e.referrer_digest > $2 AND e.kind <> 'index-child'
            AND ${edgeVisible('e', 4)}
          ORDER BY e.subject_digest, e.referrer_digest
        ),
        page AS (
-         SELECT w.* FROM first w LEFT JOIN LATERAL (${ARTIFACT_BY_DIGEST('w.referrer_digest')}) a ON true
+         SELECT w.subject_digest, w.referrer_digest FROM first w
+         LEFT JOIN LATERAL (${visibleArtifact('w.referrer_digest', 4)}) a ON true
          WHERE ${filters}
          ORDER BY w.subject_digest, w.referrer_digest LIMIT $3
        ),
-       walk AS (
-         SELECT p.subject_digest, p.referrer_digest, p.kind, p.descriptor, p.depth,
-                ARRAY[p.subject_digest, p.referrer_digest] AS path
-         FROM page p
-         UNION ALL
-         SELECT e.subject_digest, e.referrer_digest, e.kind, e.descriptor, w.depth + 1, w.path || e.referrer_digest
+       walk(subject_digest, referrer_digest, depth) AS (
+         SELECT p.subject_digest, p.referrer_digest, 1 FROM page p
+         UNION
+         SELECT e.subject_digest, e.referrer_digest, w.depth + 1
          FROM walk w JOIN edge e ON e.subject_digest = w.referrer_digest
-         WHERE w.depth < $6 AND NOT e.referrer_digest = ANY(w.path) AND e.kind <> 'index-child' AND ${edgeVisible('e', 4)}
+         WHERE w.depth < $6 AND NOT e.referrer_digest = ANY($1) AND e.kind <> 'index-child' AND ${edgeVisible('e', 4)}
+       ),
+       nearest AS (
+         SELECT DISTINCT ON (w.subject_digest, w.referrer_digest) w.subject_digest, w.referrer_digest, w.depth
+         FROM walk w ORDER BY w.subject_digest, w.referrer_digest, w.depth
+         LIMIT 10000
        )
-       SELECT DISTINCT ON (w.subject_digest, w.referrer_digest)
-              w.subject_digest AS edge_subject, w.referrer_digest, w.kind AS edge_kind, w.depth, w.descriptor,
+       SELECT n.subject_digest AS edge_subject, n.referrer_digest, n.depth, x.kind AS edge_kind, x.descriptor,
               ${ARTIFACT_COLUMNS}
-       FROM walk w LEFT JOIN LATERAL (${ARTIFACT_BY_DIGEST('w.referrer_digest')}) a ON true
-       ORDER BY w.subject_digest, w.referrer_digest, w.depth
-       LIMIT 10000`,
+       FROM nearest n
+       JOIN LATERAL (SELECT e.kind, e.descriptor FROM edge e
+                     WHERE e.subject_digest = n.subject_digest AND e.referrer_digest = n.referrer_digest
+                       AND e.kind <> 'index-child' AND ${edgeVisible('e', 4)}
+                     ORDER BY e.kind, e.id LIMIT 1) x ON true
+       LEFT JOIN LATERAL (${visibleArtifact('n.referrer_digest', 4)}) a ON true
+       ORDER BY n.subject_digest, n.referrer_digest`,
       [
         opts.subjects,
         opts.after ?? '',
@@ -217,7 +226,7 @@ export class ReadRepository extends EvidenceReads {
        ranked AS (
          SELECT v.*, ${ARTIFACT}, a.digest IS NOT NULL AS known,
                 row_number() OVER (PARTITION BY v.edge_subject ORDER BY v.referrer_digest) AS n
-         FROM visible v LEFT JOIN LATERAL (${ARTIFACT_BY_DIGEST('v.referrer_digest')}) a ON true
+         FROM visible v LEFT JOIN LATERAL (${visibleArtifact('v.referrer_digest', 3)}) a ON true
          WHERE ($4::text = '' OR COALESCE(a.artifact_type, v.descriptor->>'artifactType') = $4)
            AND ${opts.kind ? KIND_SQL[opts.kind] : 'true'}
        )

@@ -49,3 +49,15 @@ export function edgeVisible(alias: string, param: number): string {
       AND NOT EXISTS (SELECT 1 FROM artifact_location dl
                       WHERE dl.repository_id = ${alias}.repository_id AND dl.digest = ${alias}.referrer_digest AND NOT dl.present)`;
 }
+
+/**
+ * The stored artifact row of `digest` for `LEFT JOIN LATERAL (...) a ON true`, only when the caller
+ * may see it (present in a repository in scope). A referrer known to the caller only from a
+ * listing (a tag-schema index naming a digest stored elsewhere) keeps the listing's descriptor:
+ * the stored row of another repository's artifact never stands in for it. The LIMIT keeps the
+ * planner from flattening the lateral into a hash of the whole artifact table.
+ */
+export function visibleArtifact(digest: string, param: number): string {
+  return `SELECT digest, media_type, artifact_type, kind, size, subject_digest, annotations FROM artifact
+          WHERE digest = ${digest} AND ${presentInScope(digest, param)} LIMIT 1`;
+}
