@@ -18,7 +18,7 @@ response := http.send({
 		"content-type": "application/json",
 		"authorization": concat(" ", ["Bearer", opa.runtime().env.REFGRAPH_TOKEN]),
 	},
-	"body": {"policy": "production", "subjects": images},
+	"body": {"policy": "production", "subjects": images, "references": "image"},
 	"timeout": "3s",
 	"raise_error": false,
 }) if count(images) > 0

@@ -269,7 +269,10 @@ describe('REST API over a graph built from the real registry', () => {
     expect(items.map((i) => i.key)).toEqual(keys);
     items.forEach((item, i) => {
       if (i % 4 < 2) expect(item.value).toMatchObject({ digest: image.digest, allowed: true });
-      else expect(item.error).toMatch(i % 4 === 2 ? /is not known/ : /no registry named "elsewhere.example"/);
+      else
+        expect(item.error).toMatch(
+          i % 4 === 2 ? /is not known/ : /no configured registry serves elsewhere.example/,
+        );
     });
     // One tag lookup for all keys, then the policy's reads; one statement per key would be 100+.
     expect(statements).toBeGreaterThanOrEqual(2);
@@ -307,7 +310,7 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     const { body } = await post(path, {
       apiVersion: provider.apiVersion,
       kind: 'ProviderRequest',
-      request: { keys: [`local/demo@${image.digest}`] },
+      request: { keys: [`${registry.host}/demo@${image.digest}`] },
     });
     expect(body.kind).toBe('ProviderResponse');
     const value = body.response.items[0].value as Record<string, unknown>;
@@ -323,7 +326,15 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     const unknown = await post(path, {
       apiVersion: provider.apiVersion,
       kind: 'ProviderRequest',
-      request: { keys: ['local/demo:never-pushed', 'nowhere/app:v1', `local/demo@sha256:${'e'.repeat(64)}`] },
+      request: {
+        keys: [
+          `${registry.host}/demo:never-pushed`,
+          'nowhere.example/app:v1',
+          `${registry.host}/demo@sha256:${'e'.repeat(64)}`,
+          // No host: Docker Hub's `local` account, never refgraph's registry named `local`.
+          `local/demo@${image.digest}`,
+        ],
+      },
     });
     expect(unknown.res.status).toBe(200);
     for (const item of unknown.body.response.items) {
@@ -334,6 +345,7 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
       ['unknown_tag'],
       ['unknown_registry'],
       ['unknown_digest'],
+      ['unknown_registry'],
     ]);
   });
 
@@ -342,7 +354,8 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     const each = policy.spec.rules[0].validate.foreach[0];
     const call = each.context[0].apiCall;
     const data = Object.fromEntries(call.data.map((d: { key: string; value: unknown }) => [d.key, d.value]));
-    data.subjects = (data.subjects as string[]).map(() => `local/demo@${image.digest}`);
+    expect(data.references).toBe('image');
+    data.subjects = (data.subjects as string[]).map(() => `${registry.host}/demo@${image.digest}`);
     const { res, body } = await post(new URL(call.service.url).pathname, data);
     expect(res.status).toBe(200);
     const condition = each.deny.conditions.any[0];
@@ -355,7 +368,8 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     });
     expect(policy.spec.failurePolicy).toBe('Fail');
     expect(typeof body.allowed).toBe('boolean');
-    data.subjects = ['local/demo:never-pushed'];
+    expect(body.subjects[0].subject).toBe(image.digest);
+    data.subjects = [`${registry.host}/demo:never-pushed`];
     const unknown = await post(new URL(call.service.url).pathname, data);
     expect(unknown.res.status).toBe(200);
     expect(unknown.body.allowed).toBe(false);
@@ -365,7 +379,14 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     const rego = readFileSync('examples/opa/refgraph.rego', 'utf8');
     const path = /"\/api\/v1\/[a-z]+"/.exec(rego)![0].slice(1, -1);
     const policy = /"policy": "([^"]+)"/.exec(rego)![1];
-    const { res, body } = await post(path, { policy, subjects: [`local/demo@${image.digest}`] });
+    const references = /"references": "([^"]+)"/.exec(rego)![1];
+    expect(references).toBe('image');
+    const { res, body } = await post(path, {
+      policy,
+      references,
+      subjects: [`${registry.host}/demo@${image.digest}`],
+    });
+    expect(body.subjects[0].subject).toBe(image.digest);
     expect(res.status).toBe(200);
     for (const field of ['allowed', 'reasons']) expect(body.subjects[0]).toHaveProperty(field);
     // Fails closed: a non-200 answer denies, and so does any image whose answer is not allowed.
@@ -373,12 +394,19 @@ describe('policy engine examples in examples/ talk to the real endpoints', () =>
     expect(rego).toContain('not response.body.subjects[i].allowed == true');
     const unknown = await post(path, {
       policy,
-      subjects: [`local/demo@${image.digest}`, 'local/demo:never-pushed'],
+      references,
+      subjects: [
+        `${registry.host}/demo@${image.digest}`,
+        `${registry.host}/demo:never-pushed`,
+        `local/demo@${image.digest}`,
+      ],
     });
     expect(unknown.res.status).toBe(200);
     expect(unknown.body.subjects.map((x: any) => [x.allowed, x.codes[0]])).toEqual([
       [body.subjects[0].allowed, body.subjects[0].codes[0]],
       [false, 'unknown_tag'],
+      // A pod image without a host is Docker Hub's, never refgraph's registry named `local`.
+      [false, 'unknown_registry'],
     ]);
   });
 });

@@ -296,12 +296,12 @@ describe('a token scoped to team-a learns nothing of team-b', () => {
     const gk = await post('/api/v1/gatekeeper/sbom', {
       apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
       kind: 'ProviderRequest',
-      request: { keys: ['local/team-a/app:v1', 'local/team-b/app:b-only'] },
+      request: { keys: ['127.0.0.1:9/team-a/app:v1', '127.0.0.1:9/team-b/app:b-only'] },
     });
     const items = gk.body.response.items;
-    expect(items[0]).toMatchObject({ key: 'local/team-a/app:v1', value: { allowed: true } });
+    expect(items[0]).toMatchObject({ key: '127.0.0.1:9/team-a/app:v1', value: { allowed: true } });
     expect(items[1]).toMatchObject({
-      key: 'local/team-b/app:b-only',
+      key: '127.0.0.1:9/team-b/app:b-only',
       value: { allowed: false, codes: ['not_in_scope'] },
     });
     expect(items[1].error).toEqual(expect.any(String));

@@ -13,7 +13,14 @@ import type {
 } from '#store';
 import { NotFoundError } from './errors.js';
 import { GraphReader } from './graph-reader.js';
-import { formatReference, parseReference, ReferenceError, type Reference } from './reference.js';
+import {
+  formatReference,
+  parseImageReference,
+  parseReference,
+  ReferenceError,
+  servesHost,
+  type Reference,
+} from './reference.js';
 import { evaluateSubjects, type Verdict } from './verdict.js';
 import type { Viewer } from './viewer.js';
 
@@ -115,26 +122,37 @@ export class Reader {
    * only to a digest present where the caller may read: in the repository it names, or for a bare
    * digest in any repository in scope. Tags resolve from what refgraph recorded, in scope only.
    */
-  async resolveAll(inputs: string[]): Promise<Array<Resolved | ReferenceError | NotFoundError>> {
+  async resolveAll(
+    inputs: string[],
+    opts: { images?: boolean } = {},
+  ): Promise<Array<Resolved | ReferenceError | NotFoundError>> {
     const out: Array<Resolved | ReferenceError | NotFoundError> = [];
     const byTag: Array<{ at: number; ref: Reference }> = [];
     for (const input of inputs) {
       let ref: Reference;
       try {
-        ref = parseReference(input);
+        ref = opts.images ? parseImageReference(input) : parseReference(input);
       } catch (err) {
         if (!(err instanceof ReferenceError)) throw err;
         out.push(err);
         continue;
       }
       if (ref.registry !== undefined) {
-        // Image strings from pod specs name the registry by host; refgraph's own references by name.
-        const entry =
-          this.catalog.byName(ref.registry) ??
-          this.catalog.all().find((e) => new URL(e.config.url).host === ref.registry);
+        // Images (pod specs) name the registry by host only; refgraph's own references by name,
+        // or by host.
+        const host = ref.registry;
+        const entry = opts.images
+          ? this.catalog.all().find((e) => servesHost(e.config.url, host))
+          : (this.catalog.byName(host) ??
+            this.catalog.all().find((e) => new URL(e.config.url).host === host));
         if (!entry) {
           out.push(
-            new NotFoundError(`no registry named "${ref.registry}" is configured`, 'unknown_registry'),
+            new NotFoundError(
+              opts.images
+                ? `no configured registry serves ${host} (the image's registry host)`
+                : `no registry named "${host}" is configured`,
+              'unknown_registry',
+            ),
           );
           continue;
         }
@@ -316,14 +334,18 @@ export class Reader {
   }
 
   /** The named policy's verdict for each input; every input gets an answer, failing closed. */
-  async verdict(policyName: string, inputs: string[]): Promise<Verdict | null> {
+  async verdict(
+    policyName: string,
+    inputs: string[],
+    opts: { images?: boolean } = {},
+  ): Promise<Verdict | null> {
     const policy = this.policies.find((p) => p.name === policyName);
     if (!policy) return null;
     return evaluateSubjects(
       { read: this.read, viewer: this.viewer, trustVersion: this.trustVersion },
       policy,
       inputs,
-      await this.resolveAll(inputs),
+      await this.resolveAll(inputs, opts),
     );
   }
 }

@@ -58,3 +58,46 @@ export function formatReference(r: Reference): string {
   if (!r.registry) return r.digest ?? '';
   return `${r.registry}/${r.repository}${r.digest ? `@${r.digest}` : `:${r.tag}`}`;
 }
+
+/** Docker Hub's host names: an image without a registry host is pulled from there. */
+const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/** True when a name's first component is a registry host by the rules container runtimes apply. */
+function isHost(component: string): boolean {
+  return component.includes('.') || component.includes(':') || component === 'localhost';
+}
+
+/**
+ * An image string as a container runtime reads it (a pod spec's `image`): the first component
+ * names a registry host only when it contains `.` or `:` or is `localhost`; otherwise the image
+ * comes from Docker Hub (`nginx` is `docker.io/library/nginx`). `registry` is the host, and the
+ * caller matches it against configured registries' URLs only, never against their names: a pod
+ * image `local/app:v1` is pulled from Docker Hub's `local` account, whatever refgraph calls its
+ * own registries.
+ */
+export function parseImageReference(input: string): Reference & { registry: string } {
+  const s = input.trim();
+  if (looksLikeDigest(s))
+    throw new ReferenceError(`"${input}": an image needs a repository, not a bare digest`);
+  const slash = s.indexOf('/');
+  const first = slash > 0 ? s.slice(0, slash) : '';
+  const hosted = first !== '' && isHost(first);
+  const host = hosted ? first.toLowerCase() : 'docker.io';
+  let rest = hosted ? s.slice(slash + 1) : s;
+  if (DOCKER_HUB.has(host) && !rest.includes('/')) rest = `library/${rest}`;
+  let ref: Reference;
+  try {
+    ref = parseReference(`${host}/${rest}`);
+  } catch (err) {
+    if (err instanceof ReferenceError)
+      throw new ReferenceError(`"${input}": expected an image, [host/]repository[:tag|@digest]`);
+    throw err;
+  }
+  return { ...ref, registry: DOCKER_HUB.has(host) ? 'docker.io' : host };
+}
+
+/** Whether a configured registry URL's host serves `host` as a container runtime names it. */
+export function servesHost(registryUrl: string, host: string): boolean {
+  const h = new URL(registryUrl).host.toLowerCase();
+  return h === host || (host === 'docker.io' && DOCKER_HUB.has(h));
+}

@@ -105,8 +105,10 @@ export class ApiController {
   @Post('verdict')
   @HttpCode(200)
   async verdict(@Body() body: unknown, @CallerView() viewer: Viewer) {
-    const { policy, subjects } = validate(VerdictBody, body, 'body');
-    const verdict = await this.answers.for(viewer).verdict(policy, subjects);
+    const { policy, subjects, references } = validate(VerdictBody, body, 'body');
+    const verdict = await this.answers
+      .for(viewer)
+      .verdict(policy, subjects, { images: references === 'image' });
     if (!verdict) throw new ApiError(404, 'policy_unknown', `no policy named "${policy}" is configured`);
     return verdict;
   }

@@ -23,7 +23,8 @@ function response(items: Item[], systemError = '') {
 }
 
 /**
- * Gatekeeper external data provider: each key is an image reference; each item's value is the
+ * Gatekeeper external data provider: each key is an image as the pod names it (the registry by its
+ * host, Docker Hub when there is none, as a container runtime reads it); each item's value is the
  * named policy's verdict for it. A key refgraph cannot vouch for carries an error and a denying
  * value; problems with the whole request are systemError, always with HTTP 200 as Gatekeeper
  * expects.
@@ -41,7 +42,8 @@ export class GatekeeperController {
     if (!parsed.success)
       return response([], `invalid ProviderRequest: ${parsed.error.issues[0]?.message ?? 'bad body'}`);
     const keys = parsed.data.request.keys;
-    const verdict = await this.answers.for(viewer).verdict(name, keys);
+    // Keys are pod images: read as a container runtime reads them (registry by host only).
+    const verdict = await this.answers.for(viewer).verdict(name, keys, { images: true });
     if (!verdict) return response([], `no policy named "${name}" is configured`);
     return response(
       verdict.subjects.map((v, i): Item => {

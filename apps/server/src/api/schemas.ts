@@ -46,6 +46,12 @@ export const VerdictBody = z
   .object({
     policy: z.string().min(1).max(64),
     subjects: z.array(z.string().min(1).max(512)).min(1).max(100),
+    /**
+     * `refgraph` (default): `<registry-name>/<repository>…` references, or by registry host.
+     * `image`: image strings as a container runtime reads them (pod specs): the registry is the
+     * host, Docker Hub when there is none; never matched against refgraph's registry names.
+     */
+    references: z.enum(['refgraph', 'image']).default('refgraph'),
   })
   .strict();
 
