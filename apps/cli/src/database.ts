@@ -40,7 +40,7 @@ export async function openServiceDatabase(
     };
   } catch (err) {
     throw new UsageError(
-      `${err instanceof Error ? err.message : String(err)}; stop whatever holds it, or set DATABASE_URL or REFGRAPH_DATA_DIR`,
+      `${err instanceof Error ? err.message : String(err)}; set DATABASE_URL, or REFGRAPH_DATA_DIR to another directory`,
     );
   }
 }
