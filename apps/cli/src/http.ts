@@ -111,7 +111,8 @@ export class ServiceError extends Error {
 export function referenceError(reference: string, err: ServiceError): string {
   if (err.status !== 404) return err.message;
   if (err.code === 'not_in_scope') return `${reference} is not in your token's scope`;
-  if (err.code === 'unknown_registry') return `${err.message}: pass a <registry-name> from its config file`;
+  if (err.code === 'unknown_registry')
+    return `${err.message} (a reference starts with a registry name from refgraph's config file)`;
   let registry = '<registry>';
   try {
     registry = parseReference(reference).registry ?? registry;
