@@ -1,6 +1,7 @@
 /** What a first run shows: `/` leads to the explorer, and the start-up log says where things are. */
 import type { FastifyInstance } from 'fastify';
 import type { RefgraphConfig } from '#config';
+import { routeAccess } from './auth/access.js';
 
 export interface StartupLine {
   level: 'info' | 'warn';
@@ -64,5 +65,5 @@ export function startupLines(
 
 /** `/` sends a browser to the explorer. Public: it reveals nothing but the explorer's address. */
 export function firstRunRoutes(fastify: FastifyInstance): void {
-  fastify.get('/', { config: { access: 'public' } }, (_req, reply) => reply.redirect('/ui', 302));
+  fastify.get('/', { config: routeAccess('public') }, (_req, reply) => reply.redirect('/ui', 302));
 }
