@@ -160,6 +160,7 @@ describe('refgraph tree', () => {
   it('--wide prints full digests and --output json the whole answer', async () => {
     const wide = await tree(`local/app@${image.digest}`, undefined, { wide: true });
     expect(wide.out).toContain(`[artifact] application/vnd.example.signature ${sig.digest}`);
+    expect((await tree(`local/app@${image.digest}`, undefined, { output: 'wide' })).out).toBe(wide.out);
     const c = capture();
     expect(await runTree(image.digest, { depth: '1', output: 'json' }, c.io)).toBe(0);
     const json = JSON.parse(c.out()) as {

@@ -77,7 +77,9 @@ export async function runTree(reference: string, opts: TreeOptions, io: CliIo): 
   const depth = Number(opts.depth);
   if (!Number.isInteger(depth) || depth < 1 || depth > 8)
     throw new UsageError('--depth must be an integer from 1 to 8');
-  if (!['text', 'json'].includes(opts.output)) throw new UsageError('--output must be text or json');
+  if (!['text', 'wide', 'json'].includes(opts.output))
+    throw new UsageError('--output must be text, wide or json');
+  const wide = opts.wide === true || opts.output === 'wide';
   const client = new ServiceClient(io.env, opts);
   try {
     const digest = await resolveDigest(client, reference);
@@ -87,7 +89,7 @@ export async function runTree(reference: string, opts: TreeOptions, io: CliIo): 
     io.stdout.write(
       opts.output === 'json'
         ? `${JSON.stringify({ reference, digest, ...page }, null, 2)}\n`
-        : renderTree(reference, digest, page, opts.wide === true),
+        : renderTree(reference, digest, page, wide),
     );
     return EXIT.ok;
   } catch (err) {
@@ -101,7 +103,7 @@ export function registerTree(program: Command, io: CliIo, done: Done): void {
     .description('show the graph around an image: signatures, attestations, SBOMs, with verification badges')
     .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest')
     .option('--depth <n>', 'levels of referrers of referrers', '3')
-    .option('-o, --output <format>', 'text or json (json is complete: full digests, annotations)', 'text')
+    .option('-o, --output <format>', 'text, wide (as --wide) or json (complete: annotations too)', 'text')
     .option('--wide', 'full digests and artifact types, lines not shortened')
     .action(async (reference: string, _opts: unknown, cmd: Command) => {
       done(await runTree(reference, cmd.optsWithGlobals<TreeOptions>(), io));
