@@ -59,6 +59,7 @@ afterAll(async () => {
 
 /** Every route refgraph serves today and its policy; a new route must declare one (see access.ts). */
 const EXPECTED: Record<string, Access> = {
+  'GET /': 'public',
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /metrics': 'public',

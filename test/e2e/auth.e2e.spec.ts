@@ -106,7 +106,15 @@ function concrete(url: string): string {
     .replace(/\*.*$/, `local/team-a/app/referrers/sha256:${'0'.repeat(64)}`);
 }
 
-const PUBLIC = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/docs/assets/:file']);
+const PUBLIC = new Set([
+  '/',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/openapi.json',
+  '/docs',
+  '/docs/assets/:file',
+]);
 
 describe('deny by default', () => {
   it('every registered route refuses missing and wrong credentials, except the public ones', async () => {

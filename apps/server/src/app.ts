@@ -18,6 +18,7 @@ import { AppModule } from './app.module.js';
 import { declaredAccess, type Access } from './auth/access.js';
 import { installAuth } from './auth/auth.hook.js';
 import { installResponseCap } from './graphql/response-cap.js';
+import { firstRunRoutes } from './first-run.js';
 import { AllErrorsFilter } from './http/errors.js';
 import { JsonLogger } from './logger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -89,6 +90,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       const oci = new OciTokens(runtime.authenticator, config.registryView);
       installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci);
       installResponseCap(fastify, config.graphql.maxResponseBytes, logger);
+      firstRunRoutes(fastify);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
         logger: new JsonLogger(logger),
         bufferLogs: false,

@@ -7,6 +7,16 @@ export function createLogger(level: string): Logger {
   return pino({ level, base: { service: 'refgraph' }, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
+/** Nest's start-up chatter (one line per module and route): debug, so start-up stays a few lines. */
+const NEST_BOOT_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+  'GraphQLModule',
+]);
+
 export class JsonLogger implements LoggerService, LogSink {
   constructor(private readonly logger: Logger) {}
 
@@ -21,7 +31,8 @@ export class JsonLogger implements LoggerService, LogSink {
       this.logger[levelOrMessage]((meta as object) ?? {}, String(message));
       return;
     }
-    this.logger.info({ context: message }, String(levelOrMessage));
+    const level = typeof message === 'string' && NEST_BOOT_CONTEXTS.has(message) ? 'debug' : 'info';
+    this.logger[level]({ context: message }, String(levelOrMessage));
   }
   error(message: unknown, trace?: unknown, context?: unknown): void {
     this.logger.error({ context, trace }, String(message));

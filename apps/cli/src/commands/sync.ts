@@ -10,7 +10,8 @@ import {
 } from '#ingest';
 import { isRepositoryName, RegistryClient } from '#registry';
 import { Database, GraphRepository, RegistryRepository, SyncRepository, TrustRepository } from '#store';
-import { EXIT, UsageError, oneLine } from '../exit.js';
+import { openServiceDatabase } from '../database.js';
+import { EXIT, UsageError, oneLine, type Done } from '../exit.js';
 
 interface SyncCliOptions {
   repository: string[];
@@ -28,10 +29,11 @@ export interface SyncIo {
 
 /**
  * `refgraph sync <registry-name> [--repository NAME ...] [--reconcile]`: the same walk the
- * service's sync job does, run in this process against DATABASE_URL and the service's config
- * file. Progress on stderr, summary on stdout; exit 1 when anything went wrong.
+ * service's sync job does, run in this process against the service's database (DATABASE_URL, or
+ * the embedded one) and config file. Progress on stderr, summary on stdout; exit 2 when anything
+ * went wrong.
  */
-export function registerSync(program: Command): void {
+export function registerSync(program: Command, io: Omit<SyncIo, 'signal'>, done: Done): void {
   program
     .command('sync')
     .description(
@@ -52,12 +54,7 @@ export function registerSync(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        process.exitCode = await syncCommand(name, opts, {
-          stdout: process.stdout,
-          stderr: process.stderr,
-          env: process.env,
-          signal: stop.signal,
-        });
+        done(await syncCommand(name, opts, { ...io, signal: stop.signal }));
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -75,13 +72,14 @@ export async function syncCommand(name: string, opts: SyncCliOptions, io: SyncIo
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  if (!config.databaseUrl)
-    throw new UsageError('DATABASE_URL is not set: sync writes to the service database');
   if (!config.registries.some((r) => r.name === name)) {
-    throw new UsageError(`no registry named "${name}" in the config file`);
+    const known = config.registries.map((r) => r.name).join(', ') || 'none';
+    throw new UsageError(`no registry named "${name}" in the config file (configured: ${known})`);
   }
 
-  const db = new Database({ url: config.databaseUrl, maxConnections: config.sync.concurrency * 2 + 4 });
+  const target = await openServiceDatabase(config.databaseUrl, io.env);
+  io.stderr.write(`sync ${name}: ${target.note}\n`);
+  const db = new Database({ url: target.url, maxConnections: config.sync.concurrency * 2 + 4 });
   const progress = new ProgressLine(io.stderr, name);
   try {
     // The same migrations the service applies at start-up (idempotent, serialised by a lock).
@@ -114,16 +112,17 @@ export async function syncCommand(name: string, opts: SyncCliOptions, io: SyncIo
       if (!(err instanceof SyncError)) throw err;
       progress.end();
       io.stderr.write(`${err.code}: ${oneLine(err.message)}\n`);
-      return EXIT.failed;
+      return EXIT.error;
     }
     progress.end();
     io.stdout.write(
       opts.json ? `${JSON.stringify({ status: result.status, ...result.summary })}\n` : report(result),
     );
-    return result.status === 'done' && result.summary.errors === 0 ? EXIT.ok : EXIT.failed;
+    return result.status === 'done' && result.summary.errors === 0 ? EXIT.ok : EXIT.error;
   } finally {
     progress.end();
     await db.close();
+    await target.release();
   }
 }
 

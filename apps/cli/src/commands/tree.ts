@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { EXIT, UsageError, oneLine } from '../exit.js';
-import { processIo, ServiceClient, ServiceError, type CliIo } from '../http.js';
+import { EXIT, UsageError, type Done } from '../exit.js';
+import { fit, shortDigest, shortType } from '../format.js';
+import { resolveDigest, serviceFailure, ServiceClient, type CliIo, type ServiceTarget } from '../http.js';
 
 interface Verification {
   status: string;
@@ -28,85 +29,83 @@ interface ReferrersPage {
   children?: Array<{ digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }>;
 }
 
-const KEY_ANNOTATIONS = [
-  'org.opencontainers.image.created',
-  'dev.sigstore.bundle.predicateType',
-  'in-toto.io/predicate-type',
-];
+export interface TreeOptions extends ServiceTarget {
+  depth: string;
+  output: string;
+  wide?: boolean;
+}
 
 function badge(v: Verification[]): string {
   if (v.length === 0) return '';
   const good = v.find((x) => x.status === 'verified');
-  if (good) return ` ✔ verified by ${good.authority ?? '?'} (${good.identity ?? good.keyId ?? '?'})`;
+  if (good) return `  ✔ ${good.authority ?? '?'}: ${good.identity ?? good.keyId ?? '?'}`;
   const first = v[0]!;
-  if (first.status === 'no_authority') return ' ? no matching authority';
-  if (first.status === 'pending') return ' … pending';
-  return ` ✘ ${first.status}: ${first.reason ?? 'unknown'}`;
+  if (first.status === 'no_authority') return '  ? no matching authority';
+  if (first.status === 'pending') return '  … pending';
+  return `  ✘ ${first.status}: ${first.reason ?? 'unknown'}`;
 }
 
-export function renderTree(reference: string, digest: string, page: ReferrersPage): string {
-  const lines = [`${reference}`, `└── ${digest}`];
+/**
+ * The graph as `oras discover` draws it: one line per referrer with its kind, artifact type,
+ * digest and verification; no timestamps. Compact lines fit WIDTH columns; `wide` prints in full.
+ */
+export function renderTree(reference: string, digest: string, page: ReferrersPage, wide = false): string {
+  const line = (s: string) => (wide ? s : fit(s));
+  const lines = [reference, `└── ${shortDigest(digest, wide)}`];
   const walk = (nodes: TreeNode[], prefix: string) =>
     nodes.forEach((n, i) => {
       const last = i === nodes.length - 1;
-      const notes = KEY_ANNOTATIONS.filter((k) => n.annotations[k]).map((k) => `${k}=${n.annotations[k]}`);
-      const preds = n.attestations.map((a) => a.predicateType);
+      const preds = [...new Set(n.attestations.map((a) => a.predicateType))];
       lines.push(
-        `${prefix}${last ? '└── ' : '├── '}[${n.kind}] ${n.artifactType ?? '-'} ${n.digest}${badge(n.verification)}` +
-          (preds.length ? ` {${preds.join(', ')}}` : '') +
-          (notes.length ? ` (${notes.join(', ')})` : ''),
+        line(
+          `${prefix}${last ? '└── ' : '├── '}[${n.kind}] ${shortType(n.artifactType, wide)} ` +
+            `${shortDigest(n.digest, wide)}${badge(n.verification)}` +
+            (preds.length ? `  {${preds.join(', ')}}` : ''),
+        ),
       );
       walk(n.referrers, `${prefix}${last ? '    ' : '│   '}`);
     });
   walk(page.referrers, '    ');
   for (const c of page.children ?? []) {
-    const p = c.platform ? ` ${c.platform.os ?? ''}/${c.platform.architecture ?? ''}` : '';
-    lines.push(`    ⤷ child ${c.digest}${p}`);
+    const p = c.platform ? ` ${c.platform.os ?? '?'}/${c.platform.architecture ?? '?'}` : '';
+    lines.push(line(`    ⤷ child${p} ${shortDigest(c.digest, wide)}`));
   }
   return `${lines.join('\n')}\n`;
 }
 
-export async function runTree(
-  reference: string,
-  opts: { depth: string; output: string; url?: string },
-  io: CliIo,
-): Promise<number> {
+export async function runTree(reference: string, opts: TreeOptions, io: CliIo): Promise<number> {
   const depth = Number(opts.depth);
   if (!Number.isInteger(depth) || depth < 1 || depth > 8)
     throw new UsageError('--depth must be an integer from 1 to 8');
-  if (!['text', 'json'].includes(opts.output)) throw new UsageError('--output must be text or json');
-  const client = new ServiceClient(io.env, opts.url);
+  if (!['text', 'wide', 'json'].includes(opts.output))
+    throw new UsageError('--output must be text, wide or json');
+  const wide = opts.wide === true || opts.output === 'wide';
+  const client = new ServiceClient(io.env, opts);
   try {
-    const { digest } = await client.get<{ digest: string }>(
-      `/api/v1/resolve?reference=${encodeURIComponent(reference)}`,
-    );
+    const digest = await resolveDigest(client, reference);
     const page = await client.get<ReferrersPage>(
       `/api/v1/artifacts/${digest}/referrers?depth=${depth}&children=true&first=500`,
     );
     io.stdout.write(
       opts.output === 'json'
         ? `${JSON.stringify({ reference, digest, ...page }, null, 2)}\n`
-        : renderTree(reference, digest, page),
+        : renderTree(reference, digest, page, wide),
     );
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof ServiceError) {
-      io.stderr.write(`${oneLine(err.message)}\n`);
-      return EXIT.failed;
-    }
-    throw err;
+    return serviceFailure(io, err, reference);
   }
 }
 
-export function registerTree(program: Command): void {
+export function registerTree(program: Command, io: CliIo, done: Done): void {
   program
     .command('tree')
     .description('show the graph around an image: signatures, attestations, SBOMs, with verification badges')
     .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest')
     .option('--depth <n>', 'levels of referrers of referrers', '3')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .option('--url <url>', 'refgraph base URL (default $REFGRAPH_URL or http://127.0.0.1:8080)')
-    .action(async (reference: string, opts: { depth: string; output: string; url?: string }) => {
-      process.exitCode = await runTree(reference, opts, processIo());
+    .option('-o, --output <format>', 'text, wide (as --wide) or json (complete: annotations too)', 'text')
+    .option('--wide', 'full digests and artifact types, lines not shortened')
+    .action(async (reference: string, _opts: unknown, cmd: Command) => {
+      done(await runTree(reference, cmd.optsWithGlobals<TreeOptions>(), io));
     });
 }

@@ -1,51 +1,63 @@
 import type { Command } from 'commander';
-import { EXIT, oneLine } from '../exit.js';
-import { processIo, ServiceClient, ServiceError, type CliIo } from '../http.js';
+import { EXIT, type Done } from '../exit.js';
+import { shortDigest } from '../format.js';
+import { serviceFailure, ServiceClient, type CliIo, type ServiceTarget } from '../http.js';
 
 interface Verdict {
   policy: string;
   allowed: boolean;
-  subjects: Array<{ reference: string; subject: string; allowed: boolean; reasons: string[] }>;
+  subjects: Array<{
+    reference: string;
+    subject: string | null;
+    allowed: boolean;
+    reasons: string[];
+    /** One code per reason, in the same order (`no_signature`, `unknown_tag`, ...). */
+    codes: string[];
+  }>;
+}
+
+export interface VerdictOptions extends ServiceTarget {
+  policy: string;
+  json?: boolean;
+  wide?: boolean;
 }
 
 /** `refgraph verdict <reference> --policy <name>`: allowed exits 0, denied exits 1. */
-export async function runVerdict(
-  reference: string,
-  opts: { policy: string; json?: boolean; url?: string },
-  io: CliIo,
-): Promise<number> {
-  const client = new ServiceClient(io.env, opts.url);
+export async function runVerdict(reference: string, opts: VerdictOptions, io: CliIo): Promise<number> {
+  const client = new ServiceClient(io.env, opts);
   try {
     const v = await client.post<Verdict>('/api/v1/verdict', { policy: opts.policy, subjects: [reference] });
     if (opts.json) {
       io.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     } else {
       for (const s of v.subjects) {
+        const subject = s.subject ? ` (${shortDigest(s.subject, opts.wide)})` : '';
         io.stdout.write(
-          `${s.allowed ? 'allowed' : 'denied'} ${s.reference} (${s.subject}) by policy ${v.policy}\n`,
+          `${s.allowed ? 'allowed' : 'denied'} ${s.reference}${subject} by policy ${v.policy}\n`,
         );
-        for (const r of s.reasons) io.stdout.write(`  - ${r}\n`);
+        s.reasons.forEach((r, i) => {
+          const code = s.codes[i];
+          io.stdout.write(`  - ${code ? `${code}: ` : ''}${r}\n`);
+        });
+        // Codes without a reason of their own (never expected; printed rather than dropped).
+        for (const code of s.codes.slice(s.reasons.length)) io.stdout.write(`  - ${code}\n`);
       }
     }
-    return v.allowed ? EXIT.ok : EXIT.failed;
+    return v.allowed ? EXIT.ok : EXIT.denied;
   } catch (err) {
-    if (err instanceof ServiceError) {
-      io.stderr.write(`${oneLine(err.message)}\n`);
-      return EXIT.usage;
-    }
-    throw err;
+    return serviceFailure(io, err);
   }
 }
 
-export function registerVerdict(program: Command): void {
+export function registerVerdict(program: Command, io: CliIo, done: Done): void {
   program
     .command('verdict')
     .description('evaluate a configured admission policy for an image; exits 1 when denied')
     .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest')
     .requiredOption('--policy <name>', 'a policy name from the service configuration')
     .option('--json', 'print the whole verdict as JSON')
-    .option('--url <url>', 'refgraph base URL (default $REFGRAPH_URL or http://127.0.0.1:8080)')
-    .action(async (reference: string, opts: { policy: string; json?: boolean; url?: string }) => {
-      process.exitCode = await runVerdict(reference, opts, processIo());
+    .option('--wide', 'full digests')
+    .action(async (reference: string, _opts: unknown, cmd: Command) => {
+      done(await runVerdict(reference, cmd.optsWithGlobals<VerdictOptions>(), io));
     });
 }

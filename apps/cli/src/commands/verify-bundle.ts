@@ -10,7 +10,8 @@ import {
   type VerificationPolicy,
   type VerificationResult,
 } from '#verify';
-import { EXIT, UsageError, oneLine } from '../exit.js';
+import { EXIT, UsageError, oneLine, type Done } from '../exit.js';
+import type { CliIo } from '../http.js';
 
 interface VerifyBundleOptions {
   bundle: string;
@@ -27,9 +28,10 @@ interface VerifyBundleOptions {
  *   verify-bundle [--staging] --bundle FILE
  *     (--certificate-identity ID --certificate-oidc-issuer URL | --key PEMFILE)
  *     [--trusted-root FILE] FILE_OR_DIGEST
- * Exit 0 only when verified; otherwise one line `<reason>: <message>` on stderr.
+ * Exit 0 only when verified, with one line `OK: …` on stdout (nothing on stderr, as the
+ * protocol wants); otherwise exit 1 and one line `<reason>: <message>` on stderr.
  */
-export function registerVerifyBundle(program: Command): void {
+export function registerVerifyBundle(program: Command, io: CliIo, done: Done): void {
   program
     .command('verify-bundle')
     .description('verify a Sigstore bundle for a file or a sha256 digest, offline')
@@ -48,12 +50,26 @@ export function registerVerifyBundle(program: Command): void {
     .argument('<file-or-digest>', 'artifact path, or sha256:<64 hex>')
     .action(async (fileOrDigest: string, opts: VerifyBundleOptions) => {
       const result = await verifyBundleCommand(fileOrDigest, opts);
-      if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      if (opts.json) io.stdout.write(`${JSON.stringify(result)}\n`);
       if (result.status !== 'verified') {
-        process.stderr.write(`${result.reason}: ${oneLine(result.message)}\n`);
-        process.exitCode = EXIT.failed;
+        io.stderr.write(`${result.reason}: ${oneLine(result.message)}\n`);
+        done(EXIT.denied);
+      } else {
+        if (!opts.json) io.stdout.write(`${okLine(fileOrDigest, result)}\n`);
+        done(EXIT.ok);
       }
     });
+}
+
+/** `OK: <artifact> signed by <who>`: what was checked, and against whom. */
+export function okLine(fileOrDigest: string, r: VerificationResult): string {
+  const who = r.identity
+    ? `${r.identity} (issuer ${r.issuer ?? '?'})`
+    : r.keyId
+      ? `key ${r.keyId}`
+      : 'the given key';
+  const log = r.tlogIndex !== undefined ? `, transparency log entry ${r.tlogIndex}` : '';
+  return `OK: ${fileOrDigest} signed by ${who}${log}`;
 }
 
 async function verifyBundleCommand(

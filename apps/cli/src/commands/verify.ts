@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { EXIT, oneLine } from '../exit.js';
-import { processIo, ServiceClient, ServiceError, type CliIo } from '../http.js';
+import { EXIT, type Done } from '../exit.js';
+import { fit, shortDigest } from '../format.js';
+import { resolveDigest, serviceFailure, ServiceClient, type CliIo, type ServiceTarget } from '../http.js';
 
 interface SignatureRow {
   artifactDigest: string;
+  kind: string;
+  repository: string;
   format: string;
   status: string;
   reason: string | null;
@@ -14,61 +17,88 @@ interface SignatureRow {
   authority: string | null;
 }
 
+interface AttestationRow {
+  artifactDigest: string;
+  predicateType: string;
+  builderId: string | null;
+  parseError: string | null;
+  /** The verification of the envelope that carries the statement. */
+  verification: SignatureRow[];
+}
+
+export interface VerifyOptions extends ServiceTarget {
+  json?: boolean;
+  wide?: boolean;
+}
+
+/** Who signed (verified) or why not, in one phrase. */
+function outcome(s: SignatureRow): string {
+  if (s.status === 'verified') {
+    const who = s.identity ? `${s.identity} (${s.issuer ?? '?'})` : `key ${s.keyId ?? '?'}`;
+    return `${s.authority ?? '?'}: ${who}`;
+  }
+  return [s.reason, s.message].filter(Boolean).join(': ') || s.status;
+}
+
 /**
- * `refgraph verify <reference|digest>`: the verification results a running refgraph stored for
- * an image. Exit 0 when at least one signature is verified by a trusted authority, else 1.
+ * `refgraph verify <reference|digest>`: the verification results a running refgraph stored for an
+ * image, signatures over it and attestations about it in their own sections. Exit 0 when at least
+ * one signature is verified by a trusted authority, else 1.
  */
-export async function runVerify(
-  reference: string,
-  opts: { json?: boolean; url?: string },
-  io: CliIo,
-): Promise<number> {
-  const client = new ServiceClient(io.env, opts.url);
+export async function runVerify(reference: string, opts: VerifyOptions, io: CliIo): Promise<number> {
+  const client = new ServiceClient(io.env, opts);
+  const wide = opts.wide === true;
+  const line = (s: string) => `${wide ? s : fit(s)}\n`;
   try {
-    const { digest } = await client.get<{ digest: string }>(
-      `/api/v1/resolve?reference=${encodeURIComponent(reference)}`,
-    );
-    const { signatures } = await client.get<{ signatures: SignatureRow[] }>(
-      `/api/v1/artifacts/${digest}/signatures`,
-    );
+    const digest = await resolveDigest(client, reference);
+    const [{ signatures }, { attestations }] = await Promise.all([
+      client.get<{ signatures: SignatureRow[] }>(`/api/v1/artifacts/${digest}/signatures`),
+      client.get<{ attestations: AttestationRow[] }>(`/api/v1/artifacts/${digest}/attestations`),
+    ]);
     const verified = signatures.filter((s) => s.status === 'verified');
     if (opts.json) {
-      io.stdout.write(
-        `${JSON.stringify({ reference, digest, verified: verified.length > 0, signatures }, null, 2)}\n`,
-      );
+      const answer = { reference, digest, verified: verified.length > 0, signatures, attestations };
+      io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     } else {
-      io.stdout.write(`${reference} ${digest}\n`);
-      if (signatures.length === 0) io.stdout.write('  no signatures\n');
+      io.stdout.write(line(`${reference}  ${shortDigest(digest, wide)}`));
+      io.stdout.write(`Signatures (${verified.length} verified of ${signatures.length})\n`);
+      if (signatures.length === 0) io.stdout.write('  none\n');
       for (const s of signatures) {
-        const who = s.identity ? `${s.identity} (${s.issuer ?? '?'})` : (s.keyId ?? '-');
-        const why =
-          s.status === 'verified'
-            ? `authority ${s.authority}`
-            : `${s.reason ?? ''} ${s.message ?? ''}`.trim();
         io.stdout.write(
-          `  ${s.status.padEnd(12)} ${s.format.padEnd(18)} ${who} ${s.artifactDigest} ${why}\n`,
+          line(
+            `  ${s.status.padEnd(12)} ${s.format.padEnd(16)} ${shortDigest(s.artifactDigest, wide)}  ` +
+              `${outcome(s)}  [${s.repository}]`,
+          ),
         );
+      }
+      io.stdout.write(`Attestations (${attestations.length})\n`);
+      if (attestations.length === 0) io.stdout.write('  none\n');
+      for (const a of attestations) {
+        const builder = a.builderId ? `  builder ${a.builderId}` : '';
+        const broken = a.parseError ? `  unreadable: ${a.parseError}` : '';
+        io.stdout.write(
+          line(`  ${a.predicateType}  ${shortDigest(a.artifactDigest, wide)}${builder}${broken}`),
+        );
+        if (a.verification.length === 0) io.stdout.write('    unsigned\n');
+        for (const v of a.verification)
+          io.stdout.write(line(`    ${v.status.padEnd(12)} ${outcome(v)}  [${v.repository}]`));
       }
     }
     if (verified.length === 0) io.stderr.write(`no trusted signature on ${reference}\n`);
-    return verified.length > 0 ? EXIT.ok : EXIT.failed;
+    return verified.length > 0 ? EXIT.ok : EXIT.denied;
   } catch (err) {
-    if (err instanceof ServiceError) {
-      io.stderr.write(`${oneLine(err.message)}\n`);
-      return EXIT.usage;
-    }
-    throw err;
+    return serviceFailure(io, err, reference);
   }
 }
 
-export function registerVerify(program: Command): void {
+export function registerVerify(program: Command, io: CliIo, done: Done): void {
   program
     .command('verify')
     .description('show stored verification results for an image; exits 1 without a trusted signature')
     .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest')
     .option('--json', 'print the results as JSON')
-    .option('--url <url>', 'refgraph base URL (default $REFGRAPH_URL or http://127.0.0.1:8080)')
-    .action(async (reference: string, opts: { json?: boolean; url?: string }) => {
-      process.exitCode = await runVerify(reference, opts, processIo());
+    .option('--wide', 'full digests, lines not shortened')
+    .action(async (reference: string, _opts: unknown, cmd: Command) => {
+      done(await runVerify(reference, cmd.optsWithGlobals<VerifyOptions>(), io));
     });
 }

@@ -75,5 +75,11 @@ export const ProviderRequest = z.object({
 export const PolicyParams = z.object({ policy: z.string().min(1).max(64) }).strict();
 
 export const ErrorResponse = z.object({
-  error: z.object({ code: z.string(), message: z.string(), requestId: z.string() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string(),
+    /** Why a reference is not found: unknown_registry, unknown_tag, unknown_digest, not_in_scope. */
+    reason: z.string().optional(),
+  }),
 });

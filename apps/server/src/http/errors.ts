@@ -19,11 +19,12 @@ export class ApiError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; requestId: string };
+  /** `reason` refines `code` where clients act on the difference (why a reference is not found). */
+  error: { code: string; message: string; requestId: string; reason?: string };
 }
 
-export function errorBody(code: string, message: string, requestId: string): ErrorBody {
-  return { error: { code, message, requestId } };
+export function errorBody(code: string, message: string, requestId: string, reason?: string): ErrorBody {
+  return { error: { code, message, requestId, ...(reason ? { reason } : {}) } };
 }
 
 /** Every error leaves as one JSON shape; anything unexpected becomes a 500 that names only a request id. */
@@ -41,7 +42,7 @@ export class AllErrorsFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof NotFoundError) {
-      void reply.status(404).send(errorBody('not_found', exception.message, requestId));
+      void reply.status(404).send(errorBody('not_found', exception.message, requestId, exception.reason));
       return;
     }
     if (exception instanceof ReferenceError) {
