@@ -32,9 +32,9 @@ export {
   isSbomPredicateType,
   MAX_SBOM_PACKAGES,
   parseSbom,
-  purlBase,
   type ParsedSbom,
   type SbomPackage,
 } from './sbom.js';
+export { normalisePurl, type NormalisedPurl } from './purl.js';
 export { globToRegExp, TrustPolicy, VERIFIER_REVISION, type Authority } from './trust-policy.js';
 export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';
