@@ -35,6 +35,6 @@ export {
   type ParsedSbom,
   type SbomPackage,
 } from './sbom.js';
-export { normalisePurl, type NormalisedPurl } from './purl.js';
+export { normalisePurl, purlBase, type NormalisedPurl } from './purl.js';
 export { globToRegExp, TrustPolicy, VERIFIER_REVISION, type Authority } from './trust-policy.js';
 export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';

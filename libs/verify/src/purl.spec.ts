@@ -1,4 +1,4 @@
-import { normalisePurl } from './purl.js';
+import { normalisePurl, purlBase } from './purl.js';
 
 describe('normalisePurl', () => {
   it.each([
@@ -38,4 +38,9 @@ describe('normalisePurl', () => {
     'is null for %p',
     (raw) => expect(normalisePurl(raw)).toBeNull(),
   );
+
+  it('purlBase is the base of the canonical form', () => {
+    expect(purlBase('pkg:deb/debian/apt@1.8.2?arch=amd64')).toBe('pkg:deb/debian/apt');
+    expect(purlBase('cpe:2.3:a:apache:log4j:2.14.1')).toBeNull();
+  });
 });

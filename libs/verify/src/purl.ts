@@ -27,3 +27,8 @@ export function normalisePurl(raw: string | null | undefined): NormalisedPurl | 
     purlBase: new PackageURL(parsed.type, parsed.namespace, parsed.name).toString(),
   };
 }
+
+/** The canonical base of `purl` (see normalisePurl); null for anything that is not a valid purl. */
+export function purlBase(purl: string | null | undefined): string | null {
+  return normalisePurl(purl)?.purlBase ?? null;
+}
