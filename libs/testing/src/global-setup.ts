@@ -1,4 +1,5 @@
 // Loaded by Jest as CommonJS outside the module mapper: import npm packages only, no project files.
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import pg from 'pg';
  * existing server (e.g. the machine's PostgreSQL on 127.0.0.1:5432); otherwise an embedded one is
  * started on a free port. Test files clone a migrated template database (see database.ts).
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig?: { rootDir?: string }): Promise<void> {
+  checkPrerequisites(join(globalConfig?.rootDir ?? process.cwd(), 'test/prerequisites.json'));
   let adminUrl = process.env.REFGRAPH_TEST_DATABASE_URL;
   if (!adminUrl) {
     const dir = join(tmpdir(), `refgraph-test-pg-${process.pid}`);
@@ -49,4 +51,22 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * The Debian packages the suites drive (test/prerequisites.json, shared with .ci/run): without
+ * them dozens of files would fail one by one, so the run stops first with the one line to type.
+ */
+export function checkPrerequisites(listFile: string): void {
+  const list = JSON.parse(readFileSync(listFile, 'utf8')) as {
+    packages: Array<{ package: string; file: string }>;
+  };
+  const missing = list.packages.filter((p) => !existsSync(p.file));
+  if (missing.length === 0) return;
+  const err = new Error(
+    `refgraph tests need Debian packages that are not installed (${missing.map((p) => p.file).join(', ')} missing). Install them with:\n\n` +
+      `  apt-get install -y ${missing.map((p) => p.package).join(' ')}\n`,
+  );
+  err.stack = err.message; // the message is the whole story; a stack trace would bury it
+  throw err;
 }

@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
 import { verifyEcdsaPrehashed } from './ecdsa-prehashed.js';
 
 describe('verifyEcdsaPrehashed', () => {
@@ -37,5 +38,17 @@ describe('verifyEcdsaPrehashed', () => {
     expect(verifyEcdsaPrehashed(a.publicKey, digest, Buffer.alloc(0))).toBe(false);
     const ed = generateKeyPairSync('ed25519');
     expect(verifyEcdsaPrehashed(ed.publicKey, digest, sign(null, message, ed.privateKey))).toBe(false);
+  });
+
+  it('accepts both s and n - s, as node:crypto does (signers do not normalise s)', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const message = Buffer.from('high s');
+    const digest = createHash('sha256').update(message).digest();
+    const der = sign('sha256', message, privateKey);
+    const sig = p256.Signature.fromBytes(der, 'der');
+    const other = new p256.Signature(sig.r, p256.Point.Fn.neg(sig.s)).toBytes('der');
+    expect(sig.hasHighS()).not.toBe(new p256.Signature(sig.r, p256.Point.Fn.neg(sig.s)).hasHighS());
+    expect(verifyEcdsaPrehashed(publicKey, digest, der)).toBe(true);
+    expect(verifyEcdsaPrehashed(publicKey, digest, other)).toBe(true);
   });
 });

@@ -32,7 +32,6 @@ export {
   isSbomPredicateType,
   MAX_SBOM_PACKAGES,
   parseSbom,
-  purlBase,
   type ParsedSbom,
   type SbomPackage,
 } from './sbom.js';
@@ -40,4 +39,5 @@ export { TrustPolicy, VERIFIER_REVISION, type Authority, type TrustRule } from '
 export { decide, type DecidedResult, type Decision } from './decide.js';
 export { LayerVerifier, type LayerSubject } from './layer-verifier.js';
 export { signatureKindOf, type SignatureKind } from './signature-kind.js';
+export { normalisePurl, purlBase, type NormalisedPurl } from './purl.js';
 export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';

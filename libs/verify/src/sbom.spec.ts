@@ -1,18 +1,22 @@
 import { DocumentError } from './intoto.js';
-import { isSbomPredicateType, MAX_SBOM_PACKAGES, parseSbom, purlBase } from './sbom.js';
+import { isSbomPredicateType, MAX_SBOM_PACKAGES, parseSbom } from './sbom.js';
 
-describe('purlBase', () => {
-  it.each([
-    ['pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1', 'pkg:maven/org.apache.logging.log4j/log4j-core'],
-    ['pkg:deb/debian/apt@1.8.2?arch=amd64&distro=debian-10.2', 'pkg:deb/debian/apt'],
-    ['pkg:npm/@babel/core@7.0.0', 'pkg:npm/@babel/core'],
-    ['pkg:npm/%40babel/core@7.0.0#lib/index.js', 'pkg:npm/%40babel/core'],
-    ['pkg:golang/github.com/a/b?type=module', 'pkg:golang/github.com/a/b'],
-  ])('%s -> %s', (purl, base) => expect(purlBase(purl)).toBe(base));
-
-  it('is null for anything that is not a purl', () => {
-    expect(purlBase(null)).toBeNull();
-    expect(purlBase('cpe:2.3:a:apache:log4j:2.14.1')).toBeNull();
+describe('parseSbom purls', () => {
+  it('stores the canonical purl and its base; keeps a string that is no purl without a base', () => {
+    const doc = parseSbom({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.5',
+      components: [
+        { name: 'django-rest', purl: 'PKG:PyPI/Django_Rest@1.0?b=2&a=1' },
+        { name: 'core', purl: 'pkg:npm/@babel/core@7.0.0' },
+        { name: 'odd', purl: 'not a purl' },
+      ],
+    });
+    expect(doc.packages.map((p) => [p.purl, p.purlBase])).toEqual([
+      ['pkg:pypi/django-rest@1.0?a=1&b=2', 'pkg:pypi/django-rest'],
+      ['pkg:npm/%40babel/core@7.0.0', 'pkg:npm/%40babel/core'],
+      ['not a purl', null],
+    ]);
   });
 });
 

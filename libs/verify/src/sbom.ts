@@ -1,8 +1,10 @@
 import { DocumentError } from './intoto.js';
+import { normalisePurl } from './purl.js';
 
 export interface SbomPackage {
   name: string;
   version: string | null;
+  /** Canonical (normalisePurl), or the SBOM's string when it is no valid purl. */
   purl: string | null;
   /** The purl without version, qualifiers and subpath: what "which images contain X" queries match. */
   purlBase: string | null;
@@ -64,11 +66,11 @@ function parseSpdx(d: Json): ParsedSbom {
     const name = str(p?.name);
     if (!p || !name) throw new DocumentError(`SPDX packages[${i}] has no name`);
     const refs = Array.isArray(p.externalRefs) ? p.externalRefs.map(obj) : [];
-    const purl = str(refs.find((r) => r?.referenceType === 'purl')?.referenceLocator);
+    const purl = purlFields(str(refs.find((r) => r?.referenceType === 'purl')?.referenceLocator));
     const licenses = [p.licenseConcluded, p.licenseDeclared]
       .map(str)
       .filter((l): l is string => l !== null && l !== 'NOASSERTION' && l !== 'NONE');
-    return { name, version: str(p.versionInfo), purl, purlBase: purlBase(purl), licenses: unique(licenses) };
+    return { name, version: str(p.versionInfo), ...purl, licenses: unique(licenses) };
   });
   return { format: 'spdx', specVersion: m[1]!, name: str(d.name), packages };
 }
@@ -86,12 +88,10 @@ function parseCycloneDx(d: Json): ParsedSbom {
       const c = obj(raw);
       const name = str(c?.name);
       if (!c || !name) throw new DocumentError(`CycloneDX ${where}[${i}] has no name`);
-      const purl = str(c.purl);
       packages.push({
         name,
         version: str(c.version),
-        purl,
-        purlBase: purlBase(purl),
+        ...purlFields(str(c.purl)),
         licenses: cdxLicenses(c.licenses),
       });
       guardCount(packages.length);
@@ -114,17 +114,10 @@ function cdxLicenses(v: unknown): string[] {
   return unique(out);
 }
 
-/** `pkg:type/ns/name@version?qualifiers#subpath` → `pkg:type/ns/name`; null for anything not a purl. */
-export function purlBase(purl: string | null): string | null {
-  if (!purl?.startsWith('pkg:')) return null;
-  let base = purl;
-  const hash = base.indexOf('#');
-  if (hash >= 0) base = base.slice(0, hash);
-  const q = base.indexOf('?');
-  if (q >= 0) base = base.slice(0, q);
-  const at = base.lastIndexOf('@');
-  if (at > base.lastIndexOf('/')) base = base.slice(0, at);
-  return base;
+/** Stored in canonical form; a string that is no valid purl is kept as given but matches no base search. */
+function purlFields(raw: string | null): Pick<SbomPackage, 'purl' | 'purlBase'> {
+  const n = normalisePurl(raw);
+  return n ?? { purl: raw, purlBase: null };
 }
 
 function guardCount(n: number): void {

@@ -1,0 +1,3 @@
+export function runtimePackages(lock: {
+  packages: Record<string, Record<string, unknown> & { dependencies?: Record<string, string> }>;
+}): Set<string>;
