@@ -234,6 +234,14 @@ describe('a token scoped to team-a learns nothing of team-b', () => {
       expect.objectContaining({ digest: image.digest }),
     ]);
 
+    // Another spelling of the same purl (an encoded letter) finds it: searches compare canonical forms.
+    expect(
+      (
+        await json(
+          `/api/v1/packages?purl=${encodeURIComponent(OWN_PURL.replace('pkg:npm/t', 'pkg:npm/%74'))}`,
+        )
+      ).body.artifacts,
+    ).toEqual([expect.objectContaining({ digest: image.digest })]);
     expect((await json(`/api/v1/resolve?reference=local/team-b/app:b-only`)).status).toBe(404);
     expect((await json(`/api/v1/resolve?reference=local/team-a/app:b-only`)).status).toBe(404);
     expect((await json(`/api/v1/resolve?reference=${onlyB.digest}`)).status).toBe(404);

@@ -1,5 +1,6 @@
 import type { PolicyConfig } from '#config';
 import type { RegistryCatalog } from '#ingest';
+import { normalisePurl } from '#verify';
 import type {
   ArtifactRow,
   AttestationRow,
@@ -329,8 +330,9 @@ export class Reader {
   }
 
   /** Artifacts whose visible SBOMs list the package. */
+  /** Artifacts whose visible SBOMs list the package; the purl is compared in canonical form. */
   searchPackages(purl: string, limit: number) {
-    return this.read.findArtifactsByPurl(this.scope, purl, limit);
+    return this.read.findArtifactsByPurl(this.scope, normalisePurl(purl)?.purl ?? purl, limit);
   }
 
   /** The named policy's verdict for each input; every input gets an answer, failing closed. */
