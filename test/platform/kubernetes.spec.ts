@@ -1,0 +1,381 @@
+import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { Ajv } from 'ajv';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { parse } from 'yaml';
+import { parseConfig, type RefgraphConfig } from '#config';
+import { containers, render, type K8sObject } from './kustomize.js';
+
+/**
+ * deploy/kubernetes without a cluster: every kustomization (base and overlays) is rendered by
+ * ./kustomize.ts (a subset of kustomize, see there) and every object is validated against the
+ * Kubernetes API schemas (kubernetes-models: validators generated from the Kubernetes OpenAPI
+ * document) or, for the prometheus-operator ServiceMonitor, against a schema of the CRD fields
+ * used here. Then the manifests must agree with the config schema (the mounted refgraph.yaml
+ * passes parseConfig with exactly the environment the Deployment gives) and with the image
+ * (Dockerfile user, port, data directory, health paths). Those schemas do not forbid unknown
+ * fields, so the fields that matter are also asserted by name below.
+ */
+
+const ROOT = join('deploy', 'kubernetes');
+const KUSTOMIZATIONS = { base: join(ROOT, 'base'), production: join(ROOT, 'overlays', 'production') };
+
+type Model = new (data: never) => { validate(): void };
+const MODELS: Record<string, Model> = {
+  'v1/ConfigMap': ConfigMap,
+  'v1/Service': Service,
+  'v1/ServiceAccount': ServiceAccount,
+  'apps/v1/Deployment': Deployment,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+};
+
+/** The ServiceMonitor fields (monitoring.coreos.com/v1 CRD) these manifests use; others are refused. */
+const duration = { type: 'string', pattern: '^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' };
+const serviceMonitorSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { const: 'monitoring.coreos.com/v1' },
+    kind: { const: 'ServiceMonitor' },
+    metadata: { type: 'object', required: ['name'] },
+    spec: {
+      type: 'object',
+      required: ['selector', 'endpoints'],
+      additionalProperties: false,
+      properties: {
+        selector: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            matchLabels: { type: 'object', additionalProperties: { type: 'string' }, minProperties: 1 },
+          },
+          required: ['matchLabels'],
+        },
+        endpoints: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            required: ['port'],
+            additionalProperties: false,
+            properties: {
+              port: { type: 'string', minLength: 1 },
+              path: { type: 'string', pattern: '^/' },
+              scheme: { enum: ['http', 'https'] },
+              interval: duration,
+              scrapeTimeout: duration,
+              tlsConfig: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  serverName: { type: 'string' },
+                  insecureSkipVerify: { type: 'boolean' },
+                  ca: {
+                    type: 'object',
+                    additionalProperties: false,
+                    properties: {
+                      secret: {
+                        type: 'object',
+                        required: ['name', 'key'],
+                        additionalProperties: false,
+                        properties: { name: { type: 'string' }, key: { type: 'string' } },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const validateServiceMonitor = new Ajv({ allErrors: true }).compile(serviceMonitorSchema);
+
+function validate(o: K8sObject): void {
+  if (o.kind === 'ServiceMonitor') {
+    if (!validateServiceMonitor(o))
+      throw new Error(`ServiceMonitor ${o.metadata.name}: ${JSON.stringify(validateServiceMonitor.errors)}`);
+    return;
+  }
+  const model = MODELS[`${o.apiVersion}/${o.kind}`];
+  if (!model) throw new Error(`${o.apiVersion} ${o.kind} has no schema here: add it to MODELS`);
+  new model(o as never).validate();
+}
+
+/** The image's facts, from the Dockerfile's runtime stage. */
+function image(): { user: string; env: Record<string, string>; expose: number; healthPath: string } {
+  const text = readFileSync('Dockerfile', 'utf8').replace(/\\\n/g, ' ');
+  const runtime = text.slice(text.lastIndexOf('\nFROM '));
+  const env = Object.fromEntries(
+    [...runtime.matchAll(/^ENV (.+)$/gm)].flatMap((m) =>
+      m[1]!.split(/\s+/).map((kv) => kv.split('=') as [string, string]),
+    ),
+  );
+  return {
+    user: /^USER (\S+)$/m.exec(runtime)![1]!,
+    env,
+    expose: Number(/^EXPOSE (\d+)$/m.exec(runtime)![1]),
+    healthPath: /^HEALTHCHECK .*'(\/[a-z]+)'/m.exec(runtime)![1]!,
+  };
+}
+/** The uid of user "node" in the official Node images the Dockerfile builds on. */
+const NODE_UID = 1000;
+
+interface Container {
+  name: string;
+  image: string;
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  ports?: { name: string; containerPort: number }[];
+  volumeMounts?: { name: string; mountPath: string }[];
+  resources: { requests: { memory: string }; limits: { memory: string } };
+  securityContext: Record<string, unknown>;
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+}
+type Probe = { httpGet: { path: string; port: string; scheme: string } };
+interface PodSpec {
+  securityContext: Record<string, unknown>;
+  volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string } }[];
+}
+
+const find = (objects: K8sObject[], kind: string, name: string): K8sObject => {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name}`);
+  return o;
+};
+const podSpec = (d: K8sObject) => (d.spec as { template: { spec: PodSpec } }).template.spec;
+const podLabels = (d: K8sObject) =>
+  (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+const mebibytes = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);
+
+/** The config file a container reads (REFGRAPH_CONFIG inside a ConfigMap mount), and its environment. */
+function containerConfig(objects: K8sObject[], d: K8sObject, c: Container): RefgraphConfig {
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.secretKeyRef)
+      env[e.name] = `value-of-${e.valueFrom.secretKeyRef.key}-`.padEnd(40, 'x');
+    else throw new Error(`${e.name}: neither a value nor a secretKeyRef`);
+  }
+  const path = env.REFGRAPH_CONFIG!;
+  const mount = c.volumeMounts!.find((m) => posix.dirname(path) === m.mountPath)!;
+  const volume = podSpec(d).volumes.find((v) => v.name === mount.name)!;
+  const configMap = find(objects, 'ConfigMap', volume.configMap!.name);
+  const text = (configMap.data as Record<string, string>)[posix.basename(path)]!;
+  return parseConfig(parse(text), env, `${d.metadata.name}:${path}`);
+}
+
+describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir) => {
+  const objects = render(dir);
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  const api = find(objects, 'Deployment', 'refgraph-api');
+  const worker = find(objects, 'Deployment', 'refgraph-worker');
+  const main = (d: K8sObject) => (podSpec(d) as unknown as { containers: Container[] }).containers[0]!;
+
+  it('renders every kind the deployment promises, each valid against its API schema', () => {
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      [
+        'ConfigMap',
+        'Deployment',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'NetworkPolicy',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+        'ServiceMonitor',
+      ].sort(),
+    );
+    for (const o of objects) expect(() => validate(o)).not.toThrow();
+    if (name === 'production') for (const o of objects) expect(o.metadata.namespace).toBe('refgraph');
+  });
+
+  it('holds no secret: every secret the config names comes from a secretKeyRef', () => {
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    for (const d of deployments) {
+      for (const e of main(d).env ?? []) {
+        if (/TOKEN|PASSWORD|SECRET|DATABASE_URL/.test(e.name)) {
+          expect({ name: e.name, value: e.value }).toEqual({ name: e.name, value: undefined });
+          expect(e.valueFrom?.secretKeyRef?.name).toBe('refgraph');
+        }
+      }
+    }
+  });
+
+  it('mounts a refgraph.yaml that passes parseConfig with exactly the environment each role gets', () => {
+    for (const d of deployments) {
+      const c = main(d);
+      const config = containerConfig(objects, d, c);
+      const role = c.env!.find((e) => e.name === 'REFGRAPH_ROLE')!.value;
+      expect(role).toBe(podLabels(d)['app.kubernetes.io/component']);
+      // Without DATABASE_URL each pod would start its own embedded Postgres: never in a cluster.
+      expect(config.databaseUrl).toBeDefined();
+      // More than one api replica: /v2/token tokens must verify on every replica.
+      expect(config.registryView.tokenSecret).toBeDefined();
+      if (role === 'api')
+        expect(c.ports!.find((p) => p.name === 'http')!.containerPort).toBe(config.server.port);
+    }
+    const tls = containerConfig(objects, api, main(api)).server.tls;
+    expect(tls !== undefined).toBe(name === 'production');
+  });
+
+  it('serves what the config and the image say: port, user, health paths, scheme', () => {
+    const img = image();
+    const c = main(api);
+    const config = containerConfig(objects, api, c);
+    expect(Number(img.env.PORT)).toBe(img.expose);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: img.expose, protocol: 'TCP' }]);
+    const scheme = config.server.tls ? 'HTTPS' : 'HTTP';
+    expect(c.startupProbe!.httpGet).toEqual({ path: img.healthPath, port: 'http', scheme });
+    expect(c.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http', scheme });
+    expect(c.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http', scheme });
+    const health = readFileSync('apps/server/src/health/health.controller.ts', 'utf8');
+    for (const route of ['healthz', 'readyz', 'metrics'])
+      expect(health).toMatch(new RegExp(`@Access\\('public'\\)\\s+@Get\\('${route}'\\)`));
+    if (config.server.tls) {
+      // The certificate files are in a mounted Secret volume.
+      for (const file of [config.server.tls.certFile, config.server.tls.keyFile]) {
+        const mount = c.volumeMounts!.find((m) => posix.dirname(file) === m.mountPath)!;
+        expect(podSpec(api).volumes.find((v) => v.name === mount.name)!.secret?.secretName).toBe(
+          'refgraph-tls',
+        );
+      }
+    }
+    const monitor = find(objects, 'ServiceMonitor', 'refgraph').spec as {
+      endpoints: { port: string; path: string; scheme: string }[];
+    };
+    expect(monitor.endpoints).toMatchObject([
+      { port: 'http', path: '/metrics', scheme: scheme.toLowerCase() },
+    ]);
+
+    expect(img.user).toBe('node');
+    for (const d of deployments) {
+      const pod = podSpec(d).securityContext;
+      expect(pod).toMatchObject({ runAsNonRoot: true, runAsUser: NODE_UID, runAsGroup: NODE_UID });
+      expect(main(d).securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      // The image's data directory is only the embedded Postgres's, unused with DATABASE_URL:
+      // nothing is mounted there, and the read-only root holds.
+      expect(img.env.REFGRAPH_DATA_DIR).toMatch(/^\/data\//);
+      expect(main(d).volumeMounts!.some((m) => m.mountPath.startsWith('/data'))).toBe(false);
+      for (const ctr of containers(d))
+        expect(ctr.image).toBe(
+          name === 'production' ? 'registry.example.com/refgraph:0.1.0' : 'refgraph:latest',
+        );
+    }
+  });
+
+  it('asks for at least the memory the bench measured, and wires every selector to its pods', () => {
+    const peak = Number(
+      /Peak RSS of the refgraph process across its runs: \*\*(\d+) MiB\*\*/.exec(
+        readFileSync('bench/RESULTS.md', 'utf8'),
+      )![1],
+    );
+    for (const d of deployments) {
+      const r = main(d).resources;
+      expect(mebibytes(r.limits.memory)).toBeGreaterThan(peak);
+      expect(mebibytes(r.requests.memory)).toBeLessThanOrEqual(mebibytes(r.limits.memory));
+    }
+
+    for (const d of deployments) {
+      expect(
+        selects(
+          (d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels,
+          podLabels(d),
+        ),
+      ).toBe(true);
+    }
+    const service = find(objects, 'Service', 'refgraph').spec as {
+      selector: Record<string, string>;
+      ports: { name: string; targetPort: string }[];
+    };
+    expect(selects(service.selector, podLabels(api))).toBe(true);
+    expect(selects(service.selector, podLabels(worker))).toBe(false);
+    expect(service.ports.map((p) => p.targetPort)).toEqual(['http']);
+
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'refgraph-api').spec as {
+      scaleTargetRef: { kind: string; name: string };
+      minReplicas: number;
+      maxReplicas: number;
+    };
+    expect(hpa.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'refgraph-api' });
+    expect(hpa.minReplicas).toBeGreaterThanOrEqual(2);
+    // The HPA owns the api's replica count; a fixed one would fight it on every apply.
+    expect((api.spec as { replicas?: number }).replicas).toBeUndefined();
+    const pdb = find(objects, 'PodDisruptionBudget', 'refgraph-api').spec as {
+      selector: { matchLabels: Record<string, string> };
+      maxUnavailable: number;
+    };
+    expect(selects(pdb.selector.matchLabels, podLabels(api))).toBe(true);
+    expect(pdb.maxUnavailable).toBeLessThan(hpa.minReplicas);
+
+    const monitor = find(objects, 'ServiceMonitor', 'refgraph').spec as {
+      selector: { matchLabels: Record<string, string> };
+    };
+    expect(selects(monitor.selector.matchLabels, find(objects, 'Service', 'refgraph').metadata.labels!)).toBe(
+      true,
+    );
+
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const covered = (d: K8sObject) =>
+      policies.filter((p) =>
+        selects(
+          (p.spec as { podSelector: { matchLabels: Record<string, string> } }).podSelector.matchLabels,
+          podLabels(d),
+        ),
+      );
+    expect(covered(api)).toHaveLength(1);
+    expect(covered(worker)).toHaveLength(1);
+    expect((covered(worker)[0]!.spec as { ingress: unknown[] }).ingress).toEqual([]);
+    for (const d of deployments)
+      expect(podSpec(d).volumes.every((v) => !v.configMap || v.configMap.name === 'refgraph-config')).toBe(
+        true,
+      );
+  });
+});
+
+describe('deploy/kubernetes overlays', () => {
+  it('production changes only server.tls in the config, so the two files cannot drift', () => {
+    const text = (objects: K8sObject[]) =>
+      parse(
+        (find(objects, 'ConfigMap', 'refgraph-config').data as Record<string, string>)['refgraph.yaml']!,
+      ) as {
+        server: Record<string, unknown>;
+      };
+    const base = text(render(KUSTOMIZATIONS.base));
+    const production = text(render(KUSTOMIZATIONS.production));
+    const { tls, ...rest } = production.server;
+    expect(tls).toBeDefined();
+    expect({ ...production, server: rest }).toEqual(base);
+  });
+
+  it('the schemas and the renderer refuse what a cluster would refuse', () => {
+    const [d] = render(KUSTOMIZATIONS.base).filter((o) => o.kind === 'Deployment');
+    const broken = structuredClone(d!);
+    (podSpec(broken) as unknown as { containers: { ports: unknown[] }[] }).containers[0]!.ports = [
+      { containerPort: 'http' },
+    ];
+    expect(() => validate(broken)).toThrow(/containerPort must be integer/);
+    const monitor = structuredClone(find(render(KUSTOMIZATIONS.base), 'ServiceMonitor', 'refgraph'));
+    (monitor.spec as { endpoints: unknown[] }).endpoints = [];
+    expect(() => validate(monitor)).toThrow(/ServiceMonitor/);
+  });
+});
