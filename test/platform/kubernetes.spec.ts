@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix, relative } from 'node:path';
 import { Ajv } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -377,5 +378,28 @@ describe('deploy/kubernetes overlays', () => {
     const monitor = structuredClone(find(render(KUSTOMIZATIONS.base), 'ServiceMonitor', 'refgraph'));
     (monitor.spec as { endpoints: unknown[] }).endpoints = [];
     expect(() => validate(monitor)).toThrow(/ServiceMonitor/);
+  });
+
+  it('the renderer refuses a patch that matches nothing and a kustomize feature it does not implement', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kustomize-'));
+    try {
+      const base = relative(dir, KUSTOMIZATIONS.base);
+      const write = (k: string) => writeFileSync(join(dir, 'kustomization.yaml'), k);
+      writeFileSync(join(dir, 'p.yaml'), '- op: replace\n  path: /spec/replicas\n  value: 3\n');
+      write(
+        `resources: [${base}]\npatches:\n  - path: p.yaml\n    target: { kind: Deployment, name: nosuch }\n`,
+      );
+      expect(() => render(dir)).toThrow(/matches nothing/);
+      write(
+        `resources: [${base}]\npatches:\n  - path: p.yaml\n    target: { kind: Deployment, name: refgraph-worker }\n`,
+      );
+      expect((find(render(dir), 'Deployment', 'refgraph-worker').spec as { replicas: number }).replicas).toBe(
+        3,
+      );
+      write(`resources: [${base}]\ncommonLabels: { team: a }\n`);
+      expect(() => render(dir)).toThrow(/"commonLabels" is not supported/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
