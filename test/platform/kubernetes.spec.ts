@@ -1,16 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, relative } from 'node:path';
-import { Ajv } from 'ajv';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Service } from 'kubernetes-models/v1/Service';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parse } from 'yaml';
 import { parseConfig, type RefgraphConfig } from '#config';
+import { validate } from './k8s-validate.js';
 import { containers, render, type K8sObject } from './kustomize.js';
 
 /**
@@ -26,93 +19,6 @@ import { containers, render, type K8sObject } from './kustomize.js';
 
 const ROOT = join('deploy', 'kubernetes');
 const KUSTOMIZATIONS = { base: join(ROOT, 'base'), production: join(ROOT, 'overlays', 'production') };
-
-type Model = new (data: never) => { validate(): void };
-const MODELS: Record<string, Model> = {
-  'v1/ConfigMap': ConfigMap,
-  'v1/Service': Service,
-  'v1/ServiceAccount': ServiceAccount,
-  'apps/v1/Deployment': Deployment,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-};
-
-/** The ServiceMonitor fields (monitoring.coreos.com/v1 CRD) these manifests use; others are refused. */
-const duration = { type: 'string', pattern: '^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' };
-const serviceMonitorSchema = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  additionalProperties: false,
-  properties: {
-    apiVersion: { const: 'monitoring.coreos.com/v1' },
-    kind: { const: 'ServiceMonitor' },
-    metadata: { type: 'object', required: ['name'] },
-    spec: {
-      type: 'object',
-      required: ['selector', 'endpoints'],
-      additionalProperties: false,
-      properties: {
-        selector: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            matchLabels: { type: 'object', additionalProperties: { type: 'string' }, minProperties: 1 },
-          },
-          required: ['matchLabels'],
-        },
-        endpoints: {
-          type: 'array',
-          minItems: 1,
-          items: {
-            type: 'object',
-            required: ['port'],
-            additionalProperties: false,
-            properties: {
-              port: { type: 'string', minLength: 1 },
-              path: { type: 'string', pattern: '^/' },
-              scheme: { enum: ['http', 'https'] },
-              interval: duration,
-              scrapeTimeout: duration,
-              tlsConfig: {
-                type: 'object',
-                additionalProperties: false,
-                properties: {
-                  serverName: { type: 'string' },
-                  insecureSkipVerify: { type: 'boolean' },
-                  ca: {
-                    type: 'object',
-                    additionalProperties: false,
-                    properties: {
-                      secret: {
-                        type: 'object',
-                        required: ['name', 'key'],
-                        additionalProperties: false,
-                        properties: { name: { type: 'string' }, key: { type: 'string' } },
-                      },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-};
-const validateServiceMonitor = new Ajv({ allErrors: true }).compile(serviceMonitorSchema);
-
-function validate(o: K8sObject): void {
-  if (o.kind === 'ServiceMonitor') {
-    if (!validateServiceMonitor(o))
-      throw new Error(`ServiceMonitor ${o.metadata.name}: ${JSON.stringify(validateServiceMonitor.errors)}`);
-    return;
-  }
-  const model = MODELS[`${o.apiVersion}/${o.kind}`];
-  if (!model) throw new Error(`${o.apiVersion} ${o.kind} has no schema here: add it to MODELS`);
-  new model(o as never).validate();
-}
 
 /** The image's facts, from the Dockerfile's runtime stage. */
 function image(): { user: string; env: Record<string, string>; expose: number; healthPath: string } {
