@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, posix, relative } from 'node:path';
 import { parse } from 'yaml';
 import { parseConfig, type RefgraphConfig } from '#config';
+import { createTestDatabase, type TestDatabase } from '#testing';
+import { ensureBuilt, startService, stopAll, type Role } from '../faults/service.js';
 import { validate } from './k8s-validate.js';
 import { containers, render, type K8sObject } from './kustomize.js';
 
@@ -69,8 +71,8 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 const mebibytes = (q: string) => Number(/^(\d+)Mi$/.exec(q)![1]);
 
-/** The config file a container reads (REFGRAPH_CONFIG inside a ConfigMap mount), and its environment. */
-function containerConfig(objects: K8sObject[], d: K8sObject, c: Container): RefgraphConfig {
+/** A container's environment, each secretKeyRef standing for a placeholder of 40 bytes. */
+function containerEnv(c: Container): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
@@ -78,20 +80,29 @@ function containerConfig(objects: K8sObject[], d: K8sObject, c: Container): Refg
       env[e.name] = `value-of-${e.valueFrom.secretKeyRef.key}-`.padEnd(40, 'x');
     else throw new Error(`${e.name}: neither a value nor a secretKeyRef`);
   }
-  const path = env.REFGRAPH_CONFIG!;
+  return env;
+}
+
+/** The config file a container reads: REFGRAPH_CONFIG inside its ConfigMap mount. */
+function mountedConfig(objects: K8sObject[], d: K8sObject, c: Container): unknown {
+  const path = containerEnv(c).REFGRAPH_CONFIG!;
   const mount = c.volumeMounts!.find((m) => posix.dirname(path) === m.mountPath)!;
   const volume = podSpec(d).volumes.find((v) => v.name === mount.name)!;
   const configMap = find(objects, 'ConfigMap', volume.configMap!.name);
-  const text = (configMap.data as Record<string, string>)[posix.basename(path)]!;
-  return parseConfig(parse(text), env, `${d.metadata.name}:${path}`);
+  return parse((configMap.data as Record<string, string>)[posix.basename(path)]!);
 }
+
+function containerConfig(objects: K8sObject[], d: K8sObject, c: Container): RefgraphConfig {
+  return parseConfig(mountedConfig(objects, d, c), containerEnv(c), d.metadata.name);
+}
+
+const main = (d: K8sObject) => (podSpec(d) as unknown as { containers: Container[] }).containers[0]!;
 
 describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir) => {
   const objects = render(dir);
   const deployments = objects.filter((o) => o.kind === 'Deployment');
   const api = find(objects, 'Deployment', 'refgraph-api');
   const worker = find(objects, 'Deployment', 'refgraph-worker');
-  const main = (d: K8sObject) => (podSpec(d) as unknown as { containers: Container[] }).containers[0]!;
 
   it('renders every kind the deployment promises, each valid against its API schema', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(
@@ -308,4 +319,48 @@ describe('deploy/kubernetes overlays', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+/**
+ * The built service (dist/, as the image runs it) started the way the base api Deployment starts
+ * it: the ConfigMap's refgraph.yaml, the Deployment's environment (secrets as placeholders), its
+ * role. Only the port differs (a free one here; the image's 8080 in the pod). The worker role is
+ * not started here: its reconcile would reach for the example registry, off this machine.
+ */
+describe('the api role as deploy/kubernetes/base runs it', () => {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    await ensureBuilt();
+    db = await createTestDatabase();
+  }, 240_000);
+  afterAll(async () => {
+    await stopAll();
+    await db?.drop();
+  });
+
+  it('starts, answers its probes, runs no job runner and serves /metrics', async () => {
+    const objects = render(KUSTOMIZATIONS.base);
+    const d = find(objects, 'Deployment', 'refgraph-api');
+    const c = main(d);
+    const { DATABASE_URL: _db, REFGRAPH_CONFIG: _path, REFGRAPH_ROLE: role, ...env } = containerEnv(c);
+    const api = await startService({
+      role: role as Role,
+      databaseUrl: db!.url,
+      config: mountedConfig(objects, d, c) as Record<string, unknown>,
+      env,
+    });
+    const probes = [c.startupProbe!, c.livenessProbe!, c.readinessProbe!].map((p) => p.httpGet.path);
+    const answers = await Promise.all(
+      probes.map(async (path) => {
+        const res = await fetch(`${api.url}${path}`);
+        return { path, status: res.status, body: (await res.json()) as Record<string, unknown> };
+      }),
+    );
+    expect(answers.map((a) => [a.path, a.status])).toEqual(probes.map((p) => [p, 200]));
+    expect(answers[2]!.body).toMatchObject({ status: 'ready', database: true, worker: 'off' });
+    const metrics = await fetch(`${api.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^refgraph_queue_pending_events 0$/m);
+    expect(await api.kill('SIGTERM')).toBe('exit 0');
+  }, 120_000);
 });
