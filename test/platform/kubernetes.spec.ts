@@ -4,7 +4,7 @@ import { join, posix, relative } from 'node:path';
 import { parse } from 'yaml';
 import { parseConfig, type RefgraphConfig } from '#config';
 import { createTestDatabase, type TestDatabase } from '#testing';
-import { ensureBuilt, startService, stopAll, type Role } from '../faults/service.js';
+import { ensureBuilt, sql, startService, stopAll, type Role } from '../faults/service.js';
 import { validate } from './k8s-validate.js';
 import { containers, render, type K8sObject } from './kustomize.js';
 
@@ -324,10 +324,10 @@ describe('deploy/kubernetes overlays', () => {
 /**
  * The built service (dist/, as the image runs it) started the way the base api Deployment starts
  * it: the ConfigMap's refgraph.yaml, the Deployment's environment (secrets as placeholders), its
- * role. Only the port differs (a free one here; the image's 8080 in the pod). The worker role is
- * not started here: its reconcile would reach for the example registry, off this machine.
+ * role. Only the port differs (a free one here; the image's 8080 in the pod). Nothing here reaches
+ * the example registry: the api never calls it, and the worker's first reconcile is an hour away.
  */
-describe('the api role as deploy/kubernetes/base runs it', () => {
+describe('the roles as deploy/kubernetes/base runs them', () => {
   let db: TestDatabase | undefined;
   beforeAll(async () => {
     await ensureBuilt();
@@ -362,5 +362,26 @@ describe('the api role as deploy/kubernetes/base runs it', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^refgraph_queue_pending_events 0$/m);
     expect(await api.kill('SIGTERM')).toBe('exit 0');
+  }, 120_000);
+
+  it('the worker starts from the same files, schedules the configured reconcile and stops on SIGTERM', async () => {
+    const objects = render(KUSTOMIZATIONS.base);
+    const d = find(objects, 'Deployment', 'refgraph-worker');
+    const c = main(d);
+    const { DATABASE_URL: _db, REFGRAPH_CONFIG: _path, REFGRAPH_ROLE: role, ...env } = containerEnv(c);
+    expect(role).toBe('worker');
+    const worker = await startService({
+      role: 'worker',
+      databaseUrl: db!.url,
+      config: mountedConfig(objects, d, c) as Record<string, unknown>,
+      env,
+    });
+    const jobs = await sql<{ key: string; due: boolean }>(
+      db!.url,
+      `SELECT key, run_at > now() + interval '50 minutes' AS due FROM graphile_worker.jobs WHERE key IS NOT NULL`,
+    );
+    expect(jobs.filter((j) => j.key.includes('main'))).toEqual([expect.objectContaining({ due: true })]);
+    expect(worker.hasExited()).toBe(false);
+    expect(await worker.kill('SIGTERM')).toBe('exit 0');
   }, 120_000);
 });
