@@ -93,6 +93,13 @@ function imageSbom(extra: unknown[] = []) {
         creationInfo: '_:creationinfo',
         simplelicensing_licenseExpression: 'Apache-2.0',
       },
+      // documents converted from SPDX 2 keep its placeholder as an expression
+      {
+        type: 'simplelicensing_LicenseExpression',
+        spdxId: `${ns}#lic-noassertion`,
+        creationInfo: '_:creationinfo',
+        simplelicensing_licenseExpression: 'NOASSERTION',
+      },
       {
         type: 'simplelicensing_LicenseExpression',
         spdxId: `${ns}#lic-zlib`,
@@ -129,7 +136,7 @@ function imageSbom(extra: unknown[] = []) {
         creationInfo: '_:creationinfo',
         from: `${ns}#django`,
         relationshipType: 'hasConcludedLicense',
-        to: ['expandedlicensing_NoAssertionLicense'],
+        to: ['expandedlicensing_NoAssertionLicense', `${ns}#lic-noassertion`],
       },
       {
         type: 'Relationship',

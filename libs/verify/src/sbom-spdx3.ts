@@ -145,5 +145,7 @@ function licenseText(id: string | null, byId: Map<string, Json>): string | null 
   if (!e) return listed;
   const type = str(e.type) ?? str(e['@type']) ?? '';
   if (NO_LICENSE.test(type)) return null;
-  return str(e.simplelicensing_licenseExpression) ?? listed ?? str(e.name);
+  const text = str(e.simplelicensing_licenseExpression) ?? listed ?? str(e.name);
+  // Documents converted from SPDX 2 keep its placeholders as expressions.
+  return text === 'NOASSERTION' || text === 'NONE' ? null : text;
 }
