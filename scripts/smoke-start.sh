@@ -52,5 +52,5 @@ curl -fsS "http://127.0.0.1:$port/metrics" | grep -q refgraph_webhook_requests_r
 stop
 start # same data directory: the embedded database is kept across restarts
 stop
-grep -q '"msg":"refgraph started"' "$log"
+grep -q '"msg":"refgraph started' "$log"
 echo "smoke: npm start became ready twice on port $port with embedded Postgres"

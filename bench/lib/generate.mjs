@@ -250,16 +250,17 @@ export async function generateGraph(
       ['signature', 'attestation', 'sbom', 'sbom_package'],
       'signatures, attestations, SBOMs',
       async () => {
-        // Stored verification and parse results, per artifact (not per repository).
+        // Stored verification results, one per repository holding the group (each decided by that
+        // repository's rule); parse results per artifact.
         await c.query(`
-        INSERT INTO signature (artifact_digest, subject_digest, format, status, identity, issuer, authority, tlog_index, integrated_time, policy_version)
-        SELECT b.sig, b.idx, 'cosign', CASE WHEN b.g % 20 = 0 THEN 'failed' ELSE 'verified' END,
+        INSERT INTO signature (artifact_digest, subject_digest, repository_id, kind, format, status, identity, issuer, authority, tlog_index, integrated_time, policy_version)
+        SELECT b.sig, b.idx, c.repo, 'signature', 'cosign', CASE WHEN b.g % 20 = 0 THEN 'failed' ELSE 'verified' END,
           'https://github.com/org/app-' || (b.g % 97) || '/.github/workflows/release.yml@refs/heads/main',
           'https://token.actions.githubusercontent.com', 'ci', 100000000 + b.g, now(), '${policyVersion}'
-        FROM bench_gen.grp b
+        FROM bench_gen.copy c JOIN bench_gen.grp b USING (g)
         UNION ALL
-        SELECT b.psig, b.prov, 'notation', 'verified', 'CN=release,O=Example', NULL, 'release-ca', NULL, NULL, '${policyVersion}'
-        FROM bench_gen.grp b`);
+        SELECT b.psig, b.prov, c.repo, 'signature', 'notation', 'verified', 'CN=release,O=Example', NULL, 'release-ca', NULL, NULL, '${policyVersion}'
+        FROM bench_gen.copy c JOIN bench_gen.grp b USING (g)`);
         await c.query(`
         INSERT INTO attestation (artifact_digest, subject_digest, predicate_type, builder_id, build_type, source_repo, source_revision)
         SELECT b.prov, b.idx, 'https://slsa.dev/provenance/v1', 'https://github.com/actions/runner/github-hosted',

@@ -1,7 +1,15 @@
 import { RecordBuilder, type SubjectContext } from '#ingest';
 import { contentEdges, parseManifest, type ParsedManifest } from '#oci';
-import { parseSbom, planLayers, TrustPolicy } from '#verify';
-import { corpusJson, CosignLayout, digestOf } from './trust-corpus.helpers.js';
+import {
+  parseSbom,
+  parseStatement,
+  planLayers,
+  statementNames,
+  summarizeStatement,
+  TrustPolicy,
+  type LayerTask,
+} from '#verify';
+import { corpusBytes, corpusJson, CosignLayout, digestOf } from './trust-corpus.helpers.js';
 
 /**
  * Attestations and SBOMs made by other tools (buildx, slsa-github-generator, Trivy), read in place
@@ -172,4 +180,95 @@ describe('Trivy SBOMs', () => {
     // The image config digest Trivy records is not a manifest digest and never becomes a package.
     expect(doc.packages.some((p) => p.name.includes(digestOf(Buffer.from(''))))).toBe(false);
   });
+});
+
+describe('SLSA v1 provenance in Sigstore bundles (npm publish, GitHub artifact attestations)', () => {
+  const cases = [
+    {
+      file: ['sigstore-npm', 'npm-provenance-sigstore-3.1.0.sigstore.json'],
+      subject:
+        'sha512:669cd60051c816ac85139e9d5ea817fc3903459773fab45c8e8224fd1414e085f4c220afd65f12ed9ad70c770273eb9a7feea8ef0de1da5de0e86606e5328df5',
+      summary: {
+        builderId: 'https://github.com/actions/runner/github-hosted',
+        buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
+        sourceRepo: 'https://github.com/sigstore/sigstore-js',
+        sourceRevision: '06cd267cbdc2eeaa04294995622db9f6ad2fa7cf',
+      },
+    },
+    {
+      file: ['github-attestations', 'sigstore-js-2.1.0-bundle.json'],
+      subject: digestOf(corpusBytes('github-attestations', 'sigstore-js-2.1.0.tgz'), 'sha512'),
+      summary: {
+        builderId: 'https://github.com/actions/runner/github-hosted',
+        buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1',
+        sourceRepo: 'https://github.com/sigstore/sigstore-js',
+        sourceRevision: '26d16513386ffaa790b1c32f927544f1322e4194',
+      },
+    },
+    {
+      file: ['github-attestations', 'reusable-workflow-attestation.sigstore.json'],
+      subject: digestOf(corpusBytes('github-attestations', 'reusable-workflow-artifact')),
+      // the signer is a reusable workflow of another repository; the source is the caller's
+      summary: {
+        builderId: 'https://github.com/actions/runner/github-hosted',
+        sourceRepo: 'https://github.com/malancas/attest-demo',
+        sourceRevision: '95baf27389e83e6a5c48f42e190d48d7abcea19e',
+      },
+    },
+    {
+      file: ['github-attestations', 'custom-issuer.sigstore.json'],
+      subject: digestOf(corpusBytes('github-attestations', 'custom-issuer-artifact')),
+      summary: {
+        builderId: 'https://github.com/too-legit/attest/.github/workflows/integration.yml@refs/heads/main',
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+        sourceRepo: 'https://github.com/too-legit/attest',
+        sourceRevision: '283bf967fa3c591925dd25e6a6e8e781542117bf',
+      },
+    },
+  ];
+
+  it.each(cases)(
+    '$file.1: the statement binds the subject and yields builder, build type and source',
+    (c) => {
+      const blob = corpusBytes(...c.file);
+      const task: LayerTask = {
+        layer: {
+          mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+          digest: digestOf(blob),
+          size: blob.length,
+        },
+        action: 'sigstore-bundle',
+        key: digestOf(blob),
+      };
+      const envelope = (JSON.parse(blob.toString('utf8')) as { dsseEnvelope: { payload: string } })
+        .dsseEnvelope;
+      // DigestSet with sha512 only (npm): the subject binds under its own algorithm.
+      expect(statementNames(parseStatement(Buffer.from(envelope.payload, 'base64')), c.subject)).toBe(true);
+
+      const builder = new RecordBuilder(policy, digestOf(blob), {});
+      builder.layer(task, blob, [
+        { digest: c.subject, repositories: [{ repositoryId: 1, scope: 'npm/none', rule: null }] },
+      ]);
+      expect(builder.out.signatures).toEqual([expect.objectContaining({ status: 'no_authority' })]);
+      expect(builder.out.attestations).toEqual([
+        expect.objectContaining({
+          subjectDigest: c.subject,
+          predicateType: 'https://slsa.dev/provenance/v1',
+          parseError: null,
+          ...c.summary,
+        }),
+      ]);
+    },
+  );
+
+  it.each(['slsa-provenance-v1.mode-min.intoto.json', 'slsa-provenance-v1.mode-max.intoto.json'])(
+    'BuildKit docs %s: build type kept, the empty builder id is no builder',
+    (file) => {
+      const st = parseStatement(corpusBytes('buildkit', 'buildkit-docs-examples', file));
+      expect(summarizeStatement(st)).toEqual({
+        predicateType: 'https://slsa.dev/provenance/v1',
+        buildType: 'https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md',
+      });
+    },
+  );
 });

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
 import { startHttpStub, type HttpStub } from '#testing';
-import { buildCorpus, envelopes, manifestHandler, NOTIFICATION_TYPE, storedGraph } from './corpus.js';
+import {
+  buildCorpus,
+  envelopes,
+  manifestHandler,
+  NOTIFICATION_TYPE,
+  storedGraph,
+  currentTags,
+} from './corpus.js';
 import { ensureBuilt, eventCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
 
 /**
@@ -39,7 +46,7 @@ beforeAll(async () => {
   await ensureBuilt();
   dataDir = mkdtempSync(join(tmpdir(), 'refgraph-conn-loss-'));
   pgServer = await startEmbeddedPostgres(dataDir, { port: await freePort() });
-  const serve = manifestHandler(corpus.manifests);
+  const serve = manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected));
   registry = await startHttpStub((req: IncomingMessage, res: ServerResponse) => {
     // A registry that accepts the connection and never answers (until the test ends).
     if (req.url?.startsWith(`/v2/${HANG_REPO}/`)) return void hung.add(res);

@@ -189,12 +189,32 @@ export function envelopes(events: StreamEvent[], size: number): string[] {
 
 export const NOTIFICATION_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 
-/** The stand-in registry's handler: GET/HEAD /v2/<repo>/manifests/<digest> from `manifests`. */
-export function manifestHandler(manifests: Map<string, BuiltManifest>, down: () => boolean = () => false) {
+/** What the registry shows now for each tag: `repository tag` → digest, from the expected graph. */
+export function currentTags(expected: Expected): Map<string, string> {
+  return new Map(
+    expected.tags.map((t) => {
+      const [repository, tag, digest] = t.split(' ');
+      return [`${repository} ${tag}`, digest!];
+    }),
+  );
+}
+
+/**
+ * The stand-in registry's handler: GET/HEAD /v2/<repo>/manifests/<digest> from `manifests`, and
+ * manifests/<tag> as the registry shows the tag now (`tags`), which refgraph confirms before it
+ * moves a tag.
+ */
+export function manifestHandler(
+  manifests: Map<string, BuiltManifest>,
+  down: () => boolean = () => false,
+  tags: Map<string, string> = new Map(),
+) {
   return (req: IncomingMessage, res: ServerResponse) => {
     if (down()) return void res.writeHead(503).end('down');
     const m = /^\/v2\/(.+)\/manifests\/([^/?]+)$/.exec(req.url ?? '');
-    const found = m ? manifests.get(decodeURIComponent(m[2]!)) : undefined;
+    const reference = m ? decodeURIComponent(m[2]!) : '';
+    const digest = reference.includes(':') ? reference : tags.get(`${m?.[1]} ${reference}`);
+    const found = digest ? manifests.get(digest) : undefined;
     if (!found) {
       if (req.url === '/v2/' || req.url === '/v2')
         return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');

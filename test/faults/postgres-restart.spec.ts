@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
 import { startHttpStub, type HttpStub } from '#testing';
-import { buildCorpus, envelopes, manifestHandler, NOTIFICATION_TYPE, storedGraph } from './corpus.js';
+import {
+  buildCorpus,
+  envelopes,
+  manifestHandler,
+  NOTIFICATION_TYPE,
+  storedGraph,
+  currentTags,
+} from './corpus.js';
 import { ensureBuilt, eventCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
 
 /**
@@ -29,7 +36,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'refgraph-pg-restart-'));
   port = await freePort();
   pgServer = await startEmbeddedPostgres(dataDir, { port });
-  registry = await startHttpStub(manifestHandler(corpus.manifests));
+  registry = await startHttpStub(manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected)));
 }, 240_000);
 
 afterAll(async () => {

@@ -9,7 +9,14 @@ import {
   type TestDatabase,
 } from '#testing';
 import { startRefgraph, type StartedRefgraph } from '../e2e/harness.js';
-import { buildCorpus, envelopes, manifestHandler, NOTIFICATION_TYPE, storedGraph } from './corpus.js';
+import {
+  buildCorpus,
+  envelopes,
+  manifestHandler,
+  NOTIFICATION_TYPE,
+  storedGraph,
+  currentTags,
+} from './corpus.js';
 import { eventCounts, sql } from './service.js';
 
 /**
@@ -34,7 +41,7 @@ let server: Server | undefined;
 const sockets = new Set<Socket>();
 
 async function registryUp(): Promise<void> {
-  const ok = manifestHandler(served);
+  const ok = manifestHandler(served, undefined, currentTags(corpus.expected));
   server = createServer((req, res) => {
     const digest = decodeURIComponent(/\/manifests\/([^/?]+)$/.exec(req.url ?? '')?.[1] ?? '');
     const lie = lies.get(digest);

@@ -8,6 +8,7 @@ import {
   prng,
   shuffle,
   storedGraph,
+  currentTags,
 } from './corpus.js';
 import { ensureBuilt, eventCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
   await ensureBuilt();
   one = await createTestDatabase();
   many = await createTestDatabase();
-  registry = await startHttpStub(manifestHandler(corpus.manifests));
+  registry = await startHttpStub(manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected)));
 }, 240_000);
 
 afterAll(async () => {

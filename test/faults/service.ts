@@ -147,7 +147,7 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
       await proc.kill('SIGKILL');
       throw new Error(`refgraph ${opts.role} did not start within 60 s:\n${tail}`);
     }
-    if (/"msg":"refgraph started"/.test(tail)) {
+    if (/"msg":"refgraph started\b/.test(tail)) {
       if (opts.role === 'worker') return proc;
       const ok = await fetch(`${proc.url}/readyz`).then(
         (r) => r.ok,

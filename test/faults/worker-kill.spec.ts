@@ -7,6 +7,7 @@ import {
   prng,
   shuffle,
   storedGraph,
+  currentTags,
 } from './corpus.js';
 import { ensureBuilt, eventCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
 
@@ -43,7 +44,7 @@ const config = (url: string) => ({
 beforeAll(async () => {
   await ensureBuilt();
   tdb = await createTestDatabase();
-  registry = await startHttpStub(manifestHandler(corpus.manifests));
+  registry = await startHttpStub(manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected)));
 }, 330_000);
 
 afterAll(async () => {

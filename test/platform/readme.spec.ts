@@ -18,7 +18,18 @@ const byLang = (lang: string) => blocks.filter((b) => b.lang === lang);
 const at = (b: Block) => `README.md:${b.line}`;
 
 /** Top-level keys of refgraph.yaml; any other YAML block is a registry's config. */
-const REFGRAPH_KEYS = new Set(['server', 'worker', 'sync', 'trust', 'auth', 'policies', 'registries']);
+const REFGRAPH_KEYS = new Set([
+  'server',
+  'worker',
+  'sync',
+  'trust',
+  'auth',
+  'policies',
+  'registries',
+  'registryView',
+  'limits',
+  'graphql',
+]);
 
 it('README.md has only blocks of languages this file checks', () => {
   expect(blocks.length).toBeGreaterThan(5);
@@ -49,7 +60,7 @@ describe('yaml blocks', () => {
         merged[k] = v;
       }
     }
-    const cfg = parseConfig(merged, {});
+    const cfg = parseConfig(merged, { REFGRAPH_OCI_TOKEN_SECRET: 'x'.repeat(32) });
     expect(cfg.policies.map((p) => p.name)).toContain('production');
     expect(cfg.auth.tokens.map((t) => t.name)).toEqual(['gatekeeper', 'operations']);
     expect(cfg.trust.authorities.length).toBeGreaterThan(0);
@@ -75,7 +86,9 @@ describe('output blocks', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the config error shown is what the loader says for a bad kind', () => {
-    const shown = byLang('').map((b) => b.body.trim());
+    const shown = byLang('')
+      .map((b) => b.body.trim())
+      .filter((t) => t.startsWith('refgraph: '));
     expect(shown).toHaveLength(1);
     const file = join(dir, 'refgraph.yaml');
     writeFileSync(file, 'registries:\n  - name: local\n    kind: nosuch\n    url: http://127.0.0.1:5000\n');
@@ -88,6 +101,30 @@ describe('output blocks', () => {
     }
     const [prefix] = shown[0]!.split('...');
     expect(message.startsWith(prefix!)).toBe(true);
+  });
+
+  it('every other output block is CLI error lines, each one a message template of the CLI source', () => {
+    const others = byLang('').filter((b) => !b.body.trim().startsWith('refgraph: '));
+    expect(others.length).toBeGreaterThan(0);
+    const source = readFileSync('apps/cli/src/http.ts', 'utf8');
+    // Template literals of the source, `${...}` read as "anything".
+    const templates = [...source.matchAll(/`((?:\\`|[^`])*)`/g)].map(
+      (m) =>
+        new RegExp(
+          `^${m[1]!
+            .replace(/\\`/g, '`')
+            .split(/\$\{[^}]*\}/)
+            .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+        ),
+    );
+    for (const b of others) {
+      for (const line of b.body.trim().split('\n')) {
+        expect([at(b), line.startsWith('error: ')]).toEqual([at(b), true]);
+        const message = line.slice('error: '.length);
+        expect([at(b), message, templates.some((t) => t.test(message))]).toEqual([at(b), message, true]);
+      }
+    }
   });
 });
 

@@ -18,19 +18,22 @@ export interface Location {
   tags: string[];
 }
 
+/** The descriptor a listing (a tag-schema index, an index) gave for a referrer or child. */
+export interface ListedDescriptor {
+  mediaType?: string;
+  size?: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
 export interface ReferrerEdgeRow {
   subject: string;
   digest: string;
   edgeKind: string;
   depth: number;
-  /** Null when only the listing of a tag-schema index is known so far. */
+  /** Null when the caller knows the referrer only from a listing (not stored, or not visible). */
   artifact: ArtifactRow | null;
-  descriptor: {
-    mediaType?: string;
-    size?: number;
-    artifactType?: string;
-    annotations?: Record<string, string>;
-  } | null;
+  descriptor: ListedDescriptor | null;
 }
 
 export interface SignatureRow {

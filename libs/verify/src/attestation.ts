@@ -60,27 +60,43 @@ function provenanceV02(p: unknown): Partial<AttestationSummary> {
 }
 
 /**
- * SLSA v1: runDetails.builder.id, buildDefinition.buildType; the source from GitHub's
- * externalParameters.workflow, else the first git dependency, else BuildKit's vcs metadata.
+ * SLSA v1.0–v1.2 (one predicate type, `https://slsa.dev/provenance/v1`, for every minor version):
+ * runDetails.builder.id, buildDefinition.buildType; the source from GitHub's
+ * externalParameters.workflow, else an externalParameters `source` URI, else the first git
+ * dependency (the one of the workflow's repository when there are several), else BuildKit's vcs
+ * metadata. The revision is the git dependency's commit digest, else the ref its URI names.
  */
 function provenanceV1(p: unknown): Partial<AttestationSummary> {
   const def = obj(path(p, 'buildDefinition'));
-  const workflow = obj(path(def, 'externalParameters', 'workflow'));
-  const deps = Array.isArray(def?.resolvedDependencies) ? def.resolvedDependencies : [];
-  const git = deps.map(obj).find((d) => /^git\+|\.git(#|@|$)/.test(str(d?.uri) ?? ''));
-  const gitSource = git ? splitSource(str(git.uri)!) : undefined;
+  const params = obj(def?.externalParameters);
+  const workflow = obj(params?.workflow);
+  const paramSource = str(params?.source) ? splitSource(str(params?.source)!) : undefined;
+  const workflowRepo = normalizeRepo(str(workflow?.repository)) ?? paramSource?.repo;
+  const deps = (Array.isArray(def?.resolvedDependencies) ? def.resolvedDependencies : []).map(obj);
+  const gitDeps = deps.filter((d) => isGitDependency(d));
+  const git =
+    gitDeps.find((d) => workflowRepo !== undefined && splitSource(str(d?.uri) ?? '').repo === workflowRepo) ??
+    gitDeps[0];
+  const gitSource = git ? splitSource(str(git.uri) ?? '') : undefined;
   const vcs = obj(path(p, 'runDetails', 'metadata', 'buildkit_metadata', 'vcs'));
   return {
     builderId: str(path(p, 'runDetails', 'builder', 'id')),
     buildType: str(def?.buildType),
-    sourceRepo:
-      normalizeRepo(str(workflow?.repository)) ?? gitSource?.repo ?? normalizeRepo(str(vcs?.source)),
+    sourceRepo: workflowRepo ?? gitSource?.repo ?? normalizeRepo(str(vcs?.source)),
     sourceRevision:
       str(path(git, 'digest', 'gitCommit')) ??
       str(path(git, 'digest', 'sha1')) ??
       gitSource?.ref ??
+      paramSource?.ref ??
       str(vcs?.revision),
   };
+}
+
+/** A git source: a `git+` or `.git` URI, or any URI whose digest is a git commit. */
+function isGitDependency(d: Record<string, unknown> | undefined): boolean {
+  if (!d) return false;
+  const uri = str(d.uri) ?? '';
+  return /^git\+|\.git(#|@|$)/.test(uri) || (uri !== '' && str(path(d, 'digest', 'gitCommit')) !== undefined);
 }
 
 /** `git+https://host/org/repo@refs/heads/main` or `https://host/org/repo.git#<sha>` → repo and ref. */

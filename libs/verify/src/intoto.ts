@@ -6,6 +6,39 @@ export const STATEMENT_TYPES = [
   'https://in-toto.io/Statement/v1',
 ] as const;
 
+/**
+ * DigestSet algorithms whose values are hex (in-toto DigestSet v1.1: the NIST hashes, `dirHash`, the
+ * git object ids, v0.1's `goModuleH1`); matched case-insensitively. Other algorithms of the
+ * generalised DigestSet (immutable identifiers of any shape) are kept exactly as given.
+ */
+const HEX_DIGESTS = new Set([
+  'sha256',
+  'sha224',
+  'sha384',
+  'sha512',
+  'sha512_224',
+  'sha512_256',
+  'sha3_224',
+  'sha3_256',
+  'sha3_384',
+  'sha3_512',
+  'shake128',
+  'shake256',
+  'blake2b',
+  'blake2s',
+  'ripemd160',
+  'sm3',
+  'gost',
+  'sha1',
+  'md5',
+  'dirHash',
+  'gitCommit',
+  'gitTree',
+  'gitBlob',
+  'gitTag',
+  'goModuleH1',
+]);
+
 export interface StatementSubject {
   name?: string;
   digest: Record<string, string>;
@@ -78,7 +111,9 @@ export function statementFromJson(doc: unknown): InTotoStatement {
   const subjects = doc.subject.filter(isObject).map((s) => {
     const digest: Record<string, string> = {};
     if (isObject(s.digest)) {
-      for (const [k, v] of Object.entries(s.digest)) if (typeof v === 'string') digest[k] = v.toLowerCase();
+      for (const [k, v] of Object.entries(s.digest)) {
+        if (typeof v === 'string') digest[k] = HEX_DIGESTS.has(k) ? v.toLowerCase() : v;
+      }
     }
     return { ...(typeof s.name === 'string' ? { name: s.name } : {}), digest };
   });

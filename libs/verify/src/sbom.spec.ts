@@ -78,6 +78,81 @@ describe('parseSbom', () => {
     ]);
   });
 
+  it('CycloneDX 1.7: assemblies nested three deep, declared and concluded expressions side by side', () => {
+    const doc = parseSbom({
+      $schema: 'http://cyclonedx.org/schema/bom-1.7.schema.json',
+      bomFormat: 'CycloneDX',
+      specVersion: '1.7',
+      serialNumber: 'urn:uuid:1b671687-395b-41f5-a30f-a58921a69b79',
+      version: 1,
+      metadata: {
+        timestamp: '2026-05-01T10:00:00Z',
+        lifecycles: [{ phase: 'build' }],
+        component: { type: 'container', 'bom-ref': 'img', name: 'shop/web', version: '1.0' },
+      },
+      components: [
+        {
+          type: 'application',
+          'bom-ref': 'app',
+          name: 'web',
+          version: '1.0',
+          licenses: [
+            { expression: 'Apache-2.0 OR MIT', acknowledgement: 'declared' },
+            { expression: 'Apache-2.0', acknowledgement: 'concluded' },
+          ],
+          components: [
+            {
+              type: 'framework',
+              'bom-ref': 'pkg:maven/org.springframework/spring-core@6.2.0',
+              group: 'org.springframework',
+              name: 'spring-core',
+              version: '6.2.0',
+              purl: 'pkg:maven/org.springframework/spring-core@6.2.0?type=jar',
+              licenses: [{ license: { id: 'Apache-2.0', acknowledgement: 'declared' } }],
+              components: [
+                {
+                  type: 'library',
+                  name: 'spring-jcl',
+                  version: '6.2.0',
+                  purl: 'pkg:maven/org.springframework/spring-jcl@6.2.0',
+                  licenses: [
+                    { license: { name: 'Vendor EULA', acknowledgement: 'concluded' } },
+                    { license: { id: 'Apache-2.0' } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+        { type: 'operating-system', name: 'debian', version: '12.8' },
+      ],
+    });
+    expect(doc).toMatchObject({ format: 'cyclonedx', specVersion: '1.7', name: 'shop/web' });
+    expect(doc.packages.map((p) => [p.name, p.purlBase, p.licenses])).toEqual([
+      ['web', null, ['Apache-2.0 OR MIT', 'Apache-2.0']],
+      ['spring-core', 'pkg:maven/org.springframework/spring-core', ['Apache-2.0']],
+      ['spring-jcl', 'pkg:maven/org.springframework/spring-jcl', ['Vendor EULA', 'Apache-2.0']],
+      ['debian', null, []],
+    ]);
+    expect(doc.packages[1]!.purl).toBe('pkg:maven/org.springframework/spring-core@6.2.0?type=jar');
+  });
+
+  it('CycloneDX: nesting beyond the depth cap and nested lists past the package cap are refused', () => {
+    let deep: Record<string, unknown> = { name: 'leaf' };
+    for (let i = 0; i < 300; i++) deep = { name: `c${i}`, components: [deep] };
+    expect(() => parseSbom({ bomFormat: 'CycloneDX', specVersion: '1.7', components: [deep] })).toThrow(
+      /nest deeper than/,
+    );
+    const wide = Array.from({ length: MAX_SBOM_PACKAGES }, (_, i) => ({ name: `p${i}` }));
+    expect(() =>
+      parseSbom({
+        bomFormat: 'CycloneDX',
+        specVersion: '1.7',
+        components: [{ name: 'parent', components: wide }],
+      }),
+    ).toThrow(/more than/);
+  });
+
   it('cosign SPDX predicates wrapped in Data are unwrapped', () => {
     const inner = JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{ name: 'x' }] });
     expect(parseSbom({ Data: inner }).packages).toHaveLength(1);
@@ -97,6 +172,8 @@ describe('parseSbom', () => {
     expect(isSbomPredicateType('https://spdx.dev/Document')).toBe(true);
     expect(isSbomPredicateType('https://spdx.dev/Document/v2.3')).toBe(true);
     expect(isSbomPredicateType('https://cyclonedx.org/bom/v1.5')).toBe(true);
+    expect(isSbomPredicateType('https://cyclonedx.org/bom/v1.7')).toBe(true);
+    expect(isSbomPredicateType('https://spdx.dev/Document/v3.0.1')).toBe(true);
     expect(isSbomPredicateType('https://slsa.dev/provenance/v1')).toBe(false);
   });
 });

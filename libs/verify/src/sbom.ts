@@ -1,5 +1,6 @@
 import { DocumentError } from './intoto.js';
 import { normalisePurl } from './purl.js';
+import { isJsonLd, readSpdx3 } from './sbom-spdx3.js';
 
 export interface SbomPackage {
   name: string;
@@ -21,6 +22,9 @@ export interface ParsedSbom {
 /** Above this many packages a document is refused rather than stored half-way. */
 export const MAX_SBOM_PACKAGES = 200_000;
 
+/** CycloneDX nests components (1.7 assemblies); a deeper document is refused, not walked off the stack. */
+const MAX_COMPONENT_DEPTH = 256;
+
 type Json = Record<string, unknown>;
 
 function obj(v: unknown): Json | undefined {
@@ -36,7 +40,7 @@ export function isSbomPredicateType(type: string): boolean {
   return /^https:\/\/(spdx\.dev\/Document|cyclonedx\.org\/bom)(\/v?[\d.]+)?$/.test(type);
 }
 
-/** SPDX 2.x JSON or CycloneDX 1.x JSON; anything else is a `DocumentError`. */
+/** SPDX 2.x JSON, SPDX 3 JSON-LD or CycloneDX 1.x JSON; anything else is a `DocumentError`. */
 export function parseSbom(doc: unknown): ParsedSbom {
   const d = obj(doc);
   if (!d) throw new DocumentError('SBOM is not a JSON object');
@@ -52,7 +56,10 @@ export function parseSbom(doc: unknown): ParsedSbom {
   }
   if (typeof d.spdxVersion === 'string') return parseSpdx(d);
   if (d.bomFormat === 'CycloneDX') return parseCycloneDx(d);
-  throw new DocumentError('not an SPDX (spdxVersion) or CycloneDX (bomFormat) JSON document');
+  if (isJsonLd(d)) return parseSpdx3(d);
+  throw new DocumentError(
+    'not an SPDX (spdxVersion, or @context and @graph) or CycloneDX (bomFormat) JSON document',
+  );
 }
 
 function parseSpdx(d: Json): ParsedSbom {
@@ -75,14 +82,23 @@ function parseSpdx(d: Json): ParsedSbom {
   return { format: 'spdx', specVersion: m[1]!, name: str(d.name), packages };
 }
 
+function parseSpdx3(d: Json): ParsedSbom {
+  const doc = readSpdx3(d, MAX_SBOM_PACKAGES);
+  const packages = doc.packages.map((p): SbomPackage => ({ ...p, ...purlFields(p.purl) }));
+  return { format: 'spdx', specVersion: doc.specVersion, name: doc.name, packages };
+}
+
 function parseCycloneDx(d: Json): ParsedSbom {
   const specVersion = str(d.specVersion);
   if (!specVersion || !/^1\.\d+$/.test(specVersion)) {
     throw new DocumentError(`unsupported CycloneDX specVersion ${JSON.stringify(d.specVersion ?? null)}`);
   }
   const packages: SbomPackage[] = [];
-  const walk = (list: unknown, where: string): void => {
+  const walk = (list: unknown, where: string, depth = 0): void => {
     if (list === undefined) return;
+    if (depth > MAX_COMPONENT_DEPTH) {
+      throw new DocumentError(`CycloneDX components nest deeper than ${MAX_COMPONENT_DEPTH} levels`);
+    }
     if (!Array.isArray(list)) throw new DocumentError(`CycloneDX ${where} is not an array`);
     list.forEach((raw, i) => {
       const c = obj(raw);
@@ -95,7 +111,7 @@ function parseCycloneDx(d: Json): ParsedSbom {
         licenses: cdxLicenses(c.licenses),
       });
       guardCount(packages.length);
-      walk(c.components, `${where}[${i}].components`);
+      walk(c.components, `${where}[${i}].components`, depth + 1);
     });
   };
   walk(d.components, 'components');

@@ -1,5 +1,5 @@
 // Row shapes and column lists shared by the read statements.
-import type { ArtifactRow, SignatureRow } from '../query.rows.js';
+import type { ArtifactRow, ListedDescriptor, SignatureRow } from '../query.rows.js';
 
 /** A referrer of a subject with its referrer artifact, or only the descriptor of a tag-schema listing. */
 export interface ReferrerRow {
@@ -7,12 +7,7 @@ export interface ReferrerRow {
   digest: string;
   edgeKind: string;
   artifact: ArtifactRow | null;
-  descriptor: {
-    mediaType?: string;
-    size?: number;
-    artifactType?: string;
-    annotations?: Record<string, string>;
-  } | null;
+  descriptor: ListedDescriptor | null;
   /** Signatures over the referrer, visible to the caller. */
   signatures: SignatureRow[];
 }
