@@ -1,6 +1,7 @@
 import { ManifestError } from '#oci';
 import { InvalidNameError, RegistryError } from '#registry';
 import { isInputError } from '#store';
+import { RegistryBusyError } from './registry-budget.js';
 
 /**
  * Whether an attempt that failed with `err` is worth repeating. The one place ingest decides it:
@@ -10,6 +11,7 @@ import { isInputError } from '#store';
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof RegistryError) return err.retryable;
+  if (err instanceof RegistryBusyError) return true;
   if (err instanceof ManifestError || err instanceof InvalidNameError) return false;
   return !isInputError(err);
 }

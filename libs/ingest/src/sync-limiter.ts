@@ -1,9 +1,5 @@
-/** What a failed registry call says about trying again (RegistryError carries these). */
-interface RetryHint {
-  code?: unknown;
-  retryable?: unknown;
-  retryAfterMs?: unknown;
-}
+import { RegistryError } from '#registry';
+import { isRetryable } from './errors.js';
 
 export interface LimiterOptions {
   /** Requests in flight at once. */
@@ -54,13 +50,13 @@ export class RequestLimiter {
         this.stats.requests++;
         return await fn();
       } catch (err) {
-        const hint = err as RetryHint;
-        if (hint?.retryable !== true || attempt >= this.retries) throw err;
-        const retryAfter = typeof hint.retryAfterMs === 'number' ? hint.retryAfterMs : undefined;
+        // Only the registry's own failures are retried here, as the one predicate classifies them.
+        if (!(err instanceof RegistryError) || !isRetryable(err) || attempt >= this.retries) throw err;
+        const retryAfter = err.retryAfterMs;
         if (retryAfter !== undefined && retryAfter > this.maxRetryAfterMs) throw err;
         wait = retryAfter ?? this.backoff(attempt);
         this.stats.retries++;
-        if (hint.code === 'rate_limited') {
+        if (err.code === 'rate_limited') {
           this.stats.rateLimited++;
           this.pausedUntil = Math.max(this.pausedUntil, Date.now() + wait);
         }

@@ -1,3 +1,4 @@
+import { isRetryable } from './errors.js';
 import { ManifestError, parseManifest, type ParsedManifest } from '#oci';
 import type { ArtifactPlace, ReferrerSubject, TrustRepository } from '#store';
 import { maxLayerBytes, planLayers, type LayerTask, type TrustPolicy } from '#verify';
@@ -27,7 +28,6 @@ const TRUST_KINDS = new Set(['signature', 'attestation', 'sbom']);
 
 interface ErrorWithCode {
   code?: unknown;
-  retryable?: unknown;
   message?: unknown;
 }
 
@@ -135,8 +135,9 @@ export class ArtifactVerifier {
       try {
         return { blob: await source.fetchBlob(place.repository, task.layer.digest, max) };
       } catch (err) {
+        // A registry that is down or busy: the job runs again. Anything else is this place's answer.
+        if (isRetryable(err)) throw err;
         const e = err as ErrorWithCode;
-        if (e?.retryable === true) throw err;
         lastError = `${typeof e?.code === 'string' ? `${e.code}: ` : ''}${String(e?.message ?? err)}`;
       }
     }
