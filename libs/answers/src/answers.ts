@@ -70,7 +70,7 @@ export interface ReferrersPage {
   nextCursor: string | null;
 }
 
-/** The hard caps of lists that grow with the data and are not paged. */
+/** Hard caps of the REST answers' lists that are not paged (GraphQL uses its own LIST_CAPS). */
 export const LIST_LIMITS = { children: 1000, parents: 1000, verifications: 1000, locations: 1000 };
 
 /**

@@ -42,7 +42,7 @@ function groupBy<T>(keys: readonly string[], rows: T[], key: (r: T) => string): 
 /**
  * Per-request batching: each loader turns the keys one GraphQL level asks for into one call of the
  * caller's reader (one SQL statement, the caller's scope applied inside it). Never shared across
- * requests. Lists that are not paged are capped at LIST_LIMITS.
+ * requests. Lists that are not paged are capped at the LIST_CAPS the cost rule assumes (limits.ts).
  */
 export class GraphLoaders {
   private readonly referrerLoaders = new Map<string, DataLoader<string, ReferrerRow[]>>();
