@@ -50,7 +50,20 @@ export function sbomSection(digest, sbom) {
           {},
           h('td', {}, p.name),
           h('td', {}, p.version ?? '—'),
-          h('td', { class: 'purl' }, p.purl ?? '—'),
+          h(
+            'td',
+            { class: 'purl' },
+            p.purl
+              ? h(
+                  'a',
+                  {
+                    href: `#/search?q=${encodeURIComponent(p.purl)}`,
+                    title: 'Every artifact that lists this package',
+                  },
+                  p.purl,
+                )
+              : '—',
+          ),
           h('td', {}, p.licenses.join(', ') || '—'),
         ),
       );
