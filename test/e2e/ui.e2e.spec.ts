@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { eventually } from './harness.js';
@@ -9,6 +10,7 @@ import {
   IDENTITY,
   ISSUER,
   MALLORY,
+  PACKAGES,
   REFERENCE,
   REVISION,
   SOURCE,
@@ -291,6 +293,17 @@ describe('the explorer at /ui', () => {
     await expect(rows.first().getByRole('link', { name: purl }).getAttribute('href')).resolves.toBe(
       `#/search?q=${encodeURIComponent(purl)}`,
     );
+    // The original document, byte for byte as pushed (read through the registry view).
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download the SBOM document' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^sbom-[0-9a-f]{12}\.spdx\.json$/);
+    const doc = JSON.parse(await readFile((await download.path())!, 'utf8')) as {
+      name: string;
+      packages: unknown[];
+    };
+    expect([doc.name, doc.packages.length]).toEqual(['shop-web', PACKAGES.length]);
   });
 
   it('shows a referrer pushed to the registry without a reload', async () => {

@@ -160,7 +160,7 @@ const MANIFEST_TYPES = [
 /**
  * A manifest as the registry view serves it (refgraph's stored bytes when it has them).
  * @param {string} registry @param {string} repository @param {string} digest
- * @returns {Promise<{ config?: { size?: number }; layers?: Array<{ size?: number }>; manifests?: unknown[] }>}
+ * @returns {Promise<{ config?: { size?: number }; layers?: Array<{ size?: number; digest?: string; mediaType?: string }>; manifests?: unknown[] }>}
  */
 export async function manifest(registry, repository, digest) {
   const sent = getToken();
@@ -171,7 +171,22 @@ export async function manifest(registry, repository, digest) {
   if (!res.ok) throw new ApiError(explain(res.status, `manifest: HTTP ${res.status}`), res.status);
   /** @type {unknown} */
   const body = await res.json();
-  return /** @type {{ config?: { size?: number }; layers?: Array<{ size?: number }> }} */ (body);
+  return /** @type {{ config?: { size?: number }; layers?: Array<{ size?: number; digest?: string; mediaType?: string }> }} */ (
+    body
+  );
+}
+
+/**
+ * A blob from the registry view, digest-checked by the service before it is served.
+ * @param {string} registry @param {string} repository @param {string} digest
+ * @returns {Promise<Blob>}
+ */
+export async function blob(registry, repository, digest) {
+  const sent = getToken();
+  const res = await fetch(`/v2/${registry}/${repository}/blobs/${digest}`, { headers: authHeaders() });
+  observe(res, sent);
+  if (!res.ok) throw new ApiError(explain(res.status, `blob: HTTP ${res.status}`), res.status);
+  return res.blob();
 }
 
 /**

@@ -8,10 +8,21 @@ import { statusBadge } from './badges.js';
  *   eventAt: string; status: string; attempts: number; lastError: string | null }} InboxEvent
  */
 
-/** What the event named: the repository and tag; the digest has its own column. */
-/** @param {InboxEvent} e */
+/**
+ * What the event named: the repository and tag; the digest has its own column. A referrers
+ * tag-schema tag (`sha256-<hex>`) is shown short, as what it is.
+ * @param {InboxEvent} e
+ */
 function target(e) {
-  return `${e.repository}${e.tag ? `:${e.tag}` : ''}`;
+  const schema = e.tag && /^(sha256|sha512)-([a-f0-9]{12})[a-f0-9]+$/.exec(e.tag);
+  if (schema)
+    return h(
+      'span',
+      { class: 'mono', title: `${e.repository}:${e.tag}` },
+      `${e.repository}:${schema[1]}-${schema[2]}…`,
+      h('span', { class: 'muted small' }, ' (list of referrers)'),
+    );
+  return h('span', { class: 'mono' }, `${e.repository}${e.tag ? `:${e.tag}` : ''}`);
 }
 
 /** @param {InboxEvent} e */
@@ -88,12 +99,7 @@ export async function activityView(main) {
             h(
               'tr',
               {},
-              h(
-                'td',
-                {},
-                h('span', { class: 'mono' }, target(e)),
-                h('div', { class: 'muted small' }, e.action),
-              ),
+              h('td', {}, target(e), h('div', { class: 'muted small' }, e.action)),
               digestCell(e),
               h('td', { class: 'nowrap' }, statusBadge(e.status === 'pending' ? 'pending' : 'failed')),
               h('td', { class: 'nowrap' }, relativeTime(e.eventAt)),
@@ -113,7 +119,7 @@ export async function activityView(main) {
             h(
               'tr',
               {},
-              h('td', {}, h('span', { class: 'mono' }, target(e))),
+              h('td', {}, target(e)),
               h('td', {}, e.action),
               digestCell(e),
               h('td', { class: 'nowrap' }, statusBadge(e.status)),

@@ -268,7 +268,7 @@ export async function artifactView(main, digest, ref = '') {
     deploy,
     h('div', { class: 'grid' }, sigs, prov),
     a.sbom
-      ? sbomSection(a.digest, a.sbom)
+      ? sbomSection(a.digest, a.sbom, where)
       : h(
           'section',
           { class: 'card', id: 'sbom' },
