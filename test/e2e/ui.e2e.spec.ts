@@ -63,6 +63,7 @@ beforeAll(async () => {
       `
         query ($d: String!) {
           artifact(digest: $d) {
+            tags
             signatures {
               status
             }
@@ -94,6 +95,8 @@ beforeAll(async () => {
     expect(a.attestations).toEqual([expect.objectContaining({ builderId: BUILDER })]);
     expect(a.sbom).toEqual({ packageCount: 34 });
     expect(a.children).toHaveLength(2);
+    // The search by reference resolves the tag from what was recorded.
+    expect(a.tags).toEqual(expect.arrayContaining([REFERENCE]));
     expect(a.referrers.edges).toHaveLength(4);
   }, 90_000);
   browser = await launchChromium();
@@ -299,7 +302,7 @@ describe('the explorer at /ui', () => {
       page.getByRole('button', { name: 'Download the SBOM document' }).click(),
     ]);
     expect(download.suggestedFilename()).toMatch(/^sbom-[0-9a-f]{12}\.spdx\.json$/);
-    const doc = JSON.parse(await readFile((await download.path())!, 'utf8')) as {
+    const doc = JSON.parse(await readFile((await download.path()), 'utf8')) as {
       name: string;
       packages: unknown[];
     };

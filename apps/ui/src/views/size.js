@@ -40,6 +40,8 @@ export function sizeFact(a, where) {
           size: contentSize(await manifest(where.registry, where.repository, c.digest)),
         })),
       );
+      // Children come in digest order; platforms read better by name.
+      sizes.sort((x, y) => x.name.localeCompare(y.name));
       if (sizes.length === 0) return replace(dd, h('span', { class: 'muted' }, 'No platform images'));
       return replace(
         dd,

@@ -59,7 +59,11 @@ function verdicts(n) {
         { class: 'tree-sig', title: s.reason ? `${s.reason}${s.message ? `: ${s.message}` : ''}` : '' },
         statusBadge(s.status),
         ' ',
-        h('span', { class: 'identity small' }, s.identity ?? s.keyId ?? ''),
+        h(
+          'span',
+          { class: 'identity small', title: s.identity ?? s.keyId ?? '' },
+          s.identity ?? s.keyId ?? '',
+        ),
       ),
     );
 }
