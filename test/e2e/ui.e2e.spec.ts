@@ -302,7 +302,7 @@ describe('the explorer at /ui', () => {
       page.getByRole('button', { name: 'Download the SBOM document' }).click(),
     ]);
     expect(download.suggestedFilename()).toMatch(/^sbom-[0-9a-f]{12}\.spdx\.json$/);
-    const doc = JSON.parse(await readFile((await download.path()), 'utf8')) as {
+    const doc = JSON.parse(await readFile(await download.path(), 'utf8')) as {
       name: string;
       packages: unknown[];
     };
