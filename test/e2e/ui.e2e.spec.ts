@@ -128,6 +128,22 @@ describe('the explorer at /ui', () => {
     expect((await fetch(`${world.refgraph.url}/ui/nope.js`)).status).toBe(404);
   });
 
+  it('lists the configured policies by name for a reader, and nothing without a token', async () => {
+    const url = `${world.refgraph.url}/api/v1/policies`;
+    expect((await fetch(url)).status).toBe(401);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(res.status).toBe(200);
+    await expect(res.json()).resolves.toEqual({
+      policies: [
+        {
+          name: 'release',
+          requires: { signatures: ['ci'], attestations: ['https://slsa.dev/provenance/v1'], sbom: false },
+        },
+        { name: 'scanned', requires: { signatures: [], attestations: [VULN_SCAN], sbom: true } },
+      ],
+    });
+  });
+
   it('answers "can I deploy this?" first: every policy allowed or denied, with the reasons', async () => {
     await page.goto(`${world.refgraph.url}/ui`);
     await page.getByRole('heading', { name: 'Indexes' }).waitFor();
