@@ -73,3 +73,23 @@ describe('the explorer on first run', () => {
     await expect(page.locator('#token-button').getAttribute('data-state')).resolves.toBe('accepted');
   });
 });
+
+describe('the explorer with a registry configured and nothing recorded', () => {
+  it('names the registry and says how to get its content in', async () => {
+    const configured = await startEmptyRefgraph({ registry: true });
+    const ctx = await explorerContext(browser, configured.refgraph.url, { token: EMPTY_TOKEN });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${configured.refgraph.url}/ui`);
+      const next = p.locator('#next-step');
+      await next.waitFor();
+      await expect(next.getByRole('heading').innerText()).resolves.toBe('Nothing recorded yet');
+      const text = await next.innerText();
+      expect(text).toContain('Configured: local.');
+      expect(text).toContain('refgraph sync local');
+    } finally {
+      await ctx.close();
+      await configured.close();
+    }
+  });
+});

@@ -18,7 +18,7 @@ import {
   type TestDatabase,
   type TestRegistry,
 } from '#testing';
-import { startRefgraph, type StartedRefgraph } from './harness.js';
+import { localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 
 /**
  * The graph the explorer is tested (and photographed) against, built the real way: images pushed
@@ -213,20 +213,29 @@ function sha256(s: string): string {
  * A service with no registry configured and reads behind a token: the first-run state, and a
  * server that can reject a token.
  */
-export async function startEmptyRefgraph(): Promise<{ refgraph: StartedRefgraph; close(): Promise<void> }> {
+export async function startEmptyRefgraph(
+  opts: { registry?: boolean } = {},
+): Promise<{ refgraph: StartedRefgraph; close(): Promise<void> }> {
   const tdb = await createTestDatabase();
-  const refgraph = await startRefgraph(tdb.url, {
-    worker: { enabled: false },
-    auth: {
-      tokens: [
-        {
-          name: 'reader',
-          sha256: sha256(EMPTY_TOKEN),
-          scopes: ['read:**'],
-        },
-      ],
+  const refgraph = await startRefgraph(
+    tdb.url,
+    {
+      worker: { enabled: false },
+      // A registry nobody listens at: configured, nothing recorded (the worker, which would crawl
+      // it, is off).
+      registries: opts.registry ? [localDistribution('http://127.0.0.1:9')] : [],
+      auth: {
+        tokens: [
+          {
+            name: 'reader',
+            sha256: sha256(EMPTY_TOKEN),
+            scopes: ['read:**'],
+          },
+        ],
+      },
     },
-  });
+    { HOOK: 'unused-hook-token' },
+  );
   return {
     refgraph,
     async close() {
