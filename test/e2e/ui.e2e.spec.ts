@@ -156,6 +156,9 @@ describe('the explorer at /ui', () => {
     const release = page.locator('#deploy li[data-policy="release"]');
     const scanned = page.locator('#deploy li[data-policy="scanned"]');
     await scanned.waitFor();
+    await expect(page.locator('#deploy .verdict-summary').innerText()).resolves.toBe(
+      'Denied by 1 of 2 policies.',
+    );
     await expect(release.locator('.verdict-answer').innerText()).resolves.toContain('Allowed');
     await expect(release.innerText()).resolves.toContain('verified signature by ci');
     await expect(scanned.locator('.verdict-answer').innerText()).resolves.toContain('Denied');

@@ -102,7 +102,18 @@ export function verdictSection(reference, use = []) {
             ),
         ),
       );
-      replace(body, h('ul', { class: 'verdicts' }, verdicts.map(policyRow)));
+      const allowed = verdicts.filter((v) => v.subjects[0]?.allowed === true).length;
+      replace(
+        body,
+        h(
+          'p',
+          { class: `verdict-summary ${allowed === verdicts.length ? 'req-ok' : 'req-failed'}` },
+          allowed === verdicts.length
+            ? `Allowed by every policy (${verdicts.length}).`
+            : `Denied by ${verdicts.length - allowed} of ${verdicts.length} ${verdicts.length === 1 ? 'policy' : 'policies'}.`,
+        ),
+        h('ul', { class: 'verdicts' }, verdicts.map(policyRow)),
+      );
     } catch (err) {
       replace(body, errorBox(err));
     }
