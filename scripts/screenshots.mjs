@@ -9,13 +9,17 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'docs/screenshots');
 mkdirSync(out, { recursive: true });
-const run = spawnSync('npx', ['jest', 'test/e2e/ui.e2e.spec.ts'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: {
-    ...process.env,
-    REFGRAPH_SCREENSHOTS: out,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim(),
+const run = spawnSync(
+  'npx',
+  ['jest', '--maxWorkers=1', 'test/e2e/ui.e2e.spec.ts', 'test/e2e/ui-first-run.e2e.spec.ts'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      REFGRAPH_SCREENSHOTS: out,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim(),
+    },
   },
-});
+);
 process.exit(run.status ?? 1);

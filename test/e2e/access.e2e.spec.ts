@@ -89,6 +89,7 @@ const EXPECTED: Record<string, Access> = {
   'GET /api/v1/artifacts/:digest/sbom/packages': 'read',
   'GET /api/v1/packages': 'read',
   'POST /api/v1/verdict': 'read',
+  'GET /api/v1/policies': 'read',
   'GET /api/v1/registries': 'read',
   'POST /api/v1/gatekeeper/:policy': 'read',
   'GET /api/v1/events': 'admin',

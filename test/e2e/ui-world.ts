@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import {
   type TestDatabase,
   type TestRegistry,
 } from '#testing';
-import { startRefgraph, type StartedRefgraph } from './harness.js';
+import { localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 
 /**
  * The graph the explorer is tested (and photographed) against, built the real way: images pushed
@@ -33,6 +34,10 @@ export const MALLORY = 'https://example.test/mallory/web/.github/workflows/x.yml
 export const BUILDER = 'https://github.com/actions/runner/github-hosted';
 export const SOURCE = 'https://github.com/acme/web';
 export const REVISION = '3f2c1e9a7b5d4c3e2f1a0b9c8d7e6f5a4b3c2d1e';
+/** Reads need a token in this world; this one is admin, so the activity page shows ingestions. */
+export const ADMIN_TOKEN = 'ui-admin-token';
+/** A policy requirement the world never satisfies, so one verdict is a denial. */
+export const VULN_SCAN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const SPDX = 'application/spdx+json';
 
@@ -92,6 +97,15 @@ export async function startUiWorld(): Promise<UiWorld> {
         authorities: [{ name: 'ci', keyless: { issuer: ISSUER, subject: IDENTITY } }],
         repositories: [{ pattern: 'local/shop/**', authorities: ['ci'] }],
       },
+      auth: { tokens: [{ name: 'ops', sha256: sha256(ADMIN_TOKEN), scopes: ['admin'] }] },
+      policies: [
+        {
+          name: 'release',
+          signatures: { authorities: ['ci'] },
+          attestations: [{ predicateType: 'https://slsa.dev/provenance/v1', authorities: ['ci'] }],
+        },
+        { name: 'scanned', attestations: [{ predicateType: VULN_SCAN }], sbom: true },
+      ],
     },
     { HOOK: token },
   );
@@ -189,15 +203,58 @@ export async function startUiWorld(): Promise<UiWorld> {
   };
 }
 
+export const EMPTY_TOKEN = 'ui-empty-reader-token';
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/**
+ * A service with no registry configured and reads behind a token: the first-run state, and a
+ * server that can reject a token.
+ */
+export async function startEmptyRefgraph(
+  opts: { registry?: boolean } = {},
+): Promise<{ refgraph: StartedRefgraph; close(): Promise<void> }> {
+  const tdb = await createTestDatabase();
+  const refgraph = await startRefgraph(
+    tdb.url,
+    {
+      worker: { enabled: false },
+      // A registry nobody listens at: configured, nothing recorded (the worker, which would crawl
+      // it, is off).
+      registries: opts.registry ? [localDistribution('http://127.0.0.1:9')] : [],
+      auth: {
+        tokens: [
+          {
+            name: 'reader',
+            sha256: sha256(EMPTY_TOKEN),
+            scopes: ['read:**'],
+          },
+        ],
+      },
+    },
+    { HOOK: 'unused-hook-token' },
+  );
+  return {
+    refgraph,
+    async close() {
+      await refgraph.running.close();
+      await tdb.drop();
+    },
+  };
+}
+
 /** GraphQL from the test side, to wait until the pipeline has caught up. */
 export async function graphql<T>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
+  token = ADMIN_TOKEN,
 ): Promise<T> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as { data?: T; errors?: unknown[] };

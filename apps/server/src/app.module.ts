@@ -5,6 +5,7 @@ import { ApiController } from './api/api.controller.js';
 import { EventsController } from './api/events.controller.js';
 import { GatekeeperController } from './api/gatekeeper.controller.js';
 import { OpenApiController } from './api/openapi.controller.js';
+import { PoliciesController } from './api/policies.controller.js';
 import { GraphqlModule } from './graphql/graphql.module.js';
 import { UiController } from './ui/ui.controller.js';
 import {
@@ -43,6 +44,7 @@ export class AppModule {
         SyncController,
         ApiController,
         GatekeeperController,
+        PoliciesController,
         EventsController,
         OpenApiController,
         UiController,

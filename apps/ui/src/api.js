@@ -1,6 +1,7 @@
 /**
- * The explorer's only ways out: GraphQL over HTTP and graphql-ws on this origin, and (for the
- * activity view, which GraphQL does not cover) two REST endpoints. Every call carries the token.
+ * The explorer's only ways out, all on this origin: GraphQL over HTTP and graphql-ws, the REST
+ * endpoints GraphQL does not cover (activity, policies, verdicts) and manifests from the registry
+ * view (for image sizes). Every call carries the token.
  */
 
 const TOKEN_KEY = 'refgraph.apiToken';
@@ -13,10 +14,49 @@ export function getToken() {
   }
 }
 
+/**
+ * What the server last said about the token: `unchecked` until a call answers, `accepted` when
+ * one succeeded with it, `rejected` on a 401 with it, `required` on a 401 without one.
+ * @typedef {'none' | 'unchecked' | 'accepted' | 'rejected' | 'required'} TokenState
+ */
+/** @type {TokenState} */
+let tokenState = getToken() ? 'unchecked' : 'none';
+/** @type {Set<(s: TokenState) => void>} */
+const tokenListeners = new Set();
+
+export function getTokenState() {
+  return tokenState;
+}
+
+/** @param {(s: TokenState) => void} listener */
+export function onTokenState(listener) {
+  tokenListeners.add(listener);
+}
+
+/** @param {TokenState} next */
+function setTokenState(next) {
+  if (next === tokenState) return;
+  tokenState = next;
+  for (const l of tokenListeners) l(next);
+}
+
+/**
+ * Only an answer to the token counts: 401 means it was not accepted, any other answer that passed
+ * authentication (2xx, or 403 for a scope) means it was. The token sent is compared, so a late
+ * answer for a replaced token changes nothing.
+ * @param {Response} res @param {string} sent
+ */
+function observe(res, sent) {
+  if (sent !== getToken()) return;
+  if (res.status === 401) setTokenState(sent ? 'rejected' : 'required');
+  else if (sent && (res.ok || res.status === 403)) setTokenState('accepted');
+}
+
 /** @param {string} token */
 export function setToken(token) {
   if (token) localStorage.setItem(TOKEN_KEY, token);
   else localStorage.removeItem(TOKEN_KEY);
+  setTokenState(token ? 'unchecked' : 'none');
   resetSubscriptions();
 }
 
@@ -65,11 +105,13 @@ function explain(status, message) {
  * @returns {Promise<T>}
  */
 export async function gql(query, variables = {}) {
+  const sent = getToken();
   const res = await fetch('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() },
     body: JSON.stringify({ query, variables }),
   });
+  observe(res, sent);
   const body =
     /** @type {{ data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }>; error?: { message: string; code: string } }} */ (
       await json(res)
@@ -84,16 +126,67 @@ export async function gql(query, variables = {}) {
 /**
  * @template T
  * @param {string} path
+ * @param {unknown} [post] a JSON body: the call is a POST
  * @returns {Promise<T>}
  */
-export async function rest(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json', ...authHeaders() } });
+export async function rest(path, post) {
+  const sent = getToken();
+  const res = await fetch(
+    path,
+    post === undefined
+      ? { headers: { accept: 'application/json', ...authHeaders() } }
+      : {
+          method: 'POST',
+          headers: { accept: 'application/json', 'content-type': 'application/json', ...authHeaders() },
+          body: JSON.stringify(post),
+        },
+  );
+  observe(res, sent);
   const body = /** @type {{ error?: { message: string; code: string } }} */ (await json(res));
   if (!res.ok) {
     const message = body.error?.message ?? `HTTP ${res.status}`;
     throw new ApiError(explain(res.status, message), res.status, body.error?.code);
   }
   return /** @type {T} */ (body);
+}
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/**
+ * A manifest as the registry view serves it (refgraph's stored bytes when it has them).
+ * @param {string} registry @param {string} repository @param {string} digest
+ * @returns {Promise<{ config?: { size?: number }; layers?: Array<{ size?: number; digest?: string; mediaType?: string }>; manifests?: unknown[] }>}
+ */
+export async function manifest(registry, repository, digest) {
+  const sent = getToken();
+  const res = await fetch(`/v2/${registry}/${repository}/manifests/${digest}`, {
+    headers: { accept: MANIFEST_TYPES, ...authHeaders() },
+  });
+  observe(res, sent);
+  if (!res.ok) throw new ApiError(explain(res.status, `manifest: HTTP ${res.status}`), res.status);
+  /** @type {unknown} */
+  const body = await res.json();
+  return /** @type {{ config?: { size?: number }; layers?: Array<{ size?: number; digest?: string; mediaType?: string }> }} */ (
+    body
+  );
+}
+
+/**
+ * A blob from the registry view, digest-checked by the service before it is served.
+ * @param {string} registry @param {string} repository @param {string} digest
+ * @returns {Promise<Blob>}
+ */
+export async function blob(registry, repository, digest) {
+  const sent = getToken();
+  const res = await fetch(`/v2/${registry}/${repository}/blobs/${digest}`, { headers: authHeaders() });
+  observe(res, sent);
+  if (!res.ok) throw new ApiError(explain(res.status, `blob: HTTP ${res.status}`), res.status);
+  return res.blob();
 }
 
 /**

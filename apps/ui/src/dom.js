@@ -65,10 +65,78 @@ export function time(iso) {
   return h('time', { datetime: d.toISOString(), title: d.toISOString() }, d.toLocaleString());
 }
 
+const UNITS = /** @type {Array<[Intl.RelativeTimeFormatUnit, number]>} */ ([
+  ['year', 365 * 86400],
+  ['month', 30 * 86400],
+  ['week', 7 * 86400],
+  ['day', 86400],
+  ['hour', 3600],
+  ['minute', 60],
+  ['second', 1],
+]);
+
+/** "3 minutes ago", with the exact time as the title (and in `datetime`). */
+/** @param {string | null | undefined} iso @param {number} [now] */
+export function relativeTime(iso, now = Date.now()) {
+  if (!iso) return h('span', { class: 'muted' }, 'never');
+  const d = new Date(iso);
+  const seconds = Math.round((d.getTime() - now) / 1000);
+  const [unit, size] = UNITS.find(([, s]) => Math.abs(seconds) >= s) ?? ['second', 1];
+  const text =
+    Math.abs(seconds) < 10
+      ? 'just now'
+      : new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }).format(Math.round(seconds / size), unit);
+  return h('time', { datetime: d.toISOString(), title: d.toLocaleString() }, text);
+}
+
 /** @param {number | null | undefined} n */
 export function bytes(n) {
   if (n === null || n === undefined) return '—';
-  return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * A button that copies `text` to the clipboard and says so; `what` names it for screen readers
+ * ("Copy digest").
+ * @param {string} text @param {string} what
+ */
+export function copyButton(text, what) {
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'copy ghost',
+      'aria-label': `Copy ${what}`,
+      title: `Copy ${what}`,
+      'data-copy': text,
+      onclick: () => {
+        const done = () => {
+          button.textContent = 'Copied';
+          announce(`Copied ${what}.`);
+          window.setTimeout(() => (button.textContent = 'Copy'), 1500);
+        };
+        if (!navigator.clipboard)
+          return announce(`Copying needs a secure (https) page; select the ${what} instead.`);
+        navigator.clipboard.writeText(text).then(done, () => announce(`Could not copy the ${what}.`));
+      },
+    },
+    'Copy',
+  );
+  return button;
+}
+
+/** A short digest linking to its artifact, with a copy button for the full value. */
+/** @param {string} digest */
+export function digestWithCopy(digest) {
+  return h('span', { class: 'digest-copy' }, digestLink(digest), copyButton(digest, 'digest'));
 }
 
 /** A table inside a scroll container, so wide columns never break the page on a phone. */

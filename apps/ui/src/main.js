@@ -1,4 +1,4 @@
-import { getToken, setToken } from './api.js';
+import { getToken, getTokenState, onTokenState, setToken } from './api.js';
 import { errorBox, h, replace } from './dom.js';
 import { activityView } from './views/activity.js';
 import { artifactView } from './views/artifact.js';
@@ -62,11 +62,24 @@ function tokenDialog() {
   const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('token-dialog'));
   const input = /** @type {HTMLInputElement} */ (document.getElementById('token-input'));
   const button = /** @type {HTMLButtonElement} */ (document.getElementById('token-button'));
+  /** What the button says follows the server's last answer, not merely whether a token is stored. */
+  /** @type {Record<import('./api.js').TokenState, [string, string]>} */
+  const STATES = {
+    none: ['API token', 'API token (not set)'],
+    unchecked: ['API token …', 'API token (set, not checked yet)'],
+    accepted: ['API token ✓', 'API token (accepted)'],
+    rejected: ['API token ✗ rejected', 'API token (rejected by the server: set another)'],
+    required: ['API token needed', 'API token (the server requires one)'],
+  };
   const label = () => {
-    button.textContent = getToken() ? 'API token ✓' : 'API token';
-    button.setAttribute('aria-label', getToken() ? 'API token (set)' : 'API token (not set)');
+    const state = getTokenState();
+    const [text, aria] = STATES[state];
+    button.textContent = text;
+    button.dataset.state = state;
+    button.setAttribute('aria-label', aria);
   };
   label();
+  onTokenState(label);
   button.addEventListener('click', () => {
     input.value = getToken();
     dialog.showModal();

@@ -4,14 +4,14 @@
  * @typedef {'IMAGE' | 'INDEX' | 'SIGNATURE' | 'ATTESTATION' | 'SBOM' | 'ARTIFACT' | 'UNKNOWN'} ArtifactKind
  * @typedef {{ key: string; value: string }} Annotation
  * @typedef {{ artifactDigest: string; subjectDigest: string; format: string; status: string;
- *   reason: string | null; message: string | null; identity: string | null; issuer: string | null;
+ *   kind: string; repository: string; reason: string | null; message: string | null; identity: string | null; issuer: string | null;
  *   keyId: string | null; authority: string | null; tlogIndex: number | null; verifiedAt: string }} Signature
  * @typedef {{ predicateType: string; artifactDigest: string; builderId: string | null; buildType: string | null;
  *   sourceRepo: string | null; sourceRevision: string | null; parseError: string | null;
  *   vulnerabilities: Array<{ severity: string; count: number }> }} Attestation
  * @typedef {{ digest: string; kind: ArtifactKind; mediaType: string | null; artifactType: string | null;
  *   size: number | null; subjectDigest: string | null; annotations: Annotation[];
- *   verification: Signature[]; statements: Array<{ predicateType: string }>;
+ *   verification: Signature[]; statements: Array<{ predicateType: string }>; below?: { edges: Array<{ kind: string }> };
  *   platform?: { os: string | null; architecture: string | null; variant: string | null } | null }} TreeNode
  * @typedef {{ kind: string; node: TreeNode }} ReferrerEdge
  * @typedef {{ children: TreeNode[]; referrers: { edges: ReferrerEdge[]; pageInfo: { hasNextPage: boolean } } }} Around
@@ -26,10 +26,12 @@
  * @typedef {{ digest: string; kind: ArtifactKind; tags: string[]; signatures: Array<{ status: string }> }} ListedArtifact
  */
 
-const SIGNATURE_FIELDS = `artifactDigest subjectDigest format status reason message identity issuer keyId authority tlogIndex verifiedAt`;
+const SIGNATURE_FIELDS = `artifactDigest subjectDigest kind repository format status reason message identity issuer keyId authority tlogIndex verifiedAt`;
 
+/** `below`: whether anything refers to the node, so leaves get no expand control. */
 const NODE = `digest kind mediaType artifactType size subjectDigest annotations { key value }
-  verification { ${SIGNATURE_FIELDS} } statements { predicateType }`;
+  verification { ${SIGNATURE_FIELDS} } statements { predicateType }
+  below: referrers(first: 1) { edges { kind } }`;
 
 /** What the tree shows below one artifact: index children and referrers. */
 const AROUND = `children { ${NODE} platform { os architecture variant } }

@@ -83,6 +83,13 @@ export const OPERATIONS: Operation[] = [
     returns: 'Verdict {policy, allowed, subjects[{reference, subject, allowed, reasons, requirements}]}',
   },
   {
+    method: 'get',
+    path: '/api/v1/policies',
+    tag: 'admission',
+    summary: 'Configured policy names and what each requires',
+    returns: '{policies[{name, requires{signatures, attestations, sbom}}]}',
+  },
+  {
     method: 'post',
     path: '/api/v1/gatekeeper/{policy}',
     tag: 'admission',

@@ -1,5 +1,5 @@
 import { rest } from '../api.js';
-import { errorBox, h, replace, table, time } from '../dom.js';
+import { digestWithCopy, errorBox, h, relativeTime, replace, table } from '../dom.js';
 import { statusBadge } from './badges.js';
 
 /**
@@ -8,9 +8,30 @@ import { statusBadge } from './badges.js';
  *   eventAt: string; status: string; attempts: number; lastError: string | null }} InboxEvent
  */
 
-/** @param {InboxEvent} e */
+/**
+ * What the event named: the repository and tag; the digest has its own column. A referrers
+ * tag-schema tag (`sha256-<hex>`) is shown short, as what it is.
+ * @param {InboxEvent} e
+ */
 function target(e) {
-  return `${e.repository}${e.tag ? `:${e.tag}` : ''}${e.digest ? `@${e.digest.slice(0, 19)}…` : ''}`;
+  const schema = e.tag && /^(sha256|sha512)-([a-f0-9]{12})[a-f0-9]+$/.exec(e.tag);
+  if (schema)
+    return h(
+      'span',
+      { class: 'mono', title: `${e.repository}:${e.tag}` },
+      `${e.repository}:${schema[1]}-${schema[2]}…`,
+      h('span', { class: 'muted small' }, ' (list of referrers)'),
+    );
+  return h('span', { class: 'mono' }, `${e.repository}${e.tag ? `:${e.tag}` : ''}`);
+}
+
+/** @param {InboxEvent} e */
+function digestCell(e) {
+  return h(
+    'td',
+    { class: 'nowrap' },
+    e.digest ? digestWithCopy(e.digest) : h('span', { class: 'muted' }, '—'),
+  );
 }
 
 /**
@@ -26,21 +47,18 @@ export async function activityView(main) {
     main,
     h('h1', { tabindex: -1 }, 'Activity'),
     h('section', { class: 'card', 'aria-labelledby': 'reg-h' }, h('h2', { id: 'reg-h' }, 'Registries'), regs),
+    // Full width each: the tables have five columns, and an empty list is one line.
     h(
-      'div',
-      { class: 'grid' },
-      h(
-        'section',
-        { class: 'card', 'aria-labelledby': 'fail-h' },
-        h('h2', { id: 'fail-h' }, 'Failing ingestions'),
-        failing,
-      ),
-      h(
-        'section',
-        { class: 'card', 'aria-labelledby': 'recent-h' },
-        h('h2', { id: 'recent-h' }, 'Recent ingestions'),
-        recent,
-      ),
+      'section',
+      { class: 'card', 'aria-labelledby': 'fail-h' },
+      h('h2', { id: 'fail-h' }, 'Failing ingestions'),
+      failing,
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'recent-h' },
+      h('h2', { id: 'recent-h' }, 'Recent ingestions'),
+      recent,
     ),
   );
   const registries = rest('/api/v1/registries').then(
@@ -56,7 +74,7 @@ export async function activityView(main) {
               {},
               h('td', {}, h('strong', {}, r.name), h('div', { class: 'muted small' }, r.url)),
               h('td', {}, r.kind),
-              h('td', {}, time(r.lastEventAt)),
+              h('td', { class: 'nowrap' }, relativeTime(r.lastEventAt)),
               h('td', {}, r.repositories),
               h('td', { class: r.failedEvents ? 'error' : '' }, r.failedEvents),
             ),
@@ -76,19 +94,15 @@ export async function activityView(main) {
         failing,
         table(
           'Failing ingestions',
-          ['Event', 'Attempts', 'Error'],
+          ['Event', 'Digest', 'Status', 'When', 'Attempts', 'Error'],
           [...retrying, ...failed.events].map((e) =>
             h(
               'tr',
               {},
-              h(
-                'td',
-                {},
-                statusBadge(e.status === 'pending' ? 'pending' : 'failed'),
-                ' ',
-                h('span', { class: 'mono' }, target(e)),
-                h('div', { class: 'muted small' }, e.action, ' · ', time(e.eventAt)),
-              ),
+              h('td', {}, target(e), h('div', { class: 'muted small' }, e.action)),
+              digestCell(e),
+              h('td', { class: 'nowrap' }, statusBadge(e.status === 'pending' ? 'pending' : 'failed')),
+              h('td', { class: 'nowrap' }, relativeTime(e.eventAt)),
               h('td', {}, e.attempts),
               h('td', { class: 'error' }, e.lastError ?? '—'),
             ),
@@ -100,19 +114,16 @@ export async function activityView(main) {
         recent,
         table(
           'Recent ingestions',
-          ['Event', 'Status', 'When'],
+          ['Event', 'Action', 'Digest', 'Status', 'When'],
           all.events.map((e) =>
             h(
               'tr',
               {},
-              h(
-                'td',
-                {},
-                h('span', { class: 'mono' }, target(e)),
-                h('div', { class: 'muted small' }, e.action),
-              ),
-              h('td', {}, statusBadge(e.status)),
-              h('td', {}, time(e.eventAt)),
+              h('td', {}, target(e)),
+              h('td', {}, e.action),
+              digestCell(e),
+              h('td', { class: 'nowrap' }, statusBadge(e.status)),
+              h('td', { class: 'nowrap' }, relativeTime(e.eventAt)),
             ),
           ),
           'No webhook events yet.',

@@ -1,39 +1,93 @@
-import { gql, subscribe } from '../api.js';
-import { announce, bytes, digestLink, h, replace, table } from '../dom.js';
+import { gql, rest, subscribe } from '../api.js';
+import { announce, copyButton, digestLink, digestWithCopy, h, replace, table } from '../dom.js';
 import { ARTIFACT, REFERRER_ADDED, VERIFICATION_CHANGED } from '../queries.js';
-import { kindChip, signatureFacts, signatureSummary } from './badges.js';
+import { bySignatureStatus, kindChip, signatureFacts, signatureSummary } from './badges.js';
 import { sbomSection } from './sbom.js';
+import { sizeFact } from './size.js';
 import { ReferrersTree } from './tree.js';
+import { verdictSection } from './verdict.js';
+import { artifactTypeWords, glossary, kindWords, term } from './words.js';
 
 /** @typedef {import('../queries.js').ArtifactPage} ArtifactPage */
 /** @typedef {import('../queries.js').Attestation} Attestation */
+/** @typedef {{ name: string; url: string }} Registry */
+/** @typedef {{ registry: string; repository: string }} Where */
+
+/**
+ * The repository the page speaks for: the one the searched reference names, else the first.
+ * @param {ArtifactPage} a @param {string} ref
+ * @returns {Where | null}
+ */
+function whereOf(a, ref) {
+  const named = a.repositories.find(
+    (l) =>
+      ref.startsWith(`${l.registry}/${l.repository}:`) || ref.startsWith(`${l.registry}/${l.repository}@`),
+  );
+  return named ?? a.repositories[0] ?? null;
+}
+
+/** `docker pull` by digest from the registry itself, so what runs is exactly what was checked. */
+/** @param {Where | null} where @param {Registry[]} registries @param {string} digest */
+function pullCommand(where, registries, digest) {
+  const reg = where && registries.find((r) => r.name === where.registry);
+  if (!where || !reg) return null;
+  let host;
+  try {
+    host = new URL(reg.url).host;
+  } catch {
+    return null;
+  }
+  if (host === 'registry-1.docker.io') host = 'docker.io';
+  return `docker pull ${host}/${where.repository}@${digest}`;
+}
 
 /**
  * @param {ArtifactPage} a
  * @param {string} ref the reference searched for, when it led here
+ * @param {Where | null} where
  */
-function header(a, ref) {
+function header(a, ref, where) {
   const name =
     ref && a.tags.includes(ref) ? ref : (a.tags.find((t) => !t.endsWith(':latest')) ?? a.tags[0] ?? a.digest);
+  const type = artifactTypeWords(a.artifactType);
   return h(
     'header',
     { class: 'artifact-head' },
-    h('p', { class: 'eyebrow' }, kindChip(a.kind), ' ', a.mediaType ?? ''),
+    h(
+      'p',
+      { class: 'eyebrow' },
+      kindChip(a.kind),
+      ' ',
+      h('span', { class: 'kind-words' }, kindWords(a.kind)),
+    ),
     h('h1', { tabindex: -1 }, name),
-    h('p', {}, h('code', { class: 'full-digest' }, a.digest)),
+    h(
+      'p',
+      { class: 'copy-line' },
+      term('digest', 'Digest'),
+      ' ',
+      h('code', { class: 'full-digest' }, a.digest),
+      copyButton(a.digest, 'digest'),
+    ),
     h(
       'dl',
       { class: 'facts' },
       h('div', {}, h('dt', {}, 'Signatures'), h('dd', {}, signatureSummary(a.signatures))),
       a.tags.length > 0 && h('div', {}, h('dt', {}, 'Tags'), h('dd', {}, a.tags.join(', '))),
-      a.artifactType && h('div', {}, h('dt', {}, 'Artifact type'), h('dd', {}, a.artifactType)),
-      h('div', {}, h('dt', {}, 'Size'), h('dd', {}, bytes(a.size))),
+      type &&
+        h(
+          'div',
+          {},
+          h('dt', {}, 'Artifact type'),
+          h('dd', { class: 'artifact-type', title: a.artifactType ?? '' }, type),
+        ),
+      sizeFact(a, where),
       a.subject &&
         h(
           'div',
           {},
-          h('dt', {}, 'Refers to'),
-          h('dd', {}, digestLink(a.subject.digest), ' ', a.subject.tags[0] ?? ''),
+          h('dt', {}, 'About'),
+          h('dd', {}, digestWithCopy(a.subject.digest), ' ', a.subject.tags[0] ?? ''),
         ),
       a.parents.length > 0 &&
         h(
@@ -52,21 +106,22 @@ function header(a, ref) {
 
 /** @param {ArtifactPage} a */
 function signatures(a) {
+  const sigs = [...a.signatures].sort(bySignatureStatus);
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'sigs-h', id: 'signatures' },
     h('h2', { id: 'sigs-h' }, 'Signatures'),
-    a.signatures.length === 0
+    sigs.length === 0
       ? h('p', { class: 'muted' }, 'No signature refers to this artifact.')
       : h(
           'ul',
           { class: 'sig-list' },
-          a.signatures.map((s) =>
+          sigs.map((s) =>
             h(
               'li',
               { class: `sig sig-${s.status}` },
               signatureFacts(s),
-              h('p', { class: 'muted small' }, 'Signature ', digestLink(s.artifactDigest)),
+              h('p', { class: 'muted small' }, 'Signature ', digestWithCopy(s.artifactDigest)),
             ),
           ),
         ),
@@ -172,30 +227,61 @@ export async function artifactView(main, digest, ref = '') {
     );
     return () => {};
   }
+  /** @type {Registry[]} */
+  const registries = await rest('/api/v1/registries').then(
+    (/** @type {{ registries: Registry[] }} */ b) => b.registries,
+    () => [],
+  );
+  const where = whereOf(a, ref);
+  const reference = where ? `${where.registry}/${where.repository}@${a.digest}` : null;
   const tree = new ReferrersTree(a.digest, a);
   const live = h('p', { class: 'live', 'data-status': 'connecting' }, 'Connecting…');
-  const head = h('div', {}, header(a, ref));
+  const head = h('div', {}, header(a, ref, where));
+  const pull = pullCommand(where, registries, a.digest);
+  /** How to deploy exactly what the verdicts are about: by digest. */
+  const use = [
+    reference &&
+      h(
+        'p',
+        { class: 'copy-line' },
+        h('span', { class: 'k' }, 'Reference '),
+        h('code', { class: 'reference' }, reference),
+        copyButton(reference, 'reference'),
+      ),
+    pull &&
+      h(
+        'p',
+        { class: 'copy-line' },
+        h('span', { class: 'k' }, 'Pull '),
+        h('code', { class: 'pull' }, pull),
+        copyButton(pull, 'pull command'),
+      ),
+  ];
+  const deploy = h('div', {}, verdictSection(reference, use));
   const sigs = h('div', {}, signatures(a));
   const prov = h('div', {}, provenance(a));
   tree.render();
+  // The order answers "can I deploy this?" first, then the evidence behind the answer.
   replace(
     main,
     head,
+    deploy,
     h('div', { class: 'grid' }, sigs, prov),
+    a.sbom
+      ? sbomSection(a.digest, a.sbom, where)
+      : h(
+          'section',
+          { class: 'card', id: 'sbom' },
+          h('h2', {}, term('SBOM')),
+          h('p', { class: 'muted' }, 'No SBOM describes this artifact.'),
+        ),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'tree-h', id: 'tree' },
-      h('div', { class: 'section-head' }, h('h2', { id: 'tree-h' }, 'Referrers'), live),
+      h('div', { class: 'section-head' }, h('h2', { id: 'tree-h' }, 'What refers to it'), live),
+      glossary(),
       tree.el,
     ),
-    a.sbom
-      ? sbomSection(a.digest, a.sbom)
-      : h(
-          'section',
-          { class: 'card' },
-          h('h2', {}, 'SBOM'),
-          h('p', { class: 'muted' }, 'No SBOM describes this artifact.'),
-        ),
     locations(a),
   );
 
@@ -206,7 +292,8 @@ export async function artifactView(main, digest, ref = '') {
         /** @type {{ artifact: ArtifactPage | null }} */
         const next = await gql(ARTIFACT, { digest });
         if (!next.artifact) return;
-        replace(head, header(next.artifact, ref));
+        replace(head, header(next.artifact, ref, where));
+        replace(deploy, verdictSection(reference, use));
         replace(sigs, signatures(next.artifact));
         replace(prov, provenance(next.artifact));
         tree.setRoot(next.artifact);

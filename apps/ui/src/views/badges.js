@@ -1,4 +1,5 @@
 import { h } from '../dom.js';
+import { GLOSSARY } from './words.js';
 
 /** @typedef {import('../queries.js').Signature} Signature */
 /** @typedef {import('../queries.js').ArtifactKind} ArtifactKind */
@@ -41,7 +42,13 @@ export function category(kind) {
 /** @param {ArtifactKind} kind */
 export function kindChip(kind) {
   const c = category(kind);
-  return h('span', { class: `chip chip-${c}` }, CATEGORY_LABEL[c]);
+  const explained = /** @type {Record<string, string>} */ ({
+    signature: GLOSSARY.signature,
+    attestation: GLOSSARY.attestation,
+    sbom: GLOSSARY.SBOM,
+    index: GLOSSARY.index,
+  })[c];
+  return h('span', { class: `chip chip-${c}`, title: explained }, CATEGORY_LABEL[c]);
 }
 
 /** @type {Record<string, { label: string; icon: string }>} */
@@ -92,7 +99,21 @@ export function signatureFacts(s) {
   );
 }
 
-/** "2 verified · 1 failed" */
+/** Verified first: what holds comes before what is still open, what failed comes last. */
+const STATUS_ORDER = ['verified', 'done', 'pending', 'no_authority', 'skipped', 'failed'];
+
+/** @param {string} status */
+function rank(status) {
+  const i = STATUS_ORDER.indexOf(status);
+  return i < 0 ? STATUS_ORDER.length : i;
+}
+
+/** @param {{ status: string; artifactDigest?: string }} a @param {{ status: string; artifactDigest?: string }} b */
+export function bySignatureStatus(a, b) {
+  return rank(a.status) - rank(b.status) || (a.artifactDigest ?? '').localeCompare(b.artifactDigest ?? '');
+}
+
+/** "2 verified · 1 failed", verified first */
 /** @param {Array<{ status: string }>} sigs */
 export function signatureSummary(sigs) {
   if (sigs.length === 0) return h('span', { class: 'muted' }, 'No signatures');
@@ -102,6 +123,8 @@ export function signatureSummary(sigs) {
   return h(
     'span',
     { class: 'summary' },
-    [...counts].map(([status, n]) => h('span', { class: 'summary-item' }, statusBadge(status), ` ${n}`)),
+    [...counts]
+      .sort(([a], [b]) => rank(a) - rank(b))
+      .map(([status, n]) => h('span', { class: 'summary-item' }, statusBadge(status), ` ${n}`)),
   );
 }

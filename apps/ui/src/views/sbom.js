@@ -1,5 +1,5 @@
-import { gql } from '../api.js';
-import { errorBox, h, replace, table } from '../dom.js';
+import { blob, gql, manifest } from '../api.js';
+import { announce, errorBox, h, replace, table } from '../dom.js';
 import { SBOM_PACKAGES } from '../queries.js';
 
 /** @typedef {import('../queries.js').PackagePage} PackagePage */
@@ -7,11 +7,37 @@ import { SBOM_PACKAGES } from '../queries.js';
 const PAGE = 25;
 
 /**
+ * Saves the SBOM document as it was pushed: the SBOM artifact's layer in the format it was parsed
+ * as (else its first layer), read through the registry view with the token, so the link cannot
+ * be a plain href.
+ * @param {{ registry: string; repository: string }} where
+ * @param {import('../queries.js').Sbom} sbom
+ */
+async function download(where, sbom) {
+  const m = await manifest(where.registry, where.repository, sbom.artifactDigest);
+  const layers = m.layers ?? [];
+  const layer =
+    layers.find((l) => l.mediaType?.toLowerCase().includes(sbom.format.toLowerCase())) ?? layers[0];
+  if (!layer?.digest) throw new Error('the SBOM artifact has no layer to download');
+  const body = await blob(where.registry, where.repository, layer.digest);
+  const url = URL.createObjectURL(body);
+  const a = h('a', {
+    href: url,
+    download: `sbom-${sbom.artifactDigest.replace(/^sha(256|512):/, '').slice(0, 12)}.${sbom.format.toLowerCase()}.json`,
+  });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
  * The SBOM's packages: filter by name or purl (server side), page forward and back with cursors.
  * @param {string} digest the artifact the SBOM describes
  * @param {import('../queries.js').Sbom} sbom
+ * @param {{ registry: string; repository: string } | null} [where] a repository holding the SBOM, for the download
  */
-export function sbomSection(digest, sbom) {
+export function sbomSection(digest, sbom, where = null) {
   /** @type {Array<string | null>} cursor before each page seen so far */
   let cursors = [null];
   let page = 0;
@@ -50,7 +76,20 @@ export function sbomSection(digest, sbom) {
           {},
           h('td', {}, p.name),
           h('td', {}, p.version ?? '—'),
-          h('td', { class: 'purl' }, p.purl ?? '—'),
+          h(
+            'td',
+            { class: 'purl' },
+            p.purl
+              ? h(
+                  'a',
+                  {
+                    href: `#/search?q=${encodeURIComponent(p.purl)}`,
+                    title: 'Every artifact that lists this package',
+                  },
+                  p.purl,
+                )
+              : '—',
+          ),
           h('td', {}, p.licenses.join(', ') || '—'),
         ),
       );
@@ -114,6 +153,24 @@ export function sbomSection(digest, sbom) {
         .join(' · '),
     ),
     sbom.parseError && h('p', { class: 'error' }, `Could not be parsed: ${sbom.parseError}`),
+    where &&
+      h(
+        'p',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'ghost',
+            id: 'sbom-download',
+            onclick: () =>
+              void download(where, sbom).catch((/** @type {unknown} */ err) =>
+                announce(`Could not download the SBOM: ${err instanceof Error ? err.message : String(err)}`),
+              ),
+          },
+          'Download the SBOM document',
+        ),
+      ),
     h(
       'form',
       { role: 'search', class: 'inline-form', onsubmit: (/** @type {Event} */ e) => e.preventDefault() },

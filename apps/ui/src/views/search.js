@@ -1,4 +1,4 @@
-import { gql } from '../api.js';
+import { gql, rest } from '../api.js';
 import { digestLink, errorBox, h, replace, table } from '../dom.js';
 import { LANDING, PACKAGES, RESOLVE } from '../queries.js';
 import { kindChip, signatureSummary } from './badges.js';
@@ -80,6 +80,57 @@ async function packageResults(purl) {
 }
 
 /**
+ * The next step for an explorer with nothing to show: configure a registry, or get its content in.
+ * @param {Array<{ name: string }>} registries
+ */
+function nextStep(registries) {
+  if (registries.length === 0)
+    return h(
+      'section',
+      { class: 'card next-step', 'aria-labelledby': 'next-h', id: 'next-step' },
+      h('h2', { id: 'next-h' }, 'No registry is configured yet'),
+      h(
+        'ol',
+        {},
+        h(
+          'li',
+          {},
+          'Add your registry under ',
+          h('code', {}, 'registries:'),
+          ' in ',
+          h('code', {}, 'refgraph.yaml'),
+          ' (or the file ',
+          h('code', {}, 'REFGRAPH_CONFIG'),
+          ' names); ',
+          h('code', {}, 'refgraph.example.yaml'),
+          ' shows every field. Restart refgraph.',
+        ),
+        h(
+          'li',
+          {},
+          "Point the registry's notifications (webhook) at ",
+          h('code', {}, `${location.origin}/webhooks/<registry-name>`),
+          ', so every push is recorded.',
+        ),
+        h('li', {}, 'Backfill what is already there: ', h('code', {}, 'refgraph sync <registry-name>'), '.'),
+      ),
+    );
+  const names = registries.map((r) => r.name);
+  return h(
+    'section',
+    { class: 'card next-step', 'aria-labelledby': 'next-h', id: 'next-step' },
+    h('h2', { id: 'next-h' }, 'Nothing recorded yet'),
+    h(
+      'p',
+      {},
+      `Configured: ${names.join(', ')}. Push an image (its webhook records it), or backfill with `,
+      h('code', {}, `refgraph sync ${names[0]}`),
+      '. See the Activity page for deliveries.',
+    ),
+  );
+}
+
+/**
  * Search by reference, digest or purl; without a query, the known images and indexes.
  * @param {HTMLElement} main
  * @param {string} q
@@ -120,6 +171,12 @@ export async function searchView(main, q) {
   if (!q) {
     /** @type {{ images: { edges: Array<{ node: ListedArtifact }> }; indexes: { edges: Array<{ node: ListedArtifact }> } }} */
     const data = await gql(LANDING);
+    if (data.images.edges.length === 0 && data.indexes.edges.length === 0) {
+      /** @type {{ registries: Array<{ name: string }> }} */
+      const { registries } = await rest('/api/v1/registries');
+      replace(results, nextStep(registries));
+      return;
+    }
     replace(
       results,
       h(

@@ -1,7 +1,8 @@
 import { gql } from '../api.js';
-import { announce, digestLink, h, replace } from '../dom.js';
+import { announce, digestWithCopy, h, replace } from '../dom.js';
 import { AROUND_ONE } from '../queries.js';
-import { category, kindChip, signatureFacts } from './badges.js';
+import { bySignatureStatus, category, kindChip, statusBadge } from './badges.js';
+import { artifactTypeWords, edgeWords } from './words.js';
 
 /** @typedef {import('../queries.js').TreeNode} TreeNode */
 /** @typedef {import('../queries.js').Around} Around */
@@ -32,20 +33,45 @@ function title(n) {
     ? [p.os, p.architecture, p.variant].filter(Boolean).join('/')
     : annotation('org.opencontainers.image.ref.name');
   const predicate = n.statements[0]?.predicateType ?? annotation('dev.sigstore.bundle.predicateType');
-  return predicate ?? platform ?? n.artifactType ?? n.mediaType ?? 'not fetched yet';
+  return predicate ?? platform ?? artifactTypeWords(n.artifactType) ?? n.mediaType ?? 'not fetched yet';
 }
 
-const EDGE_LABEL = /** @type {Record<string, string>} */ ({
-  INDEX_CHILD: 'index child',
-  SUBJECT: 'subject',
-  TAG_SCHEMA: 'referrers tag',
-  COSIGN_TAG: 'cosign tag',
-  BUILDKIT_ATTESTATION: 'BuildKit attestation',
-});
+/**
+ * Only what can have something below it gets an expand control: an index (its platforms) or a
+ * node something refers to. Cycles and the depth cap stop expansion too.
+ * @param {TreeNode} n
+ */
+function hasBelow(n) {
+  return n.kind === 'INDEX' || (n.below?.edges.length ?? 0) > 0;
+}
 
 /**
- * The referrers tree around one artifact as nested disclosure lists: every level expands and
- * collapses with a button (keyboard and screen readers included); deeper levels load on demand.
+ * A signature's outcome on its row, compact: the full card (signer, issuer, reason) is in the
+ * Signatures section, not repeated here.
+ * @param {TreeNode} n
+ */
+function verdicts(n) {
+  return [...n.verification]
+    .sort(bySignatureStatus)
+    .map((s) =>
+      h(
+        'span',
+        { class: 'tree-sig', title: s.reason ? `${s.reason}${s.message ? `: ${s.message}` : ''}` : '' },
+        statusBadge(s.status),
+        ' ',
+        h(
+          'span',
+          { class: 'identity small', title: s.identity ?? s.keyId ?? '' },
+          s.identity ?? s.keyId ?? '',
+        ),
+      ),
+    );
+}
+
+/**
+ * The referrers tree around one artifact as nested disclosure lists: every level with something
+ * below it expands and collapses with a button (keyboard and screen readers included); deeper
+ * levels load on demand.
  */
 export class ReferrersTree {
   /** @param {string} rootDigest @param {Around} root */
@@ -114,7 +140,7 @@ export class ReferrersTree {
   item({ node, edge }, key, path, depth) {
     const open = this.expanded.has(key);
     const cycle = path.includes(node.digest);
-    const expandable = !cycle && depth < MAX_DEPTH && node.kind !== 'UNKNOWN';
+    const expandable = !cycle && depth < MAX_DEPTH && node.kind !== 'UNKNOWN' && hasBelow(node);
     const c = category(node.kind);
     const toggle = expandable
       ? h(
@@ -151,16 +177,11 @@ export class ReferrersTree {
         toggle,
         kindChip(node.kind),
         h('span', { class: 'tree-title' }, title(node)),
-        digestLink(node.digest),
-        h('span', { class: 'edge muted' }, EDGE_LABEL[edge] ?? edge.toLowerCase()),
+        digestWithCopy(node.digest),
+        h('span', { class: 'edge muted' }, edgeWords(edge)),
+        verdicts(node),
         this.fresh.has(node.digest) && h('span', { class: 'chip chip-new' }, 'New'),
       ),
-      node.verification.length > 0 &&
-        h(
-          'div',
-          { class: 'tree-sigs' },
-          node.verification.map((s) => signatureFacts(s)),
-        ),
       below,
     );
   }
@@ -209,7 +230,12 @@ export class ReferrersTree {
         const around = this.cache.get(f.digest);
         if (!around) continue;
         for (const e of entries(around)) {
-          if (e.node.kind === 'UNKNOWN' || f.path.includes(e.node.digest) || e.node.digest === f.digest)
+          if (
+            e.node.kind === 'UNKNOWN' ||
+            !hasBelow(e.node) ||
+            f.path.includes(e.node.digest) ||
+            e.node.digest === f.digest
+          )
             continue;
           const key = `${f.key}/${e.node.digest}`;
           this.expanded.add(key);
