@@ -4,3 +4,4 @@ export * from './viewer.js';
 export * from './answers.js';
 export * from './graph-reader.js';
 export * from './verdict.js';
+export * from './view-access.js';

@@ -5,7 +5,7 @@ import { InvalidDigestError, parseDigest } from '#oci';
 import { RegistryClient } from '#registry';
 import type { RepositoryScope } from '#store';
 import type { Logger } from 'pino';
-import { decideViewAccess } from './view-access.js';
+import { decideViewAccess } from '#answers';
 import { ViewError, viewErrorFor } from './view-errors.js';
 import type { ViewMetrics } from './view.metrics.js';
 

@@ -10,7 +10,7 @@ import { isTag } from '#registry';
 import type { InboxRepository, RegistryViewRepository, RepositoryScope } from '#store';
 import type { Logger } from 'pino';
 import { LegacyTags } from './legacy-tags.js';
-import { decideViewAccess } from './view-access.js';
+import { decideViewAccess } from '#answers';
 import { ViewError } from './view-errors.js';
 import { Lru } from './view-lru.js';
 import type { ViewMetrics } from './view.metrics.js';

@@ -9,7 +9,7 @@ import type { RegistryViewRepository } from '#store';
 import type { ScopedRequest } from '../http/scope.js';
 import type { BlobView } from './blob-view.js';
 import type { ManifestView, ServedManifest } from './manifest-view.js';
-import { decideViewAccess } from './view-access.js';
+import { decideViewAccess } from '#answers';
 import { sendOciError, ViewError, viewErrorFor } from './view-errors.js';
 import { parseViewPath, viewApiOf, type ViewTarget } from './view-path.js';
 import type { ViewMetrics } from './view.metrics.js';

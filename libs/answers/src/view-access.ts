@@ -1,9 +1,9 @@
 /**
- * The registry view's one access decision. Every manifest, blob and tag answer of /v2 goes
- * through decideViewAccess, so the read model can take this rule over in one place.
+ * The registry view's one access decision, in the read model beside the rest: every manifest,
+ * blob and tag answer of /v2 goes through it, with the same matcher the SQL rule uses.
  */
 import type { RepositoryScope, ViewManifest } from '#store';
-import { Viewer } from '#answers';
+import { Viewer } from './viewer.js';
 
 export type ViewAccess =
   /** The repository is outside the caller's scope: refused, whatever exists there. */
