@@ -75,6 +75,11 @@ export class GraphReader {
     return this.read.findSbomPackages(this.viewer.scope, { sbomIds }, opts);
   }
 
+  /** A notified verification result is visible to the viewer (see ReadRepository). */
+  verificationVisible(artifact: string, repositoryId: number): Promise<boolean> {
+    return this.read.verificationVisible(this.viewer.scope, artifact, repositoryId);
+  }
+
   /** `registry/repository` of repository ids the viewer may read (others are absent). */
   repositoryPaths(ids: number[]) {
     return this.read.findRepositoryPaths(this.viewer.scope, ids);

@@ -63,11 +63,8 @@ export class GraphEvents implements OnModuleInit, OnModuleDestroy {
       (e) => e.type === 'verification_changed' && e.subject === subject,
       async (e) => {
         if (e.type !== 'verification_changed') return undefined;
-        const [path, rows] = await Promise.all([
-          reader.graph.repositoryPaths([e.repositoryId]),
-          reader.graph.artifacts([e.artifact]),
-        ]);
-        if (!path.has(e.repositoryId) || rows.length === 0) return undefined;
+        if (!Number.isFinite(e.repositoryId)) return undefined;
+        if (!(await reader.graph.verificationVisible(e.artifact, e.repositoryId))) return undefined;
         return { subject: e.subject, artifactDigest: e.artifact, status: e.status };
       },
     );

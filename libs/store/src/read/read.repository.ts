@@ -321,6 +321,25 @@ export class ReadRepository extends EvidenceReads {
     return rows.map(normaliseArtifact);
   }
 
+  /**
+   * Whether a verification result of `repositoryId` over `artifact` is visible: the repository is
+   * in scope and holds the artifact (the rule of verificationVisible, for one notified row).
+   */
+  async verificationVisible(
+    scope: RepositoryScope,
+    artifact: string,
+    repositoryId: number,
+  ): Promise<boolean> {
+    const { rows } = await this.db.pool.query(
+      `SELECT 1 FROM artifact_location vl JOIN repository vr ON vr.id = vl.repository_id
+       JOIN registry vg ON vg.id = vr.registry_id
+       WHERE vl.repository_id = $1 AND vl.digest = $2 AND vl.present
+         AND ($3::text = '' OR (vg.name || '/' || vr.name) ~ $3)`,
+      [repositoryId, artifact, scopeParam(scope)],
+    );
+    return rows.length > 0;
+  }
+
   /** `registry/repository` of repository ids in scope (graph notifications carry only the id). */
   async findRepositoryPaths(
     scope: RepositoryScope,
