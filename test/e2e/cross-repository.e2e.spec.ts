@@ -10,7 +10,7 @@ import {
   type BuiltManifest,
   type TestDatabase,
 } from '#testing';
-import { eventually, startRefgraph, type StartedRefgraph } from './harness.js';
+import { eventually, startRefgraph, localDistribution, type StartedRefgraph } from './harness.js';
 
 /**
  * One image (the same digest) lives in team-a/app and team-b/app, each repository with its own
@@ -94,14 +94,7 @@ beforeAll(async () => {
     tdb.url,
     {
       server: { rateLimitPerMinute: 0 },
-      registries: [
-        {
-          name: 'local',
-          kind: 'distribution',
-          url: 'http://127.0.0.1:9',
-          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK' } },
-        },
-      ],
+      registries: [localDistribution('http://127.0.0.1:9')],
       trust: {
         authorities: [
           { name: 'ci', keyless: { issuer: 'https://issuer.example', subject: 'https://ci.example/a' } },

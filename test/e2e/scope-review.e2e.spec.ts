@@ -10,7 +10,7 @@ import {
   type BuiltManifest,
   type TestDatabase,
 } from '#testing';
-import { startRefgraph, type StartedRefgraph } from './harness.js';
+import { startRefgraph, localDistribution, type StartedRefgraph } from './harness.js';
 
 /**
  * Reads that a token scoped to team-a can steer with content it may push into team-a: a
@@ -63,14 +63,7 @@ beforeAll(async () => {
     tdb.url,
     {
       server: { rateLimitPerMinute: 0 },
-      registries: [
-        {
-          name: 'local',
-          kind: 'distribution',
-          url: 'http://127.0.0.1:9',
-          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK' } },
-        },
-      ],
+      registries: [localDistribution('http://127.0.0.1:9')],
       auth: { tokens: [{ name: 'team-a', sha256: sha(READER), scopes: ['read:local/team-a/**'] }] },
     },
     { HOOK: 'hook-secret' },

@@ -9,7 +9,7 @@ import {
   type BuiltManifest,
   type TestDatabase,
 } from '#testing';
-import { startRefgraph, type StartedRefgraph } from './harness.js';
+import { startRefgraph, localDistribution, type StartedRefgraph } from './harness.js';
 
 /**
  * Verdicts are `allowed` only on evidence refgraph has verified (README, "Verdicts fail closed").
@@ -46,14 +46,7 @@ beforeAll(async () => {
     tdb.url,
     {
       server: { rateLimitPerMinute: 0 },
-      registries: [
-        {
-          name: 'local',
-          kind: 'distribution',
-          url: 'http://127.0.0.1:9',
-          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK' } },
-        },
-      ],
+      registries: [localDistribution('http://127.0.0.1:9')],
       trust: {
         authorities: [
           { name: 'ci', keyless: { issuer: 'https://issuer.example', subject: 'https://ci.example/a' } },
