@@ -82,7 +82,8 @@ const running = new Set<ServiceProcess>();
 
 export interface StartOptions {
   role: Role;
-  databaseUrl: string;
+  /** Omitted: the service starts its embedded Postgres (set REFGRAPH_DATA_DIR in `env`). */
+  databaseUrl?: string;
   /** The refgraph.yaml content (JSON is YAML). */
   config: Record<string, unknown>;
   env?: Record<string, string>;
@@ -100,7 +101,7 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
     env: {
       PATH: process.env.PATH ?? '',
       ...opts.env,
-      DATABASE_URL: opts.databaseUrl,
+      ...(opts.databaseUrl !== undefined && { DATABASE_URL: opts.databaseUrl }),
       REFGRAPH_CONFIG: configPath,
       REFGRAPH_ROLE: opts.role,
       PORT: String(port),
