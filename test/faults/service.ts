@@ -88,6 +88,11 @@ export interface StartOptions {
   config: Record<string, unknown>;
   env?: Record<string, string>;
   port?: number;
+  /**
+   * Leads its own process group, as a shell's foreground job does, so that a signal can go to
+   * the group as a terminal's Ctrl-C does (`process.kill(-pid, …)`).
+   */
+  group?: boolean;
 }
 
 export async function startService(opts: StartOptions): Promise<ServiceProcess> {
@@ -98,6 +103,7 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
   const port = opts.role === 'worker' ? 0 : (opts.port ?? (await freePort()));
   const child = spawn(process.execPath, [MAIN], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.group === true,
     env: {
       PATH: process.env.PATH ?? '',
       ...opts.env,
