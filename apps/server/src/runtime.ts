@@ -36,6 +36,8 @@ export interface Runtime {
   limiter: RateLimiter;
   db: Database;
   logger: Logger;
+  /** Per-item lines (deliveries, ingestion and verification outcomes), rate-limited per kind. */
+  lines: LogSampler;
   metrics: Metrics;
   catalog: RegistryCatalog;
   registries: RegistryRepository;
@@ -82,6 +84,7 @@ export async function buildRuntime(
   );
   const budgeted = budget.wrap(catalog);
   const metrics = new Metrics();
+  const lines = new LogSampler(logger);
   const graph = new GraphRepository(db);
   const inbox = new InboxRepository(db, config.worker.maxAttempts);
   const syncs = new SyncRepository(db);
@@ -98,18 +101,19 @@ export async function buildRuntime(
     limiter: new RateLimiter(config.server.rateLimitPerMinute),
     db,
     logger,
+    lines,
     metrics,
     catalog,
     registries,
     graph,
     inbox,
     referrers: new ReferrersRepository(db),
-    processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust, new LogSampler(logger)),
+    processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust, lines),
     read,
     answers: new Answers(read, catalog, config.policies, policy.version),
     trustVersion: policy.version,
     trust,
-    verifier: new ArtifactVerifier(trust, policy, blobs, config.limits, new LogSampler(logger)),
+    verifier: new ArtifactVerifier(trust, policy, blobs, config.limits, lines),
     workerHealth: new WorkerHealth(),
     syncs,
     sync: new RegistrySync({
