@@ -82,11 +82,17 @@ const running = new Set<ServiceProcess>();
 
 export interface StartOptions {
   role: Role;
-  databaseUrl: string;
+  /** Omitted: the service starts its embedded Postgres (set REFGRAPH_DATA_DIR in `env`). */
+  databaseUrl?: string;
   /** The refgraph.yaml content (JSON is YAML). */
   config: Record<string, unknown>;
   env?: Record<string, string>;
   port?: number;
+  /**
+   * Leads its own process group, as a shell's foreground job does, so that a signal can go to
+   * the group as a terminal's Ctrl-C does (`process.kill(-pid, …)`).
+   */
+  group?: boolean;
 }
 
 export async function startService(opts: StartOptions): Promise<ServiceProcess> {
@@ -97,10 +103,11 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
   const port = opts.role === 'worker' ? 0 : (opts.port ?? (await freePort()));
   const child = spawn(process.execPath, [MAIN], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.group === true,
     env: {
       PATH: process.env.PATH ?? '',
       ...opts.env,
-      DATABASE_URL: opts.databaseUrl,
+      ...(opts.databaseUrl !== undefined && { DATABASE_URL: opts.databaseUrl }),
       REFGRAPH_CONFIG: configPath,
       REFGRAPH_ROLE: opts.role,
       PORT: String(port),

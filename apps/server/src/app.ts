@@ -96,7 +96,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         bufferLogs: false,
       });
       app.useGlobalFilters(new AllErrorsFilter(logger));
-      const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics, logger);
+      const receiver = new WebhookReceiver(runtime.catalog, runtime.inbox, runtime.metrics, runtime.lines);
       await app.register(webhookRoutes(receiver, config.server.bodyLimitBytes, logger));
       const view = createRegistryView(runtime);
       await app.register(oci.routes(view.countToken));
@@ -150,6 +150,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
     async close() {
       await app?.close();
       await worker?.stop();
+      runtime.lines.flush();
       await runtime.db.close();
     },
   };

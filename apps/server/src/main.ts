@@ -3,6 +3,7 @@ import { embeddedDataDir, runningPostgres, startEmbeddedPostgres, type EmbeddedD
 import { createApp, type Role } from './app.js';
 import { startupLines } from './first-run.js';
 import { createLogger } from './logger.js';
+import { withoutSignalHooks } from './signals.js';
 
 /** SIGTERM/SIGINT end the process within this long, drained or not (Kubernetes allows 30 s). */
 const SHUTDOWN_DEADLINE_MS = 20_000;
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     logger.info({ dataDir }, 'DATABASE_URL not set: starting embedded Postgres (REFGRAPH_DATA_DIR)');
-    embedded = await startEmbeddedPostgres(dataDir);
+    embedded = await withoutSignalHooks(() => startEmbeddedPostgres(dataDir));
     databaseUrl = embedded.url;
   }
 

@@ -4,6 +4,7 @@ import {
   ArtifactVerifier,
   BudgetedSource,
   EventProcessor,
+  LogSampler,
   Metrics,
   RegistryBudget,
   RegistryCatalog,
@@ -35,6 +36,8 @@ export interface Runtime {
   limiter: RateLimiter;
   db: Database;
   logger: Logger;
+  /** Per-item lines (deliveries, ingestion and verification outcomes), rate-limited per kind. */
+  lines: LogSampler;
   metrics: Metrics;
   catalog: RegistryCatalog;
   registries: RegistryRepository;
@@ -81,6 +84,7 @@ export async function buildRuntime(
   );
   const budgeted = budget.wrap(catalog);
   const metrics = new Metrics();
+  const lines = new LogSampler(logger);
   const graph = new GraphRepository(db);
   const inbox = new InboxRepository(db, config.worker.maxAttempts);
   const syncs = new SyncRepository(db);
@@ -97,18 +101,19 @@ export async function buildRuntime(
     limiter: new RateLimiter(config.server.rateLimitPerMinute),
     db,
     logger,
+    lines,
     metrics,
     catalog,
     registries,
     graph,
     inbox,
     referrers: new ReferrersRepository(db),
-    processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust),
+    processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust, lines),
     read,
     answers: new Answers(read, catalog, config.policies, policy.version),
     trustVersion: policy.version,
     trust,
-    verifier: new ArtifactVerifier(trust, policy, blobs, config.limits),
+    verifier: new ArtifactVerifier(trust, policy, blobs, config.limits, lines),
     workerHealth: new WorkerHealth(),
     syncs,
     sync: new RegistrySync({

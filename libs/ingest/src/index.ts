@@ -11,3 +11,4 @@ export * from './verify-artifact.js';
 export { RecordBuilder, type Records, type SubjectContext } from './trust-records.js';
 export * from './verify-jobs.js';
 export * from './registry-budget.js';
+export * from './log-sampler.js';

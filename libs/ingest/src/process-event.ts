@@ -16,9 +16,13 @@ import { RegistryError } from '#registry';
 import type { CatalogEntry, RegistryCatalog } from './catalog.js';
 import { describeError, isNotFound, isRetryable } from './errors.js';
 import type { Metrics } from './metrics.js';
+import type { LogLevel, LogSampler } from './log-sampler.js';
 import { isRegistryBusy } from './registry-budget.js';
 
 type Outcome = { status: 'done' | 'skipped'; note?: string };
+
+/** What one event's line says beyond the event itself. */
+type LineFields = { outcome: 'done' | 'skipped' | 'stale' | 'retrying' | 'failed' } & Record<string, unknown>;
 
 /**
  * Turns one stored webhook event into graph writes. Safe to run any number of times: a finished
@@ -39,6 +43,8 @@ export class EventProcessor {
     private readonly metrics: Metrics,
     /** Verification of signatures, attestations and SBOMs a push stores or newly links. */
     private readonly trust?: Pick<TrustRepository, 'verifyJobs'>,
+    /** One line per outcome (rate-limited): what was written, or why nothing was. */
+    private readonly log?: LogSampler,
   ) {
     // Two batches in flight: one fills while the other commits, so an event rarely waits for a
     // whole batch ahead of it.
@@ -53,12 +59,12 @@ export class EventProcessor {
     const event: EventMark = { id: ev.id, attempts: attempt };
     const entry = this.catalog.byId(ev.registryId);
     if (!entry) {
-      await this.finish(event, { status: 'skipped', note: 'registry is no longer configured' });
+      await this.finish(ev, event, { status: 'skipped', note: 'registry is no longer configured' });
       return;
     }
     if (ev.action === 'unknown') {
       // Only rejected events name no action, and they are never queued; nothing to act on.
-      await this.finish(event, { status: 'skipped', note: 'event names no action' });
+      await this.finish(ev, event, { status: 'skipped', note: 'event names no action' });
       return;
     }
     try {
@@ -72,10 +78,12 @@ export class EventProcessor {
       if (!isRetryable(err) || attempt >= maxAttempts) {
         await this.inbox.finish(ev.id, 'failed', attempt, message);
         this.metrics.jobsDone.inc({ outcome: 'failed' });
+        this.line('error', ev, { outcome: 'failed', error: message, attempt, maxAttempts });
         return;
       }
       await this.inbox.recordAttempt(ev.id, attempt, message).catch(() => undefined);
       this.metrics.jobsRetried.inc();
+      this.line('warn', ev, { outcome: 'retrying', error: message, attempt, maxAttempts });
       throw err;
     }
   }
@@ -89,7 +97,7 @@ export class EventProcessor {
   ): Promise<void> {
     const digest = ev.digest ?? (ev.tag ? await entry.client.resolveTag(ev.repository, ev.tag) : null);
     if (!digest)
-      return this.finish(event, { status: 'skipped', note: 'tag no longer exists in the registry' });
+      return this.finish(ev, event, { status: 'skipped', note: 'tag no longer exists in the registry' });
 
     let content = ev.digest ? stored : await this.graph.findManifest(digest);
     if (!content) {
@@ -101,7 +109,11 @@ export class EventProcessor {
       } catch (err) {
         outcome = err instanceof RegistryError ? err.code : 'error';
         if (isNotFound(err)) {
-          return this.finish(event, { status: 'skipped', note: 'manifest no longer in the registry' });
+          return this.finish(ev, event, {
+            status: 'skipped',
+            note: 'manifest no longer in the registry',
+            digest,
+          });
         }
         throw err;
       } finally {
@@ -123,7 +135,16 @@ export class EventProcessor {
       ...(this.trust ? { verify: this.trust.verifyJobs } : {}),
     };
     const res = await this.pushes.submit(input);
-    if (res.eventFinished) this.metrics.jobsDone.inc({ outcome: 'done' });
+    if (!res.eventFinished) return;
+    this.metrics.jobsDone.inc({ outcome: 'done' });
+    this.line('info', ev, {
+      outcome: res.applied ? 'done' : 'stale',
+      digest,
+      kind: input.kind,
+      ...(tag ? { tag } : {}),
+      edgesAdded: res.edgesAdded,
+      edgesRemoved: res.edgesRemoved,
+    });
   }
 
   /**
@@ -147,20 +168,61 @@ export class EventProcessor {
     const repositoryId = await this.registries.ensureRepository(entry.id, ev.repository);
     const { digest, tag, eventAt } = ev;
     if (!digest && !tag) {
-      return this.finish(event, { status: 'skipped', note: 'delete event names neither digest nor tag' });
+      return this.finish(ev, event, { status: 'skipped', note: 'delete event names neither digest nor tag' });
     }
-    const finished = await this.graph.transaction(async (c) => {
+    const { finished, res } = await this.graph.transaction(async (c) => {
       const res = digest
         ? await this.graph.applyDelete(repositoryId, digest, eventAt, c)
         : await this.graph.applyTagDelete(repositoryId, tag!, eventAt, c);
-      return this.inbox.finishPending(event, 'done', res.applied ? undefined : STALE_NOTE, c);
+      return {
+        res,
+        finished: await this.inbox.finishPending(event, 'done', res.applied ? undefined : STALE_NOTE, c),
+      };
     });
-    if (finished) this.metrics.jobsDone.inc({ outcome: 'done' });
+    if (!finished) return;
+    this.metrics.jobsDone.inc({ outcome: 'done' });
+    this.line('info', ev, {
+      outcome: res.applied ? 'done' : 'stale',
+      edgesAdded: res.edgesAdded,
+      edgesRemoved: res.edgesRemoved,
+    });
   }
 
   /** Records an outcome reached without graph writes. */
-  private async finish(event: EventMark, outcome: Outcome): Promise<void> {
+  private async finish(
+    ev: StoredEvent,
+    event: EventMark,
+    outcome: Outcome & { digest?: string },
+  ): Promise<void> {
     const finished = await this.inbox.finishPending(event, outcome.status, outcome.note);
-    if (finished) this.metrics.jobsDone.inc({ outcome: outcome.status });
+    if (!finished) return;
+    this.metrics.jobsDone.inc({ outcome: outcome.status });
+    this.line('info', ev, {
+      outcome: outcome.status,
+      note: outcome.note,
+      ...(outcome.digest ? { digest: outcome.digest } : {}),
+    });
+  }
+
+  /**
+   * One line per event outcome, written once: a run that finds the event already finished by
+   * another writes nothing. Retries and final failures are their own kind, so a flood of
+   * successes never hides them in a summary.
+   */
+  private line(level: LogLevel, ev: StoredEvent, fields: LineFields): void {
+    const failed = fields.outcome === 'retrying' || fields.outcome === 'failed';
+    this.log?.write(
+      level,
+      {
+        eventId: ev.id,
+        registry: this.catalog.byId(ev.registryId)?.config.name,
+        repository: ev.repository,
+        action: ev.action,
+        ...(ev.digest ? { digest: ev.digest } : {}),
+        ...(ev.tag ? { tag: ev.tag } : {}),
+        ...fields,
+      },
+      failed ? 'event not ingested' : 'event ingested',
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { isRetryable } from './errors.js';
+import { describeError, isRetryable } from './errors.js';
 import { ManifestError, parseManifest, type ParsedManifest } from '#oci';
 import type { ArtifactPlace, ReferrerSubject, TrustRepository } from '#store';
 import { maxLayerBytes, planLayers, type LayerTask, type TrustPolicy } from '#verify';
@@ -9,6 +9,7 @@ import {
   layerCapReason,
   PackageBudget,
 } from './artifact-caps.js';
+import type { LogSampler } from './log-sampler.js';
 import { RecordBuilder, type SubjectContext } from './trust-records.js';
 
 /** Reads layer blobs from a configured registry, checking digest and size. */
@@ -22,6 +23,8 @@ export interface VerifyOutcome {
   signatures: number;
   attestations: number;
   sboms: number;
+  /** Signature rows written, by status (`verified`, `failed`, …). */
+  statuses?: Record<string, number>;
 }
 
 const TRUST_KINDS = new Set(['signature', 'attestation', 'sbom']);
@@ -44,6 +47,12 @@ export class ArtifactVerifier {
     private readonly policy: TrustPolicy,
     private readonly blobs: (registryId: number) => BlobSource | undefined,
     private readonly limits: ArtifactLimits = DEFAULT_LIMITS,
+    /**
+     * One line per outcome (rate-limited). Results at info: they are what policy answers are
+     * read from, so "why denied" starts here. Skips at debug: "no subject yet" is the ordinary
+     * state of a signature pushed before its image, and its job runs again when the edge comes.
+     */
+    private readonly log?: LogSampler,
   ) {}
 
   get policyVersion(): string {
@@ -52,6 +61,24 @@ export class ArtifactVerifier {
 
   /** Throws only when trying again may help (registry unavailable or rate limiting). */
   async run(digest: string): Promise<VerifyOutcome> {
+    let out: VerifyOutcome;
+    try {
+      out = await this.verify(digest);
+    } catch (err) {
+      const error = describeError(err);
+      this.log?.write('warn', { digest, outcome: 'retrying', error }, 'artifact not verified');
+      throw err;
+    }
+    const { status, ...counts } = out;
+    this.log?.write(
+      status === 'done' ? 'info' : 'debug',
+      { digest, outcome: status, ...counts },
+      'artifact verified',
+    );
+    return out;
+  }
+
+  private async verify(digest: string): Promise<VerifyOutcome> {
     const artifact = await this.trust.findArtifact(digest);
     if (!artifact || !TRUST_KINDS.has(artifact.kind)) return skipped('not a signature, attestation or SBOM');
     let manifest: ParsedManifest;
@@ -87,11 +114,14 @@ export class ArtifactVerifier {
     await this.trust.upsertSignatures(signatures);
     await this.trust.upsertAttestations(attestations);
     for (const sbom of sboms) await this.trust.upsertSbom(sbom);
+    const statuses: Record<string, number> = {};
+    for (const row of signatures) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
     return {
       status: 'done',
       signatures: signatures.length,
       attestations: attestations.length,
       sboms: sboms.length,
+      statuses,
     };
   }
 

@@ -96,6 +96,7 @@ export async function startEmbeddedPostgres(
     onLog: (m: unknown) => remember(String(m)),
     onError: (m: unknown) => remember(String(m)),
   });
+  ownSession(pgServer);
   if (!existsSync(resolve(dir, 'PG_VERSION'))) await pgServer.initialise();
   // The package rejects with nothing when the server exits early; say why from its last words.
   await pgServer.start().catch(() => {
@@ -118,4 +119,18 @@ export async function startEmbeddedPostgres(
     url: embeddedUrl(port),
     stop: () => pgServer.stop(),
   };
+}
+
+/**
+ * Starts the server in its own session (spawn's `detached`), out of the terminal's process group:
+ * Ctrl-C signals the whole foreground group, and Postgres takes SIGINT as "fast shutdown",
+ * cutting the service's connections while it is still draining. The service stops it itself,
+ * last. The package spreads the result of its (private) getUidAndGid() into spawn's options and
+ * has no option for this; without that method (another version) the server starts as before.
+ */
+function ownSession(server: object): void {
+  const s = server as { getUidAndGid?: (name?: string) => Promise<object> };
+  const ids = s.getUidAndGid;
+  if (typeof ids !== 'function') return;
+  s.getUidAndGid = async (name?: string) => ({ ...(await ids.call(server, name)), detached: true });
 }

@@ -50,8 +50,12 @@ beforeAll(async () => {
     })),
   );
   metrics = new Metrics();
+  const quiet = () => undefined;
   receiver = new WebhookReceiver(catalog, new InboxRepository(db, 5), metrics, {
     warn: (obj: unknown) => void warnings.push(obj),
+    info: quiet,
+    debug: quiet,
+    error: quiet,
   });
 });
 

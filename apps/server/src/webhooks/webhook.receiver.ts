@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { RegistryCatalog, Metrics } from '#ingest';
+import { LogSampler, type LineSink, type RegistryCatalog, type Metrics } from '#ingest';
 import type { InboxRepository } from '#store';
 import { getAdapter, SIGNING_KINDS, WebhookError, type RejectedEvent, type WebhookRequest } from '#webhooks';
 
@@ -23,6 +22,8 @@ const MAX_LISTED_REJECTIONS = 20;
  * beyond it they are counted (reply, metrics, log) but not stored.
  */
 export const MAX_STORED_REJECTIONS = 100;
+/** A registry name from the URL is the caller's text: logged, but not at any length. */
+const MAX_LOGGED_NAME = 100;
 
 /**
  * Authenticates, parses and durably stores one webhook delivery. Answers 2xx only after every
@@ -37,14 +38,19 @@ export class WebhookReceiver {
     private readonly catalog: RegistryCatalog,
     private readonly inbox: InboxRepository,
     private readonly metrics: Metrics,
-    private readonly logger?: Pick<Logger, 'warn'>,
-  ) {}
+    log?: LineSink | LogSampler,
+  ) {
+    this.log = log instanceof LogSampler || !log ? log : new LogSampler(log);
+  }
+
+  private readonly log: LogSampler | undefined;
 
   async receive(registryName: string, req: WebhookRequest): Promise<WebhookReply> {
     const entry = this.catalog.byName(registryName);
     if (!entry) {
       this.metrics.webhookRejected.inc({ registry: 'unknown', reason: 'registry_unknown' });
-      return reject(404, 'registry_unknown', `no registry named "${registryName}" is configured`);
+      const name = JSON.stringify(registryName.slice(0, MAX_LOGGED_NAME));
+      return this.refuse(registryName, 404, 'registry_unknown', `no registry named ${name} is configured`);
     }
     const adapter = getAdapter(entry.config.kind);
     let result;
@@ -54,11 +60,18 @@ export class WebhookReceiver {
     } catch (err) {
       if (err instanceof WebhookError) {
         this.metrics.webhookRejected.inc({ registry: registryName, reason: err.code });
-        return reject(STATUS_BY_CODE[err.code], err.code, err.message);
+        return this.refuse(registryName, STATUS_BY_CODE[err.code], err.code, err.message);
       }
       throw err;
     }
-    if (result.reply) return result.reply;
+    if (result.reply) {
+      this.log?.write(
+        'info',
+        { registry: registryName, status: result.reply.status, outcome: 'reply' },
+        'webhook delivery',
+      );
+      return result.reply;
+    }
     const rejected = result.rejected ?? [];
     const kept = rejected.slice(0, MAX_STORED_REJECTIONS);
     // Signed senders sign the body but not the delivery id: a captured delivery replayed under a
@@ -76,14 +89,37 @@ export class WebhookReceiver {
     // Rejections beyond the stored ones cannot be told from a retry's: they count with the
     // delivery's stored ones, i.e. when the delivery is new.
     const fresh = counts.rejected > 0 ? counts.rejected + rejected.length - kept.length : 0;
-    if (fresh > 0) this.reportRejections(registryName, rejected, fresh);
+    if (fresh > 0) this.countRejections(registryName, rejected, fresh);
+    const body = {
+      accepted: counts.stored,
+      duplicates: result.events.length + kept.length - counts.stored - counts.rejected,
+      ignored: result.ignored,
+      rejected: rejected.length,
+    };
+    // One line per delivery. Rejected events make it a warning once, when first stored: a
+    // sender's retries of the same delivery are duplicates and stay at info.
+    this.log?.write(
+      fresh > 0 ? 'warn' : 'info',
+      {
+        registry: registryName,
+        status: 202,
+        outcome:
+          fresh > 0
+            ? 'rejected'
+            : body.accepted > 0
+              ? 'accepted'
+              : body.duplicates > 0
+                ? 'duplicate'
+                : 'ignored',
+        ...body,
+        ...(fresh > 0 && { reasons: rejected.slice(0, MAX_LISTED_REJECTIONS).map((r) => r.message) }),
+      },
+      'webhook delivery',
+    );
     return {
       status: 202,
       body: {
-        accepted: counts.stored,
-        duplicates: result.events.length + kept.length - counts.stored - counts.rejected,
-        ignored: result.ignored,
-        rejected: rejected.length,
+        ...body,
         rejections: rejected
           .slice(0, MAX_LISTED_REJECTIONS)
           .map((r) => ({ reason: r.reason, message: r.message })),
@@ -92,17 +128,23 @@ export class WebhookReceiver {
   }
 
   /**
-   * Counts and logs rejected events once, when first stored: a sender's retries of the same
-   * delivery are duplicates and stay quiet.
+   * The one line for a delivery refused as a whole, here or before the receiver saw it (a body
+   * over the limit): status, code and reason, never the credentials or the body.
    */
-  private reportRejections(registry: string, rejected: RejectedEvent[], fresh: number): void {
+  refuse(registryName: string, status: number, code: string, message: string): WebhookReply {
+    this.log?.write(
+      'warn',
+      { registry: registryName.slice(0, MAX_LOGGED_NAME), status, outcome: code, reason: message },
+      'webhook refused',
+    );
+    return reject(status, code, message);
+  }
+
+  /** Counts rejected events once, when first stored. */
+  private countRejections(registry: string, rejected: RejectedEvent[], fresh: number): void {
     // A retried delivery is a duplicate as a whole, so the fresh ones are (all but never) the first.
     for (const r of rejected.slice(0, fresh))
       this.metrics.webhookEventsRejected.inc({ registry, reason: r.reason });
-    this.logger?.warn(
-      { registry, rejected: fresh, reasons: rejected.slice(0, MAX_LISTED_REJECTIONS).map((r) => r.message) },
-      'webhook events rejected',
-    );
   }
 }
 

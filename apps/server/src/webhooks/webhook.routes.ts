@@ -16,6 +16,9 @@ export function webhookRoutes(receiver: WebhookReceiver, bodyLimit: number, logg
 
     app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
       if (err.statusCode && err.statusCode < 500) {
+        // Refused before the receiver read it (a body over the limit): logged as its refusals are.
+        const registry = (req.params as { registry?: string } | undefined)?.registry ?? '';
+        receiver.refuse(registry, err.statusCode, fastifyCode(err.code), err.message);
         return reply
           .status(err.statusCode)
           .send(errorBody(fastifyCode(err.code), err.message, String(req.id)));

@@ -3,6 +3,8 @@ import type pg from 'pg';
 
 /** Advisory lock class of "graphile worker <id> is alive" locks (the other key is hashtext(id)). */
 const PRESENCE_LOCK_CLASS = 0x52_46_57; // "RFW"
+/** stop() waits at most this long for the presence connection to close. */
+const STOP_CLOSE_MS = 2_000;
 
 export interface WorkerPresenceOptions {
   /** A job locked for less than this is never reclaimed: covers a new worker not yet holding its lock. */
@@ -28,6 +30,8 @@ export class WorkerPresence {
   private connecting?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** Unlocks in flight: stop() lets them finish before it destroys their connection. */
+  private readonly unlocking = new Set<Promise<void>>();
   private readonly grace: number;
 
   constructor(
@@ -53,9 +57,14 @@ export class WorkerPresence {
   /** A pool of this process that has ended: its jobs, if it left any locked, become reclaimable. */
   async remove(workerId: string): Promise<void> {
     if (!this.ids.delete(workerId) || !this.client) return;
-    await this.client
+    const done = this.client
       .query('SELECT pg_advisory_unlock($1::int4, hashtext($2))', [PRESENCE_LOCK_CLASS, workerId])
-      .catch((err: unknown) => this.lost(err));
+      .then(
+        () => undefined,
+        (err: unknown) => this.lost(err),
+      );
+    this.unlocking.add(done);
+    await done.finally(() => this.unlocking.delete(done));
   }
 
   /** Unlocks the jobs of dead workers; returns how many worker ids were reclaimed. */
@@ -81,9 +90,19 @@ export class WorkerPresence {
     this.stopped = true;
     clearInterval(this.timer);
     await this.connecting?.catch(() => undefined);
-    // Destroying the connection drops its advisory locks.
-    this.client?.release(true);
+    await Promise.all(this.unlocking);
+    // Destroying the connection drops its advisory locks. Waiting for it to close keeps shutdown
+    // ordered: a database stopped next would otherwise terminate it mid-close, as an error.
+    const client = this.client;
     this.client = undefined;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = new Promise<void>((resolve) => {
+      client.once('end', resolve);
+      timer = setTimeout(resolve, STOP_CLOSE_MS);
+    });
+    client.release(true);
+    await closed.finally(() => clearTimeout(timer));
   }
 
   private async tick(): Promise<void> {
