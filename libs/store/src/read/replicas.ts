@@ -1,0 +1,246 @@
+// Read replicas for the read model: a pool chooser that hands each read statement to a streaming
+// replica in rotation (round robin) and to the primary when none is. Only the read repositories
+// (ReadRepository, ReferrersRepository, RegistryViewRepository) are built on it; writes and reads
+// that must see their own writes use the primary's Database directly.
+import pg from 'pg';
+import type { Database } from '../database.js';
+
+/** What a read repository needs of a database: one `query` per statement. */
+export interface ReadQueryable {
+  query<R extends pg.QueryResultRow = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+    textOrConfig: string | pg.QueryConfig,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
+}
+
+/** The handle the read repositories take: a Database, or a ReadReplicas chooser. */
+export interface ReadSource {
+  readonly pool: ReadQueryable;
+}
+
+export interface ReplicaOptions {
+  urls: string[];
+  /** A replica further behind the primary than this is out of rotation until it catches up. */
+  maxLagSeconds: number;
+  /** How often each replica's lag is measured. */
+  checkIntervalMs: number;
+  maxConnections?: number;
+}
+
+/** One replica as /readyz and the metrics report it. */
+export interface ReplicaStatus {
+  name: string;
+  /** Seconds behind the primary; null while unreachable or never measured. */
+  lagSeconds: number | null;
+  inRotation: boolean;
+  reason?: string;
+}
+
+/** Hooks for the Prometheus gauges (the metrics registry lives with the api). */
+export interface ReplicaMetrics {
+  lag(replica: string, seconds: number | null): void;
+  inRotation(replica: string, yes: boolean): void;
+  query(target: string): void;
+}
+
+interface Replica {
+  name: string;
+  pool: pg.Pool;
+  status: ReplicaStatus;
+  /** Statements sent to it (for tests and the metrics). */
+  queries: number;
+}
+
+/** The host:port/database of a URL, without its credentials. */
+export function replicaName(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'replica';
+  }
+}
+
+/**
+ * Errors after which a read is retried on the primary: the replica is unreachable or shutting
+ * down (no SQLSTATE, class 08, 57P*, 53*), or cancelled a statement in conflict with recovery
+ * (40001). A statement's own error (bad input, class 22/42) is returned as it is.
+ */
+function replicaFault(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53') || code === '40001';
+}
+
+export class ReadReplicas implements ReadSource {
+  readonly pool: ReadQueryable;
+  private readonly replicas: Replica[];
+  private next = 0;
+  private timer?: NodeJS.Timeout;
+  private checking?: Promise<void>;
+  private stopped = false;
+  /** Statements the primary answered for the read model. */
+  primaryQueries = 0;
+
+  constructor(
+    private readonly primary: Database,
+    private readonly options: ReplicaOptions,
+    private readonly metrics?: ReplicaMetrics,
+  ) {
+    const seen = new Map<string, number>();
+    this.replicas = options.urls.map((url) => {
+      let name = replicaName(url);
+      const n = (seen.get(name) ?? 0) + 1;
+      seen.set(name, n);
+      if (n > 1) name = `${name}#${n}`;
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: options.maxConnections ?? 20,
+        connectionTimeoutMillis: 5000,
+        idleTimeoutMillis: 30000,
+      });
+      // A replica going away must not crash the process; the next check takes it out.
+      pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
+      // Out of rotation until the first measurement says it is close enough.
+      return {
+        name,
+        pool,
+        queries: 0,
+        status: { name, lagSeconds: null, inRotation: false, reason: 'not measured yet' },
+      };
+    });
+    this.pool = { query: (textOrConfig, values) => this.query(textOrConfig, values) };
+  }
+
+  /** Measures every replica now, then every checkIntervalMs until close(). */
+  async start(): Promise<void> {
+    if (this.replicas.length === 0) return;
+    await this.check();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.check().finally(() => this.schedule());
+    }, this.options.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  /** One measurement of every replica (concurrent calls share it). */
+  check(): Promise<void> {
+    this.checking ??= this.measureAll().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async measureAll(): Promise<void> {
+    // The primary's position is read first: a replica that has replayed up to it is caught up.
+    let primaryLsn: string | null = null;
+    try {
+      const { rows } = await this.primary.pool.query<{ lsn: string }>(
+        'SELECT pg_current_wal_flush_lsn()::text AS lsn',
+      );
+      primaryLsn = rows[0]?.lsn ?? null;
+    } catch {
+      // Primary unreachable: replicas are still judged by their replay timestamp alone.
+    }
+    await Promise.all(this.replicas.map((r) => this.measure(r, primaryLsn)));
+  }
+
+  private async measure(r: Replica, primaryLsn: string | null): Promise<void> {
+    let lag: number | null = null;
+    let reason: string | undefined;
+    try {
+      const { rows } = await r.pool.query<{ recovery: boolean; behind: boolean | null; lag: number | null }>(
+        `SELECT pg_is_in_recovery() AS recovery,
+                ($1::pg_lsn IS NOT NULL AND pg_last_wal_replay_lsn() < $1::pg_lsn) AS behind,
+                EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 AS lag`,
+        [primaryLsn],
+      );
+      const row = rows[0]!;
+      if (!row.recovery) {
+        // Promoted (or misconfigured): not a copy of this primary any more.
+        reason = 'not a standby (pg_is_in_recovery() is false)';
+      } else if (primaryLsn !== null && row.behind === false) {
+        // Replayed everything the primary has flushed: an idle primary's old last commit is not lag.
+        lag = 0;
+      } else if (row.lag === null) {
+        reason = 'no transaction replayed yet';
+      } else {
+        lag = Math.max(0, row.lag);
+        if (lag > this.options.maxLagSeconds)
+          reason = `lag ${lag.toFixed(1)}s > ${this.options.maxLagSeconds}s`;
+      }
+    } catch (err) {
+      reason = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    this.setStatus(r, lag, reason);
+  }
+
+  private setStatus(r: Replica, lag: number | null, reason: string | undefined): void {
+    r.status = {
+      name: r.name,
+      lagSeconds: lag,
+      inRotation: reason === undefined,
+      ...(reason ? { reason } : {}),
+    };
+    this.metrics?.lag(r.name, lag);
+    this.metrics?.inRotation(r.name, r.status.inRotation);
+  }
+
+  /** The next replica in rotation, round robin; undefined when none is. */
+  private pick(): Replica | undefined {
+    for (let i = 0; i < this.replicas.length; i++) {
+      const r = this.replicas[(this.next + i) % this.replicas.length]!;
+      if (r.status.inRotation) {
+        this.next = (this.next + i + 1) % this.replicas.length;
+        return r;
+      }
+    }
+    return undefined;
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    textOrConfig: string | pg.QueryConfig,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    const r = this.pick();
+    if (r) {
+      try {
+        r.queries++;
+        this.metrics?.query(r.name);
+        return await r.pool.query<R>(textOrConfig as pg.QueryConfig, values);
+      } catch (err) {
+        if (!replicaFault(err)) throw err;
+        // Reads are safe to repeat: take the replica out until the next check and ask the primary.
+        this.setStatus(
+          r,
+          r.status.lagSeconds,
+          `failed a read: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
+    this.primaryQueries++;
+    this.metrics?.query('primary');
+    return this.primary.pool.query<R>(textOrConfig as pg.QueryConfig, values);
+  }
+
+  /** Every replica's last measurement, in configuration order. */
+  status(): ReplicaStatus[] {
+    return this.replicas.map((r) => ({ ...r.status }));
+  }
+
+  /** Statements each replica answered, by name. */
+  replicaQueries(): Record<string, number> {
+    return Object.fromEntries(this.replicas.map((r) => [r.name, r.queries]));
+  }
+
+  /** Stops the checks and closes the replica pools (the primary's stays with its owner). */
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.checking?.catch(() => undefined);
+    await Promise.all(this.replicas.map((r) => r.pool.end().catch(() => undefined)));
+  }
+}
