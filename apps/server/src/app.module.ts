@@ -15,6 +15,7 @@ import {
   INBOX,
   LOGGER,
   METRICS,
+  READ_REPLICAS,
   REFERRERS,
   WORKER_HEALTH,
 } from './tokens.js';
@@ -34,6 +35,7 @@ export class AppModule {
       { provide: LOGGER, useValue: rt.logger },
       { provide: ANSWERS, useValue: rt.answers },
       { provide: WORKER_HEALTH, useValue: rt.workerHealth },
+      { provide: READ_REPLICAS, useValue: rt.replicas ?? null },
     ];
     return {
       module: AppModule,
