@@ -72,6 +72,16 @@ function replicaFault(err: unknown): boolean {
   return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53') || code === '40001';
 }
 
+/** A pg_lsn's text ("16/B374D848") as a number; null stays null. */
+function parseLsn(text: string | null): bigint | null {
+  const m = text ? /^([0-9A-F]+)\/([0-9A-F]+)$/i.exec(text) : null;
+  return m ? (BigInt(`0x${m[1]}`) << 32n) + BigInt(`0x${m[2]}`) : null;
+}
+
+/** Primary positions kept for the lag bound: enough to tell any lag worth reporting. */
+const SAMPLE_HORIZON_MS = 10 * 60_000;
+const MAX_SAMPLES = 4096;
+
 export class ReadReplicas implements ReadSource {
   readonly pool: ReadQueryable;
   private readonly replicas: Replica[];
@@ -79,6 +89,8 @@ export class ReadReplicas implements ReadSource {
   private timer?: NodeJS.Timeout;
   private checking?: Promise<void>;
   private stopped = false;
+  /** The primary's flushed WAL position at each check, oldest first. */
+  private readonly samples: Array<{ lsn: bigint; at: number }> = [];
   /** Statements the primary answered for the read model. */
   primaryQueries = 0;
 
@@ -136,41 +148,66 @@ export class ReadReplicas implements ReadSource {
 
   private async measureAll(): Promise<void> {
     // The primary's position is read first: a replica that has replayed up to it is caught up.
-    let primaryLsn: string | null = null;
+    let primary: bigint | null = null;
     try {
       const { rows } = await this.primary.pool.query<{ lsn: string }>(
         'SELECT pg_current_wal_flush_lsn()::text AS lsn',
       );
-      primaryLsn = rows[0]?.lsn ?? null;
+      primary = parseLsn(rows[0]?.lsn ?? null);
     } catch {
-      // Primary unreachable: replicas are still judged by their replay timestamp alone.
+      // Primary unreachable: replicas are judged by their replay timestamp alone.
     }
-    await Promise.all(this.replicas.map((r) => this.measure(r, primaryLsn)));
+    if (primary !== null) {
+      this.samples.push({ lsn: primary, at: Date.now() });
+      const horizon = Date.now() - SAMPLE_HORIZON_MS;
+      while (this.samples.length > MAX_SAMPLES || (this.samples[0] && this.samples[0].at < horizon))
+        this.samples.shift();
+    }
+    await Promise.all(this.replicas.map((r) => this.measure(r, primary)));
   }
 
-  private async measure(r: Replica, primaryLsn: string | null): Promise<void> {
+  /**
+   * How stale a replica that has replayed up to `replayed` is, at most: it holds everything the
+   * primary had flushed at the latest sample not past `replayed`. Infinity without such a sample.
+   */
+  private staleSince(replayed: bigint): number {
+    for (let i = this.samples.length - 1; i >= 0; i--) {
+      const s = this.samples[i]!;
+      if (s.lsn <= replayed) return (Date.now() - s.at) / 1000;
+    }
+    return Infinity;
+  }
+
+  /**
+   * Lag is an upper bound on how stale the replica's answers are: the smaller of the time since
+   * the primary was at the replica's replay position (sampled each check) and the time since the
+   * last transaction the replica replayed committed. Comparing positions keeps an idle primary's
+   * old last commit from looking like lag, and a WAL record written between the two reads of a
+   * check (checkpoint, snapshot) from looking like the age of the last commit.
+   */
+  private async measure(r: Replica, primary: bigint | null): Promise<void> {
     let lag: number | null = null;
     let reason: string | undefined;
     try {
-      const { rows } = await r.pool.query<{ recovery: boolean; behind: boolean | null; lag: number | null }>(
-        `SELECT pg_is_in_recovery() AS recovery,
-                ($1::pg_lsn IS NOT NULL AND pg_last_wal_replay_lsn() < $1::pg_lsn) AS behind,
+      const { rows } = await r.pool.query<{ recovery: boolean; replayed: string | null; lag: number | null }>(
+        `SELECT pg_is_in_recovery() AS recovery, pg_last_wal_replay_lsn()::text AS replayed,
                 EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 AS lag`,
-        [primaryLsn],
       );
       const row = rows[0]!;
-      if (!row.recovery) {
+      const replayed = parseLsn(row.replayed);
+      if (!row.recovery || replayed === null) {
         // Promoted (or misconfigured): not a copy of this primary any more.
         reason = 'not a standby (pg_is_in_recovery() is false)';
-      } else if (primaryLsn !== null && row.behind === false) {
-        // Replayed everything the primary has flushed: an idle primary's old last commit is not lag.
+      } else if (primary !== null && replayed >= primary) {
         lag = 0;
-      } else if (row.lag === null) {
-        reason = 'no transaction replayed yet';
       } else {
-        lag = Math.max(0, row.lag);
-        if (lag > this.options.maxLagSeconds)
-          reason = `lag ${lag.toFixed(1)}s > ${this.options.maxLagSeconds}s`;
+        const bound = Math.min(this.staleSince(replayed), row.lag === null ? Infinity : Math.max(0, row.lag));
+        if (bound === Infinity) reason = 'lag unknown: nothing replayed since the first check';
+        else {
+          lag = bound;
+          if (lag > this.options.maxLagSeconds)
+            reason = `lag ${lag.toFixed(1)}s > ${this.options.maxLagSeconds}s`;
+        }
       }
     } catch (err) {
       reason = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
