@@ -109,6 +109,7 @@ export async function startStreamingPair(): Promise<StreamingPair> {
     }
     const pool = new pg.Pool({ connectionString: url(primaryPort), max: 2 });
     pool.on('error', () => undefined);
+    pool.on('connect', (c) => c.on('error', () => undefined));
     await migrateQueue(pool).finally(() => pool.end());
 
     await pgBin(!!owner, 'pg_basebackup', [
