@@ -56,6 +56,8 @@ export interface Runtime {
   sync: RegistrySync;
   read: ReadRepository;
   answers: Answers;
+  /** The read model on the primary (the same as `answers` without replicas), for subscriptions. */
+  primaryAnswers: Answers;
   /** The trust policy's version: stored results under another one are re-verified, and not evidence. */
   trustVersion: string;
   trust: TrustRepository;
@@ -120,6 +122,7 @@ export async function buildRuntime(
   const read = new ReadRepository(readDb);
   const trust = new TrustRepository(db);
   const policy = await TrustPolicy.load(config.trust);
+  const answers = new Answers(read, catalog, config.policies, policy.version);
   const blobs = (id: number) => {
     const client = budgeted.byId(id)?.client;
     return client instanceof BudgetedSource ? client : undefined;
@@ -140,7 +143,10 @@ export async function buildRuntime(
     referrers: new ReferrersRepository(readDb),
     processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust),
     read,
-    answers: new Answers(read, catalog, config.policies, policy.version),
+    answers,
+    primaryAnswers: replicas
+      ? new Answers(new ReadRepository(db), catalog, config.policies, policy.version)
+      : answers,
     trustVersion: policy.version,
     trust,
     verifier: new ArtifactVerifier(trust, policy, blobs, config.limits),

@@ -13,6 +13,7 @@ import {
   type StreamingPair,
 } from '#testing';
 import { createApp, type RunningApp } from '../app.js';
+import { LoaderFactory } from '../graphql/context.js';
 
 const MAX_LAG_SECONDS = 1;
 let pair: StreamingPair;
@@ -148,6 +149,13 @@ describe('read replicas', () => {
     // Every statement of the three reads went to the standby, none to the primary.
     expect(replicas().replicaQueries()[replica().name]! - before.replica).toBe(3);
     expect(replicas().primaryQueries - before.primary).toBe(0);
+
+    // Subscriptions read what a NOTIFY announced: from the primary, not from a replica in rotation.
+    const loaders = running.app!.get(LoaderFactory, { strict: false });
+    const sub = loaders.reader({ subscription: true, socketScope: { scope: undefined } });
+    const atReplica = replicas().replicaQueries()[replica().name]!;
+    expect((await sub.graph.artifacts([last])).map((a) => a.digest)).toEqual([last]);
+    expect(replicas().replicaQueries()[replica().name]!).toBe(atReplica);
 
     const ready = await readyz();
     expect(ready.statusCode).toBe(200);
