@@ -49,6 +49,8 @@ interface Replica {
   status: ReplicaStatus;
   /** Statements sent to it (for tests and the metrics). */
   queries: number;
+  /** The latest lag check; an older check answering late does not overwrite its result. */
+  check: number;
 }
 
 /** The host:port/database of a URL, without its credentials. */
@@ -119,6 +121,7 @@ export class ReadReplicas implements ReadSource {
         name,
         pool,
         queries: 0,
+        check: 0,
         status: { name, lagSeconds: null, inRotation: false, reason: 'not measured yet' },
       };
     });
@@ -163,7 +166,23 @@ export class ReadReplicas implements ReadSource {
       while (this.samples.length > MAX_SAMPLES || (this.samples[0] && this.samples[0].at < horizon))
         this.samples.shift();
     }
-    await Promise.all(this.replicas.map((r) => this.measure(r, primary)));
+    // A replica that accepts connections but never answers must not stall the checks.
+    const limitMs = Math.max(1000, Math.min(5000, this.options.checkIntervalMs * 5));
+    await Promise.all(
+      this.replicas.map((r) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((done) => {
+          timer = setTimeout(() => {
+            r.check++;
+            this.setStatus(r, null, `unreachable: no answer to the lag check within ${limitMs} ms`);
+            done();
+          }, limitMs);
+          timer.unref();
+        });
+        const check = ++r.check;
+        return Promise.race([this.measure(r, primary, check), late]).finally(() => clearTimeout(timer));
+      }),
+    );
   }
 
   /**
@@ -185,7 +204,7 @@ export class ReadReplicas implements ReadSource {
    * old last commit from looking like lag, and a WAL record written between the two reads of a
    * check (checkpoint, snapshot) from looking like the age of the last commit.
    */
-  private async measure(r: Replica, primary: bigint | null): Promise<void> {
+  private async measure(r: Replica, primary: bigint | null, check: number): Promise<void> {
     let lag: number | null = null;
     let reason: string | undefined;
     try {
@@ -212,7 +231,7 @@ export class ReadReplicas implements ReadSource {
     } catch (err) {
       reason = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
     }
-    this.setStatus(r, lag, reason);
+    if (check === r.check) this.setStatus(r, lag, reason);
   }
 
   private setStatus(r: Replica, lag: number | null, reason: string | undefined): void {
