@@ -16,6 +16,7 @@ import {
   INBOX,
   LOGGER,
   METRICS,
+  READ_REPLICAS,
   REFERRERS,
   WORKER_HEALTH,
 } from './tokens.js';
@@ -35,6 +36,7 @@ export class AppModule {
       { provide: LOGGER, useValue: rt.logger },
       { provide: ANSWERS, useValue: rt.answers },
       { provide: WORKER_HEALTH, useValue: rt.workerHealth },
+      { provide: READ_REPLICAS, useValue: rt.replicas ?? null },
     ];
     return {
       module: AppModule,

@@ -57,7 +57,9 @@ export interface RunningApp {
 
 export async function createApp(opts: AppOptions): Promise<RunningApp> {
   const role = opts.role ?? 'all';
-  const runtime = await buildRuntime(opts.config, opts.databaseUrl, opts.logger);
+  const runtime = await buildRuntime(opts.config, opts.databaseUrl, opts.logger, {
+    replicas: role !== 'worker',
+  });
   const { config, logger } = runtime;
 
   let app: NestFastifyApplication | undefined;
@@ -131,6 +133,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
     }
   } catch (err) {
     await app?.close().catch(() => undefined);
+    await runtime.replicas?.close();
     await runtime.db.close().catch(() => undefined);
     throw err;
   }
@@ -151,6 +154,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       await app?.close();
       await worker?.stop();
       runtime.lines.flush();
+      await runtime.replicas?.close();
       await runtime.db.close();
     },
   };

@@ -17,7 +17,9 @@ import {
   Database,
   GraphRepository,
   InboxRepository,
+  ReadReplicas,
   ReadRepository,
+  type ReadSource,
   ReferrersRepository,
   RegistryRepository,
   SyncRepository,
@@ -27,6 +29,7 @@ import { TrustPolicy } from '#verify';
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
+import { replicaMetrics } from './health/replica.metrics.js';
 
 /** Everything the roles share, built once per process from the configuration. */
 export interface Runtime {
@@ -35,6 +38,13 @@ export interface Runtime {
   /** Per-client request limits, shared by HTTP requests and WebSocket connections. */
   limiter: RateLimiter;
   db: Database;
+  /**
+   * What the read model reads from: the replicas in rotation (api role with replicas configured),
+   * else the primary. Only ReadRepository, ReferrersRepository and RegistryViewRepository use it.
+   */
+  readDb: ReadSource;
+  /** The replica chooser and its lag checks, when replicas are configured for this process. */
+  replicas?: ReadReplicas;
   logger: Logger;
   /** Per-item lines (deliveries, ingestion and verification outcomes), rate-limited per kind. */
   lines: LogSampler;
@@ -49,6 +59,8 @@ export interface Runtime {
   sync: RegistrySync;
   read: ReadRepository;
   answers: Answers;
+  /** The read model on the primary (the same as `answers` without replicas), for subscriptions. */
+  primaryAnswers: Answers;
   /** The trust policy's version: stored results under another one are re-verified, and not evidence. */
   trustVersion: string;
   trust: TrustRepository;
@@ -57,10 +69,16 @@ export interface Runtime {
   workerHealth: WorkerHealth;
 }
 
+export interface RuntimeOptions {
+  /** Read the read model from config.readReplicas (the api role); false: the primary only. */
+  replicas?: boolean;
+}
+
 export async function buildRuntime(
   config: RefgraphConfig,
   databaseUrl: string,
   logger: Logger,
+  options: RuntimeOptions = {},
 ): Promise<Runtime> {
   const db = new Database({ url: databaseUrl, maxConnections: 20 });
   const applied = await db.migrate();
@@ -88,9 +106,27 @@ export async function buildRuntime(
   const graph = new GraphRepository(db);
   const inbox = new InboxRepository(db, config.worker.maxAttempts);
   const syncs = new SyncRepository(db);
-  const read = new ReadRepository(db);
+  const replicaUrls = options.replicas === false ? [] : (config.readReplicas?.urls ?? []);
+  let replicas: ReadReplicas | undefined;
+  if (replicaUrls.length) {
+    replicas = new ReadReplicas(
+      db,
+      {
+        urls: replicaUrls,
+        maxLagSeconds: config.readReplicas!.maxLagSeconds,
+        checkIntervalMs: config.readReplicas!.checkIntervalMs,
+      },
+      replicaMetrics(metrics.registry),
+    );
+    // Measured before the first request: until then every read goes to the primary.
+    await replicas.start();
+    logger.info({ replicas: replicas.status() }, 'read replicas');
+  }
+  const readDb: ReadSource = replicas ?? db;
+  const read = new ReadRepository(readDb);
   const trust = new TrustRepository(db);
   const policy = await TrustPolicy.load(config.trust);
+  const answers = new Answers(read, catalog, config.policies, policy.version);
   const blobs = (id: number) => {
     const client = budgeted.byId(id)?.client;
     return client instanceof BudgetedSource ? client : undefined;
@@ -100,6 +136,8 @@ export async function buildRuntime(
     authenticator: new Authenticator(config.auth),
     limiter: new RateLimiter(config.server.rateLimitPerMinute),
     db,
+    readDb,
+    replicas,
     logger,
     lines,
     metrics,
@@ -107,10 +145,13 @@ export async function buildRuntime(
     registries,
     graph,
     inbox,
-    referrers: new ReferrersRepository(db),
+    referrers: new ReferrersRepository(readDb),
     processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust, lines),
     read,
-    answers: new Answers(read, catalog, config.policies, policy.version),
+    answers,
+    primaryAnswers: replicas
+      ? new Answers(new ReadRepository(db), catalog, config.policies, policy.version)
+      : answers,
     trustVersion: policy.version,
     trust,
     verifier: new ArtifactVerifier(trust, policy, blobs, config.limits, lines),

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
-import { configSchema, type LimitsConfig, type ParsedConfig, type RegistryKind } from './schema.js';
+import {
+  configSchema,
+  type LimitsConfig,
+  type ReadReplicasConfig,
+  type ParsedConfig,
+  type RegistryKind,
+} from './schema.js';
 
 /** Webhook auth with its secret resolved from the environment. */
 export type WebhookAuth =
@@ -44,6 +50,8 @@ export interface RefgraphConfig {
   graphql: ParsedConfig['graphql'];
   /** Absent: an embedded Postgres is started under ./.data. */
   databaseUrl?: string;
+  /** Absent in hand-built configs: no replicas, every read goes to the primary. */
+  readReplicas?: ReadReplicasConfig;
   registries: RegistryConfig[];
 }
 
@@ -185,6 +193,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
       problems.push(`registryView.tokenSecretEnv: ${tokenSecretEnv} must hold at least 32 bytes`);
     registryView.tokenSecret = value;
   }
+  const urls = readUrls(env.DATABASE_READ_URLS, cfg.database.readReplicas.urls, problems);
   if (problems.length) throw new ConfigError(`${source}: ${problems.join('; ')}`);
   return {
     server,
@@ -197,8 +206,25 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     registryView,
     graphql: cfg.graphql,
     databaseUrl: env.DATABASE_URL || undefined,
+    readReplicas: {
+      ...cfg.database.readReplicas,
+      urls,
+    },
     registries,
   };
+}
+
+/** DATABASE_READ_URLS (comma-separated) replaces the file's list when set. */
+function readUrls(fromEnv: string | undefined, fromFile: string[], problems: string[]): string[] {
+  if (!fromEnv?.trim()) return fromFile;
+  const urls = fromEnv
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const u of urls)
+    if (!/^postgres(ql)?:\/\//.test(u))
+      problems.push('DATABASE_READ_URLS: every entry must be a postgres:// URL');
+  return urls;
 }
 
 function formatIssues(error: ZodError): string {

@@ -235,6 +235,21 @@ const registryView = z
   })
   .strict();
 
+// Read replicas (README "Read replicas"): the api role's read model reads from these.
+/** Streaming replicas of DATABASE_URL; DATABASE_READ_URLS (comma-separated) replaces `urls`. */
+const readReplicas = z
+  .object({
+    /** postgres:// URLs of standbys of the primary. */
+    urls: z.array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')).default([]),
+    /** A replica further behind than this is out of rotation until it catches up. */
+    maxLagSeconds: z.number().min(0).default(10),
+    /** How often each replica's lag is measured. */
+    checkIntervalMs: z.number().int().min(100).max(600_000).default(2000),
+  })
+  .strict();
+
+const defaultReadReplicas = () => ({ urls: [] as string[], maxLagSeconds: 10, checkIntervalMs: 2000 });
+
 export const configSchema = z
   .object({
     server: z
@@ -313,6 +328,10 @@ export const configSchema = z
       maxBlobBytes: 8 * 1024 * 1024 * 1024,
       tokenTtlSeconds: 300,
     }),
+    database: z
+      .object({ readReplicas: readReplicas.default(defaultReadReplicas) })
+      .strict()
+      .default(() => ({ readReplicas: defaultReadReplicas() })),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -369,3 +388,4 @@ export type PolicyConfig = ParsedConfig['policies'][number];
 export type AuthConfig = ParsedConfig['auth'];
 export type LimitsConfig = ParsedConfig['limits'];
 export type RegistryViewConfigInput = ParsedConfig['registryView'];
+export type ReadReplicasConfig = ParsedConfig['database']['readReplicas'];

@@ -17,3 +17,4 @@ export * from './registry-view.repository.js';
 export * from './jobs/jobs.js';
 export * from './jobs/worker-presence.js';
 export * from './errors.js';
+export * from './read/replicas.js';

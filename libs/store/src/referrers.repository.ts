@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import type { ReadSource } from './read/replicas.js';
 
 export interface ReferrerDescriptor {
   mediaType: string;
@@ -63,7 +63,7 @@ ORDER BY e.digest
 LIMIT $6`;
 
 export class ReferrersRepository {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadSource) {}
 
   async findReferrers(q: ReferrersQuery): Promise<ReferrerDescriptor[]> {
     const { rows } = await this.db.pool.query<{

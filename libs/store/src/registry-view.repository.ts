@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import type { ReadSource } from './read/replicas.js';
 
 /** A stored manifest and whether refgraph records it as present in the asked repository. */
 export interface ViewManifest {
@@ -62,7 +62,7 @@ LIMIT $5`;
  * decide access; they report presence, and the view's one access function decides.
  */
 export class RegistryViewRepository {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadSource) {}
 
   /** The stored manifest bytes of a digest with its presence in the repository; null when not stored. */
   async findManifest(registry: string, repository: string, digest: string): Promise<ViewManifest | null> {

@@ -10,3 +10,4 @@ export * from './mock-sigstore.js';
 export * from './cosign-signature.js';
 export * from './pattern-cases.js';
 export * from './hung-server.js';
+export * from './streaming-replica.js';

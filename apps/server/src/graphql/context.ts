@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Viewer, type Answers, type Reader } from '#answers';
 import { viewerOf, type ScopedRequest } from '../http/scope.js';
-import { ANSWERS } from '../tokens.js';
+import { ANSWERS, PRIMARY_ANSWERS } from '../tokens.js';
 import { GraphLoaders } from './loaders.js';
 
 /** What every resolver receives: the HTTP (or WebSocket upgrade) request and per-request loaders. */
@@ -25,7 +25,10 @@ export function viewerOfContext(ctx: GraphContext): Viewer {
 
 @Injectable()
 export class LoaderFactory {
-  constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
+  constructor(
+    @Inject(ANSWERS) private readonly answers: Answers,
+    @Inject(PRIMARY_ANSWERS) private readonly primaryAnswers: Answers,
+  ) {}
 
   /**
    * Loaders are created on first use, after the auth hook has identified the caller. A socket's
@@ -36,7 +39,12 @@ export class LoaderFactory {
     return ctx.loaders;
   }
 
+  /**
+   * Subscriptions read from the primary: their reads follow a NOTIFY of a commit that a read
+   * replica may not have replayed yet.
+   */
   reader(ctx: GraphContext): Reader {
-    return ctx.loaders?.reader ?? this.answers.for(viewerOfContext(ctx));
+    const answers = ctx.subscription ? this.primaryAnswers : this.answers;
+    return ctx.loaders?.reader ?? answers.for(viewerOfContext(ctx));
   }
 }

@@ -7,7 +7,7 @@ import { GraphListener } from '#store';
 import { routeAccess } from '../auth/access.js';
 import { socketConnectGuard } from '../auth/socket-auth.js';
 import type { Runtime } from '../runtime.js';
-import { ANSWERS, LOGGER } from '../tokens.js';
+import { ANSWERS, LOGGER, PRIMARY_ANSWERS } from '../tokens.js';
 import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
 import { LoaderFactory, type GraphContext } from './context.js';
 import { graphqlErrorFormatter, GraphqlErrorFilter } from './errors.js';
@@ -61,6 +61,7 @@ export class GraphqlModule {
       controllers: [GraphiqlController],
       providers: [
         { provide: ANSWERS, useValue: rt.answers },
+        { provide: PRIMARY_ANSWERS, useValue: rt.primaryAnswers },
         { provide: LOGGER, useValue: rt.logger },
         { provide: GRAPH_LISTENER, useValue: listener },
         LoaderFactory,

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Metrics, WorkerHealth } from '#ingest';
-import type { Database, InboxRepository } from '#store';
-import { DATABASE, INBOX, METRICS, WORKER_HEALTH } from '../tokens.js';
+import type { Database, InboxRepository, ReadReplicas } from '#store';
+import { DATABASE, INBOX, METRICS, READ_REPLICAS, WORKER_HEALTH } from '../tokens.js';
 import { Access } from '../auth/access.js';
 
 @Controller()
@@ -12,6 +12,7 @@ export class HealthController {
     @Inject(INBOX) private readonly inbox: InboxRepository,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(WORKER_HEALTH) private readonly worker: WorkerHealth,
+    @Inject(READ_REPLICAS) private readonly replicas: ReadReplicas | null,
   ) {}
 
   /** Live: the process answers. */
@@ -24,7 +25,8 @@ export class HealthController {
   /**
    * Ready: the database answers, every migration is applied, and the job runner of this process
    * (if it runs one) is taking jobs: not while it is restarting after a stop or stall, nor while
-   * the process is shutting down.
+   * the process is shutting down. Read replicas are reported (lag, in rotation) but never make
+   * the process unready: with none in rotation the read model reads from the primary.
    */
   @Access('public')
   @Get('readyz')
@@ -38,6 +40,7 @@ export class HealthController {
       worker: worker.state,
       workerRestarts: worker.restarts,
       ...(worker.reason ? { workerReason: worker.reason } : {}),
+      ...(this.replicas ? { replicas: this.replicas.status() } : {}),
     });
   }
 

@@ -9,7 +9,7 @@ import { ViewMetrics } from './view.metrics.js';
 
 export function createRegistryView(runtime: Runtime): RegistryViewRoutes {
   const metrics = new ViewMetrics(runtime.metrics.registry);
-  const view = new RegistryViewRepository(runtime.db);
+  const view = new RegistryViewRepository(runtime.readDb);
   const config = runtime.config.registryView;
   const manifests = new ManifestView({
     view,

@@ -1,6 +1,6 @@
 // Evidence reads: verification results, attestations, SBOMs and their packages, under the one
 // visibility rule (./visibility.ts).
-import type { Database } from '../database.js';
+import type { ReadSource } from './replicas.js';
 import type { AttestationRow, PackageRow, RepositoryScope, SignatureRow } from '../query.rows.js';
 import { SIGNATURE_COLUMNS, SIGNATURE_JOINS, type SbomRow } from './rows.js';
 import { presentInScope, scopeParam, verificationVisible } from './visibility.js';
@@ -8,7 +8,8 @@ import { presentInScope, scopeParam, verificationVisible } from './visibility.js
 export type VerificationKind = 'signature' | 'attestation';
 
 export class EvidenceReads {
-  constructor(protected readonly db: Database) {}
+  /** `db`: the primary, or a ReadReplicas chooser that spreads reads over replicas. */
+  constructor(protected readonly db: ReadSource) {}
 
   /**
    * Verification rows by subject or by signature artifact, each the result of one repository's

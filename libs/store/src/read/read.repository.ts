@@ -1,6 +1,6 @@
 // The read side's one repository: every statement takes the caller's scope first and applies the
 // visibility rule of ./visibility.ts inside the statement. Only libs/answers calls it.
-import type { Database } from '../database.js';
+import type { ReadSource } from './replicas.js';
 import {
   ARTIFACT_COLUMNS,
   KIND_SQL,
@@ -40,7 +40,7 @@ export interface RegistrySummaryRow {
 
 /** Graph reads (tags, artifacts, locations, edges); evidence reads live in EvidenceReads. */
 export class ReadRepository extends EvidenceReads {
-  constructor(db: Database) {
+  constructor(db: ReadSource) {
     super(db);
   }
 

@@ -1,0 +1,32 @@
+import { ConfigError, parseConfig } from './load.js';
+
+describe('database.readReplicas', () => {
+  it('defaults to no replicas, a 10 s lag bound and a 2 s check', () => {
+    expect(parseConfig({}, {}).readReplicas).toEqual({ urls: [], maxLagSeconds: 10, checkIntervalMs: 2000 });
+  });
+
+  it('takes DATABASE_READ_URLS (comma-separated) over the file list', () => {
+    const cfg = parseConfig(
+      { database: { readReplicas: { urls: ['postgresql://file/db'], maxLagSeconds: 3 } } },
+      { DATABASE_READ_URLS: ' postgresql://a:5432/db , postgres://b/db ' },
+    );
+    expect(cfg.readReplicas).toEqual({
+      urls: ['postgresql://a:5432/db', 'postgres://b/db'],
+      maxLagSeconds: 3,
+      checkIntervalMs: 2000,
+    });
+    expect(
+      parseConfig({ database: { readReplicas: { urls: ['postgresql://file/db'] } } }, {}).readReplicas!.urls,
+    ).toEqual(['postgresql://file/db']);
+  });
+
+  it('refuses entries that are not postgres URLs, and unknown fields', () => {
+    expect(() => parseConfig({}, { DATABASE_READ_URLS: 'postgresql://a/db,http://b' })).toThrow(
+      /DATABASE_READ_URLS: every entry must be a postgres:\/\/ URL/,
+    );
+    expect(() => parseConfig({ database: { readReplicas: { urls: ['mysql://x'] } } }, {})).toThrow(
+      ConfigError,
+    );
+    expect(() => parseConfig({ database: { readReplicas: { maxLag: 3 } } }, {})).toThrow(ConfigError);
+  });
+});
