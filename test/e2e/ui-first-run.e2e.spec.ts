@@ -92,4 +92,20 @@ describe('the explorer with a registry configured and nothing recorded', () => {
       await configured.close();
     }
   });
+
+  it("the GraphQL IDE sends the explorer's token and opens with example queries", async () => {
+    const ide = await explorerContext(browser, empty.refgraph.url, { token: EMPTY_TOKEN });
+    try {
+      const p = await ide.newPage();
+      const request = p.waitForRequest((r) => r.url().endsWith('/graphql') && r.method() === 'POST');
+      await p.goto(`${empty.refgraph.url}/graphql/ide`);
+      const sent = await request;
+      expect(sent.headers().authorization).toBe(`Bearer ${EMPTY_TOKEN}`);
+      expect((await sent.response())!.status()).toBe(200);
+      await p.locator('.graphiql-query-editor').waitFor();
+      await expect(p.locator('.graphiql-query-editor').innerText()).resolves.toContain('query Artifacts');
+    } finally {
+      await ide.close();
+    }
+  });
 });

@@ -9,6 +9,46 @@ const require = createRequire(import.meta.url);
 const dirOf = (pkg: string) => dirname(require.resolve(`${pkg}/package.json`));
 
 const JS = 'text/javascript; charset=utf-8';
+
+/** What the IDE opens with: example queries to run or edit, and where the token comes from. */
+export const EXAMPLE_QUERY = `# refgraph GraphQL. Reads behind a token use the one set with the explorer's
+# "API token" button (/ui). Run a query with the play button; Ctrl-Space completes fields.
+
+# The first artifacts you may read, in digest order.
+query Artifacts {
+  artifacts(first: 10) {
+    edges {
+      node {
+        digest
+        kind
+        tags
+      }
+    }
+  }
+}
+
+# One image by reference: its signatures and referrers.
+query Image($reference: String = "local/app:v1") {
+  artifact(reference: $reference) {
+    digest
+    signatures {
+      status
+      identity
+      issuer
+      repository
+    }
+    referrers(first: 20) {
+      edges {
+        kind
+        node {
+          digest
+          artifactType
+        }
+      }
+    }
+  }
+}
+`;
 /** Served from installed packages: the IDE works air-gapped (no CDN). */
 const ASSETS: Record<string, { type: string; path?: string; body?: string }> = {
   'react.production.min.js': { type: JS, path: join(dirOf('react'), 'umd/react.production.min.js') },
@@ -24,9 +64,17 @@ const ASSETS: Record<string, { type: string; path?: string; body?: string }> = {
     body: `(function () {
   var url = new URL('/graphql', window.location.href);
   var ws = url.href.replace(/^http/, 'ws');
-  var fetcher = GraphiQL.createFetcher({ url: url.href, subscriptionUrl: ws });
+  // The explorer's API token (set with its "API token" button at /ui) is this IDE's too.
+  var token = '';
+  try { token = window.localStorage.getItem('refgraph.apiToken') || ''; } catch (e) {}
+  var auth = token ? { authorization: 'Bearer ' + token } : {};
+  var fetcher = GraphiQL.createFetcher({ url: url.href, subscriptionUrl: ws, headers: auth, wsConnectionParams: auth });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
-  root.render(React.createElement(GraphiQL, { fetcher: fetcher, defaultEditorToolsVisibility: true }));
+  root.render(React.createElement(GraphiQL, {
+    fetcher: fetcher,
+    defaultEditorToolsVisibility: true,
+    defaultQuery: ${JSON.stringify(EXAMPLE_QUERY)},
+  }));
 })();
 `,
   },
