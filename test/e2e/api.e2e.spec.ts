@@ -287,6 +287,23 @@ describe('REST API over a graph built from the real registry', () => {
     expect(
       body!.paths['/api/v1/artifacts/{digest}/referrers'].get.parameters.map((p: { name: string }) => p.name),
     ).toEqual(expect.arrayContaining(['digest', 'depth', 'kind', 'artifactType', 'first', 'after']));
+    // Every REST route the server registered is in the document, with its path parameters.
+    const rest = refgraph.running.routes.filter(
+      (r) => r.url.startsWith('/api/v1/') && (r.method === 'GET' || r.method === 'POST'),
+    );
+    expect(rest.length).toBeGreaterThan(10);
+    for (const r of rest) {
+      const path = r.url.replace(/:(\w+)/g, '{$1}');
+      const op = body!.paths[path]?.[r.method.toLowerCase()];
+      expect([r.method, path, op !== undefined]).toEqual([r.method, path, true]);
+      const named = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const documented = op.parameters
+        .filter((p: { in: string }) => p.in === 'path')
+        .map((p: { name: string }) => p.name);
+      expect([path, documented]).toEqual([path, named]);
+    }
+    // Markdown in the docs UI would swallow <angle brackets> as HTML.
+    expect(body!.info.description).not.toMatch(/<[a-z-]+>/);
     const docs = await fetch(`${refgraph.url}/docs`);
     expect(await docs.text()).toContain('/docs/assets/swagger-ui-bundle.js');
     const asset = await fetch(`${refgraph.url}/docs/assets/swagger-ui-bundle.js`);

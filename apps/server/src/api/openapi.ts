@@ -121,6 +121,23 @@ export const OPERATIONS: Operation[] = [
     params: S.EventParams,
     returns: '{id, status}',
   },
+  {
+    method: 'post',
+    path: '/api/v1/registries/{name}/sync',
+    tag: 'operations',
+    summary: 'Queue a backfill (and with reconcile, removal of what the registry no longer has) (admin)',
+    params: S.RegistryNameParams,
+    body: S.SyncBody,
+    returns: '202 {jobId, registry, reconcile, repositories}',
+  },
+  {
+    method: 'get',
+    path: '/api/v1/registries/{name}/sync',
+    tag: 'operations',
+    summary: 'The last backfill or reconcile run of a registry (admin)',
+    params: S.RegistryNameParams,
+    returns: '{registry, lastRun}',
+  },
 ];
 
 function parameters(schema: ZodObject | undefined, where: 'path' | 'query') {
@@ -175,7 +192,7 @@ export function openApiDocument(version: string) {
       title: 'refgraph',
       version,
       description:
-        'Referrers and signature graph of OCI registries. The OCI referrers API is served at /v2/<registry-name>/<repository>/referrers/<digest>; GraphQL at /graphql.',
+        'Referrers and signature graph of OCI registries. The OCI registry view (manifests, blobs, tags and the referrers API) is served at `/v2/{registry-name}/{repository}/…`, e.g. `/v2/{registry-name}/{repository}/referrers/{digest}`; GraphQL at `/graphql`.',
     },
     paths,
     components: {

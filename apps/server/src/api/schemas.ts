@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRepositoryName } from '#registry';
 
 const digest = z
   .string()
@@ -64,6 +65,19 @@ export const EventsQuery = z
   .strict();
 
 export const EventParams = z.object({ id: z.coerce.number().int().min(1) }).strict();
+
+export const RegistryNameParams = z.object({ name: z.string().min(1).max(64) }).strict();
+
+/** POST /api/v1/registries/{name}/sync: which repositories (default all), and whether to reconcile. */
+export const SyncBody = z
+  .object({
+    repositories: z
+      .array(z.string().refine(isRepositoryName, 'not a valid repository name'))
+      .max(10_000)
+      .optional(),
+    reconcile: z.boolean().optional(),
+  })
+  .strict();
 
 /** Gatekeeper external data: externaldata.gatekeeper.sh/v1beta1 ProviderRequest. */
 export const ProviderRequest = z.object({

@@ -1,21 +1,10 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { z } from 'zod';
 import { SyncRequests, type RegistryCatalog } from '#ingest';
-import { isRepositoryName } from '#registry';
 import { SyncRepository, type Database, type SyncStateRow } from '#store';
 import { ApiError } from '../http/errors.js';
 import { CATALOG, DATABASE } from '../tokens.js';
 import { Access } from '../auth/access.js';
-
-const syncBody = z
-  .object({
-    repositories: z
-      .array(z.string().refine(isRepositoryName, 'not a valid repository name'))
-      .max(10_000)
-      .optional(),
-    reconcile: z.boolean().optional(),
-  })
-  .strict();
+import { SyncBody } from '../api/schemas.js';
 
 function unknownRegistry(name: string): ApiError {
   return new ApiError(404, 'registry_unknown', `no registry named "${name}" is configured`);
@@ -35,7 +24,7 @@ export class SyncController {
   @Post(':name/sync')
   @HttpCode(202)
   async queue(@Param('name') name: string, @Body() body: unknown) {
-    const parsed = syncBody.safeParse(body ?? {});
+    const parsed = SyncBody.safeParse(body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new ApiError(
