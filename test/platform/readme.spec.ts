@@ -29,6 +29,7 @@ const REFGRAPH_KEYS = new Set([
   'registryView',
   'limits',
   'graphql',
+  'database',
 ]);
 
 it('README.md has only blocks of languages this file checks', () => {
