@@ -2,8 +2,8 @@ import type { Task } from 'graphile-worker';
 import type { TrustRepository } from '#store';
 import type { ArtifactVerifier } from './verify-artifact.js';
 
-/** Re-verification after a policy change is bounded per start-up; the rest follows on the next. */
-export const STALE_REVERIFY_LIMIT = 10_000;
+/** Re-verification after a policy change is queued in pages of this many artifacts. */
+export const STALE_REVERIFY_PAGE = 10_000;
 
 /** The `verify_artifact` task: payload `{ digest }`. Retryable failures throw and are retried with backoff. */
 export function verifyTask(verifier: ArtifactVerifier): Task {
@@ -14,11 +14,21 @@ export function verifyTask(verifier: ArtifactVerifier): Task {
   };
 }
 
-/** Enqueues re-verification of results stored under another trust policy version. */
-export function requeueStaleVerifications(
+/**
+ * Enqueues re-verification of every result stored under another trust policy version, page by
+ * page: verdicts read such results as pending (fail closed), so none may be left behind.
+ */
+export async function requeueStaleVerifications(
   trust: Pick<TrustRepository, 'enqueueStale'>,
   policyVersion: string,
-  limit = STALE_REVERIFY_LIMIT,
+  page = STALE_REVERIFY_PAGE,
 ): Promise<number> {
-  return trust.enqueueStale(policyVersion, limit);
+  let total = 0;
+  let after = '';
+  for (;;) {
+    const { queued, last } = await trust.enqueueStale(policyVersion, page, after);
+    total += queued;
+    if (last === null) return total;
+    after = last;
+  }
 }

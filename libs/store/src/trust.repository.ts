@@ -274,16 +274,27 @@ export class TrustRepository {
    * Jobs for artifacts whose stored results were computed under another policy version (or never
    * finished), at most `limit` per call so a start-up never floods the queue.
    */
-  async enqueueStale(policyVersion: string, limit: number): Promise<number> {
-    const { rows } = await this.db.pool.query<{ n: number }>(
+  /**
+   * Queues verification of up to `limit` artifacts with results under another policy version,
+   * after `after` in digest order; `last` is the cursor of the next page (null after the last).
+   */
+  async enqueueStale(
+    policyVersion: string,
+    limit: number,
+    after = '',
+  ): Promise<{ queued: number; last: string | null }> {
+    const { rows } = await this.db.pool.query<{ n: number; last: string | null }>(
       `WITH stale AS (
-         SELECT DISTINCT artifact_digest AS digest FROM signature WHERE policy_version <> $1 LIMIT $2
+         SELECT DISTINCT artifact_digest AS digest FROM signature
+         WHERE policy_version <> $1 AND artifact_digest > $5
+         ORDER BY artifact_digest LIMIT $2
        )
-       SELECT count(${addVerifyJobSql('$3', 'digest', '$4')})::int AS n
+       SELECT count(${addVerifyJobSql('$3', 'digest', '$4')})::int AS n, max(digest) AS last
        FROM stale`,
-      [policyVersion, limit, VERIFY_TASK, VERIFY_PRIORITY],
+      [policyVersion, limit, VERIFY_TASK, VERIFY_PRIORITY, after],
     );
-    return rows[0]?.n ?? 0;
+    const queued = rows[0]?.n ?? 0;
+    return { queued, last: queued < limit ? null : (rows[0]?.last ?? null) };
   }
 }
 
