@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startMockSigstore, type MockSigstore } from '#testing';
-import { fit, shortDigest, shortType } from './format.js';
+import { fit as fitLine, shortDigest, shortType } from './format.js';
 import { main } from './program.js';
 
 const ISSUER = 'https://token.actions.example.test';
@@ -70,9 +70,9 @@ describe('compact layout', () => {
     expect(shortType('application/vnd.dev.sigstore.bundle.v0.3+json')).toBe('sigstore bundle');
     expect(shortType('application/vnd.example.thing')).toBe('example.thing');
     expect(shortType(null)).toBe('-');
-    expect(fit('x'.repeat(150))).toHaveLength(100);
-    expect(fit('x'.repeat(150)).endsWith('…')).toBe(true);
-    expect(fit('short')).toBe('short');
+    expect(fitLine('x'.repeat(150))).toHaveLength(100);
+    expect(fitLine('x'.repeat(150)).endsWith('…')).toBe(true);
+    expect(fitLine('short')).toBe('short');
   });
 });
 
