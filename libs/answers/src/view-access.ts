@@ -2,8 +2,8 @@
  * The registry view's one access decision, in the read model beside the rest: every manifest,
  * blob and tag answer of /v2 goes through it, with the same matcher the SQL rule uses.
  */
-import type { RepositoryScope, ViewManifest } from '#store';
-import { Viewer } from './viewer.js';
+import type { ViewManifest } from '#store';
+import type { Viewer } from './viewer.js';
 
 export type ViewAccess =
   /** The repository is outside the caller's scope: refused, whatever exists there. */
@@ -17,11 +17,11 @@ export type ViewAccess =
   | 'registry';
 
 export function decideViewAccess(
-  scope: RepositoryScope,
+  viewer: Viewer,
   registry: string,
   repository: string,
   stored?: ViewManifest | null,
 ): ViewAccess {
-  if (!new Viewer('view', scope).mayRead(registry, repository)) return 'denied';
+  if (!viewer.mayRead(registry, repository)) return 'denied';
   return stored?.present === true ? 'stored' : 'registry';
 }

@@ -173,14 +173,14 @@ export class OciTokens {
  */
 export function grantedScopes(scope: string[] | undefined, requested: string[]): string[] {
   if (requested.length === 0) return scope === undefined ? ['read:**'] : scope.map((p) => `read:${p}`);
+  const viewer = new Viewer('token', scope);
   const granted = new Set<string>();
   for (const r of requested) {
     const m = /^repository:([^:]+):([a-z,*]+)$/.exec(r);
     if (!m || !NAME_RE.test(m[1]!) || !m[2]!.split(',').some((a) => a === 'pull' || a === '*')) continue;
     const name = m[1]!;
     const slash = name.indexOf('/');
-    if (new Viewer('token', scope).mayRead(name.slice(0, slash), name.slice(slash + 1)))
-      granted.add(`read:${name}`);
+    if (viewer.mayRead(name.slice(0, slash), name.slice(slash + 1))) granted.add(`read:${name}`);
   }
   return [...granted];
 }

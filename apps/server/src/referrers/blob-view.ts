@@ -3,14 +3,13 @@ import type { FastifyReply } from 'fastify';
 import type { RegistryCatalog } from '#ingest';
 import { InvalidDigestError, parseDigest } from '#oci';
 import { RegistryClient } from '#registry';
-import type { RepositoryScope } from '#store';
 import type { Logger } from 'pino';
-import { decideViewAccess } from '#answers';
+import { decideViewAccess, type Viewer } from '#answers';
 import { ViewError, viewErrorFor } from './view-errors.js';
 import type { ViewMetrics } from './view.metrics.js';
 
 export interface BlobRequest {
-  scope: RepositoryScope;
+  viewer: Viewer;
   registry: string;
   repository: string;
   reference: string;
@@ -33,7 +32,7 @@ export class BlobView {
   ) {}
 
   async send(req: BlobRequest, reply: FastifyReply): Promise<FastifyReply> {
-    if (decideViewAccess(req.scope, req.registry, req.repository) === 'denied') {
+    if (decideViewAccess(req.viewer, req.registry, req.repository) === 'denied') {
       throw new ViewError(403, 'DENIED', `this token may not read ${req.registry}/${req.repository}`);
     }
     let digest: string;

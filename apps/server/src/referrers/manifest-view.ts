@@ -7,10 +7,10 @@ import type { RegistryViewConfig } from '#config';
 import type { RegistryCatalog } from '#ingest';
 import { InvalidDigestError, parseDigest, parseTagSubject } from '#oci';
 import { isTag } from '#registry';
-import type { InboxRepository, RegistryViewRepository, RepositoryScope } from '#store';
+import type { InboxRepository, RegistryViewRepository } from '#store';
 import type { Logger } from 'pino';
 import { LegacyTags } from './legacy-tags.js';
-import { decideViewAccess } from '#answers';
+import { decideViewAccess, type Viewer } from '#answers';
 import { ViewError } from './view-errors.js';
 import { Lru } from './view-lru.js';
 import type { ViewMetrics } from './view.metrics.js';
@@ -22,7 +22,7 @@ export interface ServedManifest {
 }
 
 interface Where {
-  scope: RepositoryScope;
+  viewer: Viewer;
   registry: string;
   repository: string;
 }
@@ -61,7 +61,7 @@ export class ManifestView {
   }
 
   async get(w: Where, reference: string): Promise<ServedManifest> {
-    if (decideViewAccess(w.scope, w.registry, w.repository) === 'denied') throw denied(w);
+    if (decideViewAccess(w.viewer, w.registry, w.repository) === 'denied') throw denied(w);
     if (reference.includes(':')) {
       let digest: string;
       try {
@@ -79,7 +79,7 @@ export class ManifestView {
 
   private async byDigest(w: Where, digest: string, tag?: string): Promise<ServedManifest> {
     const stored = await this.d.view.findManifest(w.registry, w.repository, digest);
-    const access = decideViewAccess(w.scope, w.registry, w.repository, stored);
+    const access = decideViewAccess(w.viewer, w.registry, w.repository, stored);
     if (access === 'denied') throw denied(w);
     if (access === 'stored') return stored!;
     const synthesised = this.synthesised.get(key(w, digest));

@@ -6,7 +6,7 @@ import { routeAccess } from '../auth/access.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RegistryCatalog } from '#ingest';
 import type { RegistryViewRepository } from '#store';
-import type { ScopedRequest } from '../http/scope.js';
+import { viewerOf, type ScopedRequest } from '../http/scope.js';
 import type { BlobView } from './blob-view.js';
 import type { ManifestView, ServedManifest } from './manifest-view.js';
 import { decideViewAccess } from '#answers';
@@ -81,8 +81,11 @@ export class RegistryViewRoutes {
     let target: ViewTarget | undefined;
     try {
       target = parseViewPath(path, this.d.catalog);
-      const scope = (req as ScopedRequest).refgraphScope;
-      const where = { scope, registry: target.registry, repository: target.repository };
+      const where = {
+        viewer: viewerOf(req as ScopedRequest),
+        registry: target.registry,
+        repository: target.repository,
+      };
       switch (target.api) {
         case 'manifests':
           return sendManifest(req, reply, await this.d.manifests.get(where, target.reference));
@@ -111,8 +114,7 @@ export class RegistryViewRoutes {
   /** tags/list from refgraph's record, lexical order, `n` and `last` with a Link to the next page. */
   private async tags(req: Req, reply: FastifyReply, t: ViewTarget): Promise<FastifyReply> {
     if (t.reference !== 'list') throw new ViewError(404, 'NAME_UNKNOWN', 'not a registry API path');
-    const scope = (req as ScopedRequest).refgraphScope;
-    if (decideViewAccess(scope, t.registry, t.repository) === 'denied') {
+    if (decideViewAccess(viewerOf(req as ScopedRequest), t.registry, t.repository) === 'denied') {
       throw new ViewError(403, 'DENIED', `this token may not read ${t.registry}/${t.repository}`);
     }
     const n = single(req.query.n);

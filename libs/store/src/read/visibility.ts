@@ -9,8 +9,20 @@ import type { RepositoryScope } from '../query.rows.js';
  * source the in-memory matcher uses), or '' for a caller who may read every repository.
  */
 export function scopeParam(scope: RepositoryScope): string {
-  return scope === undefined ? '' : compilePatterns(scope).sql;
+  if (scope === undefined) return '';
+  const key = scope.join('\n');
+  const known = compiledScopes.get(scope);
+  if (known?.key === key) return known.sql;
+  const sql = compilePatterns(scope).sql;
+  compiledScopes.set(scope, { key, sql });
+  return sql;
 }
+
+/**
+ * A request's statements share its scope array (the principal's, from the config): compiled once
+ * per array, and again if the array's contents are not what was compiled.
+ */
+const compiledScopes = new WeakMap<readonly string[], { key: string; sql: string }>();
 
 /** The repository `repoId` is in scope (`$param` from scopeParam). */
 export function repositoryInScope(repoId: string, param: number): string {
