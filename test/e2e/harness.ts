@@ -123,7 +123,7 @@ export async function graphSnapshot(databaseUrl: string): Promise<GraphSnapshot>
                          e.source_digest, e.via_tag
                       FROM edge e JOIN repository r ON r.id = e.repository_id JOIN registry g ON g.id = r.registry_id
                       ORDER BY 1, 2, 3, 4, 5, 6, 7`),
-      locations: await q(`SELECT r.name AS repository, l.digest, l.present, l.event_at
+      locations: await q(`SELECT r.name AS repository, l.digest, l.present, l.event_at, l.deleted_at
                           FROM artifact_location l JOIN repository r ON r.id = l.repository_id ORDER BY 1, 2`),
       tags: await q(`SELECT r.name AS repository, t.name, t.digest, t.event_at
                      FROM tag t JOIN repository r ON r.id = t.repository_id ORDER BY 1, 2`),

@@ -80,7 +80,7 @@ async function snapshot(registryId: number) {
       await q(`SELECT r.name, e.subject_digest, e.referrer_digest, e.kind, e.source_digest, e.via_tag, e.descriptor
                     FROM edge e JOIN repository r ON r.id = e.repository_id WHERE r.registry_id = $1
                     ORDER BY 1, 2, 3, 4, 5, 6`),
-    locations: await q(`SELECT r.name, l.digest, l.present, l.event_at
+    locations: await q(`SELECT r.name, l.digest, l.present, l.event_at, l.deleted_at
                         FROM artifact_location l JOIN repository r ON r.id = l.repository_id WHERE r.registry_id = $1
                         ORDER BY 1, 2`),
     tags: await q(`SELECT r.name, t.name AS tag, t.digest, t.event_at
@@ -90,8 +90,10 @@ async function snapshot(registryId: number) {
 }
 
 /**
- * The reference: a push written statement by statement in one transaction (location first; only
- * if it applies, content edges, then the tag and, if the tag moved, all its edges replaced).
+ * The reference: a push written statement by statement in one transaction. The location first
+ * (its presence last-writer-wins); only if it applies, content edges. Then the tag, which is
+ * last-writer-wins by its own events, naming the manifest unless the manifest was deleted since;
+ * if the tag moved, all its edges replaced.
  */
 async function referencePush(p: PushInput): Promise<void> {
   await db.transaction(async (c) => {
@@ -110,13 +112,13 @@ async function referencePush(p: PushInput): Promise<void> {
         p.bytes,
       ],
     );
-    const present = await c.query(
-      `INSERT INTO artifact_location (repository_id, digest, present, event_at) VALUES ($1, $2, true, $3)
-       ON CONFLICT (repository_id, digest) DO UPDATE SET present = true, event_at = EXCLUDED.event_at
-       WHERE artifact_location.event_at <= EXCLUDED.event_at RETURNING 1`,
-      [p.repositoryId, m.digest, p.eventAt],
+    const before = await c.query<{ event_at: Date; deleted_at: Date | null }>(
+      'SELECT event_at, deleted_at FROM artifact_location WHERE repository_id = $1 AND digest = $2',
+      [p.repositoryId, m.digest],
     );
-    if (!present.rowCount) return;
+    const old = before.rows[0];
+    const applies = !old || old.event_at <= p.eventAt;
+    const deletedSince = old?.deleted_at != null && old.deleted_at > p.eventAt;
     const insert = (viaTag: string, edges: ExtractedEdge[]) =>
       Promise.all(
         edges.map((e) =>
@@ -127,17 +129,24 @@ async function referencePush(p: PushInput): Promise<void> {
           ),
         ),
       );
-    await insert('', contentEdges(m));
+    if (applies) {
+      await c.query(
+        `INSERT INTO artifact_location (repository_id, digest, present, event_at) VALUES ($1, $2, true, $3)
+         ON CONFLICT (repository_id, digest) DO UPDATE SET present = true, event_at = EXCLUDED.event_at`,
+        [p.repositoryId, m.digest, p.eventAt],
+      );
+      await insert('', contentEdges(m));
+    }
     if (!p.tag) return;
     const moved = await c.query(
       `INSERT INTO tag (repository_id, name, digest, event_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (repository_id, name) DO UPDATE SET digest = EXCLUDED.digest, event_at = EXCLUDED.event_at
        WHERE tag.event_at <= EXCLUDED.event_at RETURNING 1`,
-      [p.repositoryId, p.tag, m.digest, p.eventAt],
+      [p.repositoryId, p.tag, deletedSince ? null : m.digest, p.eventAt],
     );
     if (!moved.rowCount) return;
     await c.query('DELETE FROM edge WHERE repository_id = $1 AND via_tag = $2', [p.repositoryId, p.tag]);
-    await insert(p.tag, tagEdges(p.tag, m));
+    if (!deletedSince) await insert(p.tag, tagEdges(p.tag, m));
   });
 }
 
@@ -242,6 +251,128 @@ describe('GraphRepository.applyPushes', () => {
     );
     expect(cases).toBe(60);
   }, 120_000);
+
+  it('converges on one graph whatever order events with distinct times arrive in', async () => {
+    // Pushes (with and without tags), manifest deletes and tag deletes, each at its own time; the
+    // graph after all of them is what they leave in time order.
+    type Event =
+      | { type: 'push'; repo: number; m: number; tag: number }
+      | { type: 'delete'; repo: number; m: number }
+      | { type: 'untag'; repo: number; tag: number };
+    const event: fc.Arbitrary<Event> = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          type: fc.constant('push' as const),
+          repo: fc.nat(1),
+          m: fc.nat(pool.length - 1),
+          tag: fc.nat(tags.length - 1),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          type: fc.constant('delete' as const),
+          repo: fc.nat(1),
+          m: fc.nat(pool.length - 1),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          type: fc.constant('untag' as const),
+          repo: fc.nat(1),
+          tag: fc.integer({ min: 1, max: tags.length - 1 }),
+        }),
+      },
+    );
+    const world = fc.array(event, { minLength: 1, maxLength: 14 }).chain((events) =>
+      fc.record({
+        events: fc.constant(events),
+        order: fc.shuffledSubarray(
+          events.map((_, i) => i),
+          { minLength: events.length },
+        ),
+      }),
+    );
+    let cases = 0;
+    await fc.assert(
+      fc.asyncProperty(world, fc.boolean(), async ({ events, order }, batched) => {
+        cases++;
+        const [inTime, shuffled] = [await registry('time'), await registry('shuffled')];
+        const repos = async (reg: number) => [
+          await registries.ensureRepository(reg, 'app'),
+          await registries.ensureRepository(reg, 'mirror'),
+        ];
+        const [timeRepos, shuffledRepos] = [await repos(inTime), await repos(shuffled)];
+        // Event i happens at time i + 1; consecutive pushes of the shuffled stream may go as one batch.
+        let batch: PushInput[] = [];
+        const flush = async () => {
+          if (batch.length) await graph.applyPushes(batch);
+          batch = [];
+        };
+        const apply = async (i: number, r: number[], batching: boolean) => {
+          const e = events[i]!;
+          if (e.type === 'push') {
+            const p = input(r[e.repo]!, pool[e.m]!, at(i + 1), tags[e.tag]);
+            if (batching) return void batch.push(p);
+            return void (await graph.applyPush(p));
+          }
+          await flush();
+          if (e.type === 'delete') await graph.applyDelete(r[e.repo]!, pool[e.m]!.digest, at(i + 1));
+          else await graph.applyTagDelete(r[e.repo]!, tags[e.tag]!, at(i + 1));
+        };
+        for (let i = 0; i < events.length; i++) await apply(i, timeRepos, false);
+        for (const i of order) await apply(i, shuffledRepos, batched);
+        await flush();
+        expect(await snapshot(shuffled)).toEqual(await snapshot(inTime));
+      }),
+      { seed: 1202, numRuns: 80, endOnFailure: true },
+    );
+    expect(cases).toBe(80);
+  }, 120_000);
+
+  it('keeps both tags of one manifest pushed back to back, whichever is written first', async () => {
+    const repo = await registries.ensureRepository(await registry('two-tags'), 'app');
+    const im = imageManifest();
+    const later = await graph.applyPush(input(repo, im, at(2), 'latest'));
+    const earlier = await graph.applyPush(input(repo, im, at(1), 'v1'));
+    expect([later.applied, earlier.applied]).toEqual([true, true]);
+    const { rows } = await db.pool.query(
+      'SELECT name, digest FROM tag WHERE repository_id = $1 ORDER BY name',
+      [repo],
+    );
+    expect(rows).toEqual([
+      { name: 'latest', digest: im.digest },
+      { name: 'v1', digest: im.digest },
+    ]);
+  });
+
+  it('drops a tag whose manifest was deleted after it, even when a newer push came in between', async () => {
+    const repo = await registries.ensureRepository(await registry('delete-late'), 'app');
+    const im = imageManifest();
+    const other = imageManifest();
+    // In time: v1 -> im (1), delete im (3), latest -> im (4), v2 -> other (2). Arriving: 1, 4, 3, 2.
+    await graph.applyPush(input(repo, im, at(1), 'v1'));
+    await graph.applyPush(input(repo, im, at(4), 'latest'));
+    const del = await graph.applyDelete(repo, im.digest, at(3));
+    expect(del).toMatchObject({ applied: true });
+    await graph.applyPush(input(repo, other, at(2), 'v1'));
+    const { rows } = await db.pool.query(
+      'SELECT name, digest FROM tag WHERE repository_id = $1 ORDER BY name',
+      [repo],
+    );
+    // v1 was moved to `other` before the delete, so the delete does not take it; latest is newer.
+    expect(rows).toEqual([
+      { name: 'latest', digest: im.digest },
+      { name: 'v1', digest: other.digest },
+    ]);
+    const loc = await db.pool.query(
+      'SELECT present FROM artifact_location WHERE repository_id = $1 AND digest = $2',
+      [repo, im.digest],
+    );
+    expect(loc.rows).toEqual([{ present: true }]);
+  });
 
   it('reports each push on its own: applied, edges added and removed', async () => {
     const repo = await registries.ensureRepository(await registry('outcomes'), 'app');

@@ -82,14 +82,21 @@ WITH items AS (
   FROM items ORDER BY digest
   ON CONFLICT (digest) DO NOTHING
 ), loc AS (
+  -- Every location row is updated, stale or not, so that it is locked and read as last committed:
+  -- a concurrent delete of the same location commits first or waits, and deleted_at is current.
   INSERT INTO artifact_location (repository_id, digest, present, event_at)
   SELECT repository_id, digest, true, event_at FROM items
   ON CONFLICT (repository_id, digest) DO UPDATE
-    SET present = true, event_at = EXCLUDED.event_at, updated_at = now()
-    WHERE artifact_location.event_at <= EXCLUDED.event_at
-  RETURNING repository_id, digest
+    SET present = artifact_location.present OR artifact_location.event_at <= EXCLUDED.event_at,
+        event_at = GREATEST(artifact_location.event_at, EXCLUDED.event_at),
+        updated_at = CASE WHEN artifact_location.event_at <= EXCLUDED.event_at THEN now()
+                          ELSE artifact_location.updated_at END
+  RETURNING repository_id, digest, present, event_at, deleted_at
+), located AS (
+  SELECT i.*, l.present AND l.event_at = i.event_at AS applies, l.deleted_at > i.event_at AS deleted_since
+  FROM items i JOIN loc l ON l.repository_id = i.repository_id AND l.digest = i.digest
 ), applied AS (
-  SELECT i.* FROM items i JOIN loc l ON l.repository_id = i.repository_id AND l.digest = i.digest
+  SELECT * FROM located WHERE applies
 ), content_added AS (
   INSERT INTO edge (${EDGE_COLUMNS}, descriptor)
   SELECT a.repository_id, e.s, e.r, e.k, a.digest, '', e.d
@@ -98,35 +105,43 @@ WITH items AS (
   ON CONFLICT (${EDGE_COLUMNS}) DO NOTHING
   RETURNING repository_id, subject_digest, referrer_digest, kind, source_digest
 ), tagged AS (
+  -- A tag is last-writer-wins by its own events, whether or not this push is the newest of its
+  -- manifest (two tags pushed for one manifest must both land, in either order); it names the
+  -- manifest only if no delete of the manifest came since.
   INSERT INTO tag (repository_id, name, digest, event_at)
-  SELECT repository_id, tag, digest, event_at FROM applied WHERE tag IS NOT NULL
+  SELECT repository_id, tag, CASE WHEN deleted_since THEN NULL ELSE digest END, event_at
+  FROM located WHERE tag IS NOT NULL
   ON CONFLICT (repository_id, name) DO UPDATE
     SET digest = EXCLUDED.digest, event_at = EXCLUDED.event_at, updated_at = now()
     WHERE tag.event_at <= EXCLUDED.event_at
-  RETURNING repository_id, name
+  RETURNING repository_id, name, digest
 ), retagged AS (
-  SELECT a.* FROM applied a JOIN tagged t ON t.repository_id = a.repository_id AND t.name = a.tag
+  SELECT a.*, t.digest IS NULL AS dropped
+  FROM located a JOIN tagged t ON t.repository_id = a.repository_id AND t.name = a.tag
 ), tag_edges AS (
   SELECT * FROM unnest($21::int[], $22::text[], $23::text[], $24::text[], $25::jsonb[]) AS e(idx, s, r, k, d)
 ), tag_removed AS (
   DELETE FROM edge x USING retagged a
   WHERE x.repository_id = a.repository_id AND x.via_tag = a.tag
-    AND NOT (x.source_digest = a.digest AND EXISTS (
+    AND (a.dropped OR NOT (x.source_digest = a.digest AND EXISTS (
       SELECT 1 FROM tag_edges t
-      WHERE t.idx = a.idx AND t.s = x.subject_digest AND t.r = x.referrer_digest AND t.k = x.kind))
+      WHERE t.idx = a.idx AND t.s = x.subject_digest AND t.r = x.referrer_digest AND t.k = x.kind)))
   RETURNING a.idx
 ), tag_added AS (
   INSERT INTO edge (${EDGE_COLUMNS}, descriptor)
   SELECT a.repository_id, t.s, t.r, t.k, a.digest, a.tag, t.d
-  FROM tag_edges t JOIN retagged a ON a.idx = t.idx
+  FROM tag_edges t JOIN retagged a ON a.idx = t.idx AND NOT a.dropped
   ON CONFLICT (${EDGE_COLUMNS}) DO NOTHING
   RETURNING repository_id, subject_digest, referrer_digest, kind, source_digest
 ), added AS (
   SELECT * FROM content_added UNION ALL SELECT * FROM tag_added
+), written AS (
+  -- A push took effect if it made its manifest present or moved its tag.
+  SELECT idx FROM applied UNION SELECT idx FROM retagged
 ), finished AS (
   UPDATE webhook_event w
   SET status = 'done', attempts = i.attempts, processed_at = now(),
-      last_error = CASE WHEN EXISTS (SELECT 1 FROM applied a WHERE a.idx = i.idx) THEN NULL ELSE $28::text END
+      last_error = CASE WHEN EXISTS (SELECT 1 FROM written a WHERE a.idx = i.idx) THEN NULL ELSE $28::text END
   FROM items i
   WHERE w.id = i.event_id AND w.status = 'pending'
   RETURNING i.idx
@@ -147,7 +162,7 @@ WITH items AS (
                FROM targets) AS specs
 )
 SELECT
-  ARRAY(SELECT idx FROM applied) AS applied,
+  ARRAY(SELECT idx FROM written) AS applied,
   ARRAY(SELECT idx FROM finished) AS finished,
   ARRAY(SELECT i.idx FROM added a JOIN items i ON i.repository_id = a.repository_id AND i.digest = a.source_digest)
     AS added,

@@ -71,7 +71,12 @@ export class GraphRepository {
     return pushOutcomes(inputs.length, rows[0]!);
   }
 
-  /** A manifest deleted from a repository: its presence, the edges it sourced and its tags go. */
+  /**
+   * A manifest deleted from a repository: its presence and the edges it sourced go, unless a newer
+   * push made it present again; the tags that named it go if they were set before the delete,
+   * whatever the order the events arrive in. The deletion time is kept for tag pushes that arrive
+   * later (graph-push.ts).
+   */
   async applyDelete(
     repositoryId: number,
     digest: string,
@@ -79,29 +84,36 @@ export class GraphRepository {
     client?: pg.ClientBase,
   ): Promise<WriteOutcome> {
     return this.within(client, async (c) => {
-      const res = await c.query(
-        `INSERT INTO artifact_location (repository_id, digest, present, event_at)
-         VALUES ($1, $2, false, $3)
+      const location = await c.query<{ applied: boolean }>(
+        `INSERT INTO artifact_location (repository_id, digest, present, event_at, deleted_at)
+         VALUES ($1, $2, false, $3, $3)
          ON CONFLICT (repository_id, digest) DO UPDATE
-           SET present = false, event_at = EXCLUDED.event_at, updated_at = now()
-           WHERE artifact_location.event_at <= EXCLUDED.event_at
-         RETURNING 1`,
+           SET present = artifact_location.present AND artifact_location.event_at > EXCLUDED.event_at,
+               event_at = GREATEST(artifact_location.event_at, EXCLUDED.event_at),
+               deleted_at = GREATEST(artifact_location.deleted_at, EXCLUDED.deleted_at),
+               updated_at = now()
+         RETURNING NOT present AND event_at = $3 AS applied`,
         [repositoryId, digest, eventAt],
       );
-      if (!res.rowCount) return { applied: false, edgesAdded: 0, edgesRemoved: 0 };
-      const content = await c.query(
-        `DELETE FROM edge WHERE repository_id = $1 AND source_digest = $2 AND via_tag = ''`,
-        [repositoryId, digest],
-      );
+      const applied = location.rows[0]!.applied;
+      let edgesRemoved = 0;
+      if (applied) {
+        const content = await c.query(
+          `DELETE FROM edge WHERE repository_id = $1 AND source_digest = $2 AND via_tag = ''`,
+          [repositoryId, digest],
+        );
+        edgesRemoved += content.rowCount ?? 0;
+      }
+      // The tag keeps the time of its own event: a re-tag newer than that but older than this
+      // delete, arriving later, must still win (it names another manifest).
       const untagged = await c.query<{ name: string }>(
-        `UPDATE tag SET digest = NULL, event_at = $3, updated_at = now()
+        `UPDATE tag SET digest = NULL, updated_at = now()
          WHERE repository_id = $1 AND digest = $2 AND event_at <= $3
          RETURNING name`,
         [repositoryId, digest, eventAt],
       );
-      let edgesRemoved = content.rowCount ?? 0;
       for (const { name } of untagged.rows) edgesRemoved += await deleteTagEdges(c, repositoryId, name);
-      return { applied: true, edgesAdded: 0, edgesRemoved };
+      return { applied: applied || untagged.rows.length > 0, edgesAdded: 0, edgesRemoved };
     });
   }
 
