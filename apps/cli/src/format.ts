@@ -1,4 +1,39 @@
 /** Text layout shared by the commands that print artifacts: compact by default, `--wide` in full. */
+import type { Command } from 'commander';
+import { UsageError } from './exit.js';
+
+/** How a command prints its answer: `-o text|wide|json` on every command, `--wide` and `--json` short for two. */
+export type OutputMode = 'text' | 'wide' | 'json';
+
+export interface OutputOptions {
+  output?: string;
+  wide?: boolean;
+  json?: boolean;
+}
+
+/** Adds `-o, --output` and its short forms to a command; `modes` are those it can print. */
+export function outputOptions(
+  cmd: Command,
+  json: string,
+  modes: readonly OutputMode[] = ['text', 'wide', 'json'],
+): Command {
+  cmd.option('-o, --output <format>', `${modes.join(', ')} (json: ${json})`, 'text');
+  if (modes.includes('wide')) cmd.option('--wide', 'as -o wide: full digests, lines not shortened');
+  return cmd.option('--json', 'as -o json');
+}
+
+/** The mode the options ask for; an unknown or unsupported one is a usage error. */
+export function outputMode(
+  opts: OutputOptions,
+  modes: readonly OutputMode[] = ['text', 'wide', 'json'],
+): OutputMode {
+  const asked = opts.output ?? 'text';
+  if (!(modes as readonly string[]).includes(asked))
+    throw new UsageError(`--output must be ${modes.join(', ')}`);
+  if (opts.json) return 'json';
+  if (opts.wide) return 'wide';
+  return asked as OutputMode;
+}
 
 /** `sha256:0123abcd…`: enough to tell digests apart on a screen; --wide and JSON keep them whole. */
 export function shortDigest(digest: string, wide = false): string {

@@ -60,6 +60,25 @@ describe('refgraph --version and --help', () => {
       err: 'usage: --url must be an http(s) URL, not "ftp://x"\n',
     });
   });
+
+  it('takes -o text|wide|json on every command that prints an answer, naming what a command cannot print', async () => {
+    for (const command of ['tree', 'verify', 'verdict'])
+      expect((await run([command, '--help'])).out).toMatch(/-o, --output <format> +text, wide, json/);
+    for (const command of ['sync', 'verify-bundle'])
+      expect((await run([command, '--help'])).out).toMatch(/-o, --output <format> +text, json/);
+    expect(await run(['verify', 'local/app:v1', '-o', 'yaml'])).toMatchObject({
+      code: 2,
+      err: 'usage: --output must be text, wide, json\n',
+    });
+    expect(await run(['verdict', 'local/app:v1', '--policy', 'p', '-o', 'yaml'])).toMatchObject({
+      code: 2,
+      err: 'usage: --output must be text, wide, json\n',
+    });
+    expect(await run(['sync', 'local', '-o', 'wide'])).toMatchObject({
+      code: 2,
+      err: 'usage: --output must be text, json\n',
+    });
+  });
 });
 
 describe('compact layout', () => {
@@ -100,9 +119,10 @@ describe('refgraph verify-bundle', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const verify = (identity: string) =>
+  const verify = (identity: string, extra: string[] = []) =>
     run([
       'verify-bundle',
+      ...extra,
       '--bundle',
       files.bundle,
       '--certificate-identity',
@@ -125,6 +145,15 @@ describe('refgraph verify-bundle', () => {
       ),
       err: '',
     });
+  });
+
+  it('prints the whole result as one JSON line with -o json, the same as --json', async () => {
+    const long = await verify(IDENTITY, ['-o', 'json']);
+    const short = await verify(IDENTITY, ['--json']);
+    expect(long.code).toBe(0);
+    expect(long.err).toBe('');
+    expect(JSON.parse(long.out)).toMatchObject({ status: 'verified', identity: IDENTITY, issuer: ISSUER });
+    expect(short).toEqual(long);
   });
 
   it('exits 1 with the reason on one stderr line when the signer is not the one required', async () => {

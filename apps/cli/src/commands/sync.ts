@@ -12,11 +12,11 @@ import { isRepositoryName, RegistryClient } from '#registry';
 import { Database, GraphRepository, RegistryRepository, SyncRepository, TrustRepository } from '#store';
 import { openServiceDatabase } from '../database.js';
 import { EXIT, UsageError, oneLine, type Done } from '../exit.js';
+import { outputMode, outputOptions, type OutputOptions } from '../format.js';
 
-interface SyncCliOptions {
+interface SyncCliOptions extends OutputOptions {
   repository: string[];
   reconcile?: boolean;
-  json?: boolean;
 }
 
 /** Where the command writes and what it reads; the real process by default, captured in tests. */
@@ -34,7 +34,7 @@ export interface SyncIo {
  * went wrong.
  */
 export function registerSync(program: Command, io: Omit<SyncIo, 'signal'>, done: Done): void {
-  program
+  const cmd = program
     .command('sync')
     .description(
       'build the graph of a configured registry from what it holds (backfill); resumes an interrupted run',
@@ -46,23 +46,23 @@ export function registerSync(program: Command, io: Omit<SyncIo, 'signal'>, done:
       (v: string, all: string[]) => [...all, v],
       [],
     )
-    .option('--reconcile', 'also delete what the registry no longer has')
-    .option('--json', 'print the summary as JSON')
-    .action(async (name: string, opts: SyncCliOptions) => {
-      const stop = new AbortController();
-      const onSignal = () => stop.abort(new Error('interrupted by signal'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        done(await syncCommand(name, opts, { ...io, signal: stop.signal }));
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
-    });
+    .option('--reconcile', 'also delete what the registry no longer has');
+  outputOptions(cmd, 'the summary', ['text', 'json']).action(async (name: string, opts: SyncCliOptions) => {
+    const stop = new AbortController();
+    const onSignal = () => stop.abort(new Error('interrupted by signal'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      done(await syncCommand(name, opts, { ...io, signal: stop.signal }));
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
 }
 
 export async function syncCommand(name: string, opts: SyncCliOptions, io: SyncIo): Promise<number> {
+  const mode = outputMode(opts, ['text', 'json']);
   for (const r of opts.repository)
     if (!isRepositoryName(r)) throw new UsageError(`invalid repository name "${r}"`);
   let config: RefgraphConfig;
@@ -116,7 +116,7 @@ export async function syncCommand(name: string, opts: SyncCliOptions, io: SyncIo
     }
     progress.end();
     io.stdout.write(
-      opts.json ? `${JSON.stringify({ status: result.status, ...result.summary })}\n` : report(result),
+      mode === 'json' ? `${JSON.stringify({ status: result.status, ...result.summary })}\n` : report(result),
     );
     return result.status === 'done' && result.summary.errors === 0 ? EXIT.ok : EXIT.error;
   } finally {

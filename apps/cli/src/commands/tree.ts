@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT, UsageError, type Done } from '../exit.js';
-import { fit, shortDigest, shortType } from '../format.js';
+import { fit, outputMode, outputOptions, shortDigest, shortType, type OutputOptions } from '../format.js';
 import { resolveDigest, serviceFailure, ServiceClient, type CliIo, type ServiceTarget } from '../http.js';
 
 interface Verification {
@@ -29,10 +29,8 @@ interface ReferrersPage {
   children?: Array<{ digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }>;
 }
 
-export interface TreeOptions extends ServiceTarget {
+export interface TreeOptions extends ServiceTarget, OutputOptions {
   depth: string;
-  output: string;
-  wide?: boolean;
 }
 
 function badge(v: Verification[]): string {
@@ -77,9 +75,8 @@ export async function runTree(reference: string, opts: TreeOptions, io: CliIo): 
   const depth = Number(opts.depth);
   if (!Number.isInteger(depth) || depth < 1 || depth > 8)
     throw new UsageError('--depth must be an integer from 1 to 8');
-  if (!['text', 'wide', 'json'].includes(opts.output))
-    throw new UsageError('--output must be text, wide or json');
-  const wide = opts.wide === true || opts.output === 'wide';
+  const mode = outputMode(opts);
+  const wide = mode === 'wide';
   const client = new ServiceClient(io.env, opts);
   try {
     const digest = await resolveDigest(client, reference);
@@ -87,7 +84,7 @@ export async function runTree(reference: string, opts: TreeOptions, io: CliIo): 
       `/api/v1/artifacts/${digest}/referrers?depth=${depth}&children=true&first=500`,
     );
     io.stdout.write(
-      opts.output === 'json'
+      mode === 'json'
         ? `${JSON.stringify({ reference, digest, ...page }, null, 2)}\n`
         : renderTree(reference, digest, page, wide),
     );
@@ -98,14 +95,14 @@ export async function runTree(reference: string, opts: TreeOptions, io: CliIo): 
 }
 
 export function registerTree(program: Command, io: CliIo, done: Done): void {
-  program
+  const cmd = program
     .command('tree')
     .description('show the graph around an image: signatures, attestations, SBOMs, with verification badges')
     .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest')
-    .option('--depth <n>', 'levels of referrers of referrers', '3')
-    .option('-o, --output <format>', 'text, wide (as --wide) or json (complete: annotations too)', 'text')
-    .option('--wide', 'full digests and artifact types, lines not shortened')
-    .action(async (reference: string, _opts: unknown, cmd: Command) => {
-      done(await runTree(reference, cmd.optsWithGlobals<TreeOptions>(), io));
-    });
+    .option('--depth <n>', 'levels of referrers of referrers', '3');
+  outputOptions(cmd, 'complete, annotations too').action(
+    async (reference: string, _opts: unknown, c: Command) => {
+      done(await runTree(reference, c.optsWithGlobals<TreeOptions>(), io));
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT, type Done } from '../exit.js';
-import { shortDigest } from '../format.js';
+import { outputMode, outputOptions, shortDigest, type OutputOptions } from '../format.js';
 import { serviceFailure, ServiceClient, type CliIo, type ServiceTarget } from '../http.js';
 
 interface Verdict {
@@ -16,22 +16,21 @@ interface Verdict {
   }>;
 }
 
-export interface VerdictOptions extends ServiceTarget {
+export interface VerdictOptions extends ServiceTarget, OutputOptions {
   policy: string;
-  json?: boolean;
-  wide?: boolean;
 }
 
 /** `refgraph verdict <reference> --policy <name>`: allowed exits 0, denied exits 1. */
 export async function runVerdict(reference: string, opts: VerdictOptions, io: CliIo): Promise<number> {
+  const mode = outputMode(opts);
   const client = new ServiceClient(io.env, opts);
   try {
     const v = await client.post<Verdict>('/api/v1/verdict', { policy: opts.policy, subjects: [reference] });
-    if (opts.json) {
+    if (mode === 'json') {
       io.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     } else {
       for (const s of v.subjects) {
-        const subject = s.subject ? ` (${shortDigest(s.subject, opts.wide)})` : '';
+        const subject = s.subject ? ` (${shortDigest(s.subject, mode === 'wide')})` : '';
         io.stdout.write(
           `${s.allowed ? 'allowed' : 'denied'} ${s.reference}${subject} by policy ${v.policy}\n`,
         );
@@ -50,14 +49,12 @@ export async function runVerdict(reference: string, opts: VerdictOptions, io: Cl
 }
 
 export function registerVerdict(program: Command, io: CliIo, done: Done): void {
-  program
+  const cmd = program
     .command('verdict')
     .description('evaluate a configured admission policy for an image; exits 1 when denied')
     .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest')
-    .requiredOption('--policy <name>', 'a policy name from the service configuration')
-    .option('--json', 'print the whole verdict as JSON')
-    .option('--wide', 'full digests')
-    .action(async (reference: string, _opts: unknown, cmd: Command) => {
-      done(await runVerdict(reference, cmd.optsWithGlobals<VerdictOptions>(), io));
-    });
+    .requiredOption('--policy <name>', 'a policy name from the service configuration');
+  outputOptions(cmd, 'the whole verdict').action(async (reference: string, _opts: unknown, c: Command) => {
+    done(await runVerdict(reference, c.optsWithGlobals<VerdictOptions>(), io));
+  });
 }

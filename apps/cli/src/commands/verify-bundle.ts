@@ -11,16 +11,16 @@ import {
   type VerificationResult,
 } from '#verify';
 import { EXIT, UsageError, oneLine, type Done } from '../exit.js';
+import { outputMode, outputOptions, type OutputOptions } from '../format.js';
 import type { CliIo } from '../http.js';
 
-interface VerifyBundleOptions {
+interface VerifyBundleOptions extends OutputOptions {
   bundle: string;
   certificateIdentity?: string;
   certificateOidcIssuer?: string;
   key?: string;
   trustedRoot?: string;
   staging?: boolean;
-  json?: boolean;
 }
 
 /**
@@ -32,7 +32,7 @@ interface VerifyBundleOptions {
  * protocol wants); otherwise exit 1 and one line `<reason>: <message>` on stderr.
  */
 export function registerVerifyBundle(program: Command, io: CliIo, done: Done): void {
-  program
+  const cmd = program
     .command('verify-bundle')
     .description('verify a Sigstore bundle for a file or a sha256 digest, offline')
     .requiredOption('--bundle <file>', 'Sigstore bundle (JSON)')
@@ -46,19 +46,21 @@ export function registerVerifyBundle(program: Command, io: CliIo, done: Done): v
     )
     .option('--trusted-root <file>', 'trusted_root.json to use instead of the public-good root')
     .option('--staging', 'use the Sigstore staging trusted root')
-    .option('--json', 'print the full verification result as JSON on stdout')
-    .argument('<file-or-digest>', 'artifact path, or sha256:<64 hex>')
-    .action(async (fileOrDigest: string, opts: VerifyBundleOptions) => {
+    .argument('<file-or-digest>', 'artifact path, or sha256:<64 hex>');
+  outputOptions(cmd, 'the full verification result, on stdout', ['text', 'json']).action(
+    async (fileOrDigest: string, opts: VerifyBundleOptions) => {
+      const json = outputMode(opts, ['text', 'json']) === 'json';
       const result = await verifyBundleCommand(fileOrDigest, opts);
-      if (opts.json) io.stdout.write(`${JSON.stringify(result)}\n`);
+      if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
       if (result.status !== 'verified') {
         io.stderr.write(`${result.reason}: ${oneLine(result.message)}\n`);
         done(EXIT.denied);
       } else {
-        if (!opts.json) io.stdout.write(`${okLine(fileOrDigest, result)}\n`);
+        if (!json) io.stdout.write(`${okLine(fileOrDigest, result)}\n`);
         done(EXIT.ok);
       }
-    });
+    },
+  );
 }
 
 /** `OK: <artifact> signed by <who>`: what was checked, and against whom. */

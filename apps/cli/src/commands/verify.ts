@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT, type Done } from '../exit.js';
-import { fit, shortDigest } from '../format.js';
+import { fit, outputMode, outputOptions, shortDigest, type OutputOptions } from '../format.js';
 import { resolveDigest, serviceFailure, ServiceClient, type CliIo, type ServiceTarget } from '../http.js';
 
 interface SignatureRow {
@@ -26,10 +26,7 @@ interface AttestationRow {
   verification: SignatureRow[];
 }
 
-export interface VerifyOptions extends ServiceTarget {
-  json?: boolean;
-  wide?: boolean;
-}
+export interface VerifyOptions extends ServiceTarget, OutputOptions {}
 
 /** Who signed (verified) or why not, in one phrase. */
 function outcome(s: SignatureRow): string {
@@ -46,8 +43,9 @@ function outcome(s: SignatureRow): string {
  * one signature is verified by a trusted authority, else 1.
  */
 export async function runVerify(reference: string, opts: VerifyOptions, io: CliIo): Promise<number> {
+  const mode = outputMode(opts);
   const client = new ServiceClient(io.env, opts);
-  const wide = opts.wide === true;
+  const wide = mode === 'wide';
   const line = (s: string) => `${wide ? s : fit(s)}\n`;
   try {
     const digest = await resolveDigest(client, reference);
@@ -56,7 +54,7 @@ export async function runVerify(reference: string, opts: VerifyOptions, io: CliI
       client.get<{ attestations: AttestationRow[] }>(`/api/v1/artifacts/${digest}/attestations`),
     ]);
     const verified = signatures.filter((s) => s.status === 'verified');
-    if (opts.json) {
+    if (mode === 'json') {
       const answer = { reference, digest, verified: verified.length > 0, signatures, attestations };
       io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     } else {
@@ -92,13 +90,13 @@ export async function runVerify(reference: string, opts: VerifyOptions, io: CliI
 }
 
 export function registerVerify(program: Command, io: CliIo, done: Done): void {
-  program
+  const cmd = program
     .command('verify')
     .description('show stored verification results for an image; exits 1 without a trusted signature')
-    .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest')
-    .option('--json', 'print the results as JSON')
-    .option('--wide', 'full digests, lines not shortened')
-    .action(async (reference: string, _opts: unknown, cmd: Command) => {
-      done(await runVerify(reference, cmd.optsWithGlobals<VerifyOptions>(), io));
-    });
+    .argument('<reference>', '<registry-name>/<repository>[:tag|@digest], or a digest');
+  outputOptions(cmd, 'signatures and attestations with every field').action(
+    async (reference: string, _opts: unknown, c: Command) => {
+      done(await runVerify(reference, c.optsWithGlobals<VerifyOptions>(), io));
+    },
+  );
 }
