@@ -9,6 +9,7 @@ import {
   type BuiltManifest,
   type TestDatabase,
 } from '#testing';
+import { MAX_SUBSCRIPTIONS_PER_SOCKET } from '../../apps/server/src/graphql/subscription-guard.js';
 import { eventually, localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 
 /**
@@ -163,6 +164,22 @@ describe('GraphQL limits over graphql-ws', () => {
         socket.send({ type: 'subscribe', id: 'dup', payload: { query, variables: { s: subject.digest } } });
       const mine = () => socket.frames.filter((f) => f.id === 'dup');
       await pushUntil(() => expect(mine().map((f) => f.type)).toContain('error'));
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('a socket holds at most MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions', async () => {
+    const socket = await openSocket();
+    const query = 'subscription ($s: String!) { referrerAdded(subject: $s) { referrerDigest } }';
+    try {
+      for (let i = 0; i <= MAX_SUBSCRIPTIONS_PER_SOCKET; i++)
+        socket.send({ type: 'subscribe', id: `s${i}`, payload: { query, variables: { s: subject.digest } } });
+      await eventually(async () =>
+        expect(socket.frames.filter((f) => f.type === 'error').map((f) => f.id)).toEqual([
+          `s${MAX_SUBSCRIPTIONS_PER_SOCKET}`,
+        ]),
+      );
     } finally {
       socket.close();
     }
