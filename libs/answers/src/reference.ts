@@ -34,6 +34,14 @@ export function parseReference(input: string): Reference {
     const digest = s.slice(at + 1);
     if (!looksLikeDigest(digest)) throw new ReferenceError(`"${input}": "${digest}" is not a valid digest`);
     ref.digest = digest;
+    // `name:tag@digest`: runtimes pull the digest and ignore the tag, so the answer is about the
+    // digest alone (the tag must still be well-formed, as runtimes require).
+    const colon = name.lastIndexOf(':');
+    if (colon > name.lastIndexOf('/')) {
+      const tag = name.slice(colon + 1);
+      if (!TAG_RE.test(tag)) throw new ReferenceError(`"${input}": "${tag}" is not a valid tag`);
+      name = name.slice(0, colon);
+    }
   } else {
     const colon = s.lastIndexOf(':');
     if (colon > s.lastIndexOf('/')) {

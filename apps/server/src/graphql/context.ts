@@ -4,9 +4,10 @@ import { Viewer, type Answers, type Reader } from '#answers';
 import { viewerOf, type ScopedRequest } from '../http/scope.js';
 import { ANSWERS, PRIMARY_ANSWERS } from '../tokens.js';
 import { GraphLoaders } from './loaders.js';
+import type { SubscriptionSlots } from './subscription-guard.js';
 
 /** What every resolver receives: the HTTP (or WebSocket upgrade) request and per-request loaders. */
-export interface GraphContext {
+export interface GraphContext extends SubscriptionSlots {
   req?: FastifyRequest & ScopedRequest;
   /** Set on subscription contexts, which live as long as the socket. */
   subscription?: boolean;

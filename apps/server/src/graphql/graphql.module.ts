@@ -14,6 +14,7 @@ import { graphqlErrorFormatter, GraphqlErrorFilter } from './errors.js';
 import { GRAPH_LISTENER, GraphEvents } from './events.js';
 import { GraphiqlController } from './ide.controller.js';
 import { queryLimitsRule } from './limits.js';
+import { guardSubscription, releaseSubscription } from './subscription-guard.js';
 import { PackageMatchResolver, QueryResolver } from './query.resolver.js';
 import {
   ReferrerAddedEventResolver,
@@ -39,11 +40,18 @@ export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
     errorFormatter: graphqlErrorFormatter(rt.logger),
     subscription: {
       // The upgrade request carries the caller's credentials and so its scope.
-      context: (_socket: unknown, req: FastifyRequest): GraphContext => ({ req, subscription: true }),
+      // One slot table per socket (mercurius copies this context shallowly for each subscribe).
+      context: (_socket: unknown, req: FastifyRequest): GraphContext => ({
+        req,
+        subscription: true,
+        liveSubscriptions: new Set<string>(),
+      }),
       // Accepted only when the handshake or the connection_init payload authenticated.
       onConnect: socketConnectGuard(rt.authenticator, rt.limiter),
       keepAlive: 30_000,
     },
+    // Subscriptions are validated and limited like queries, and hold one stream per id.
+    hooks: { preSubscriptionExecution: guardSubscription, onSubscriptionEnd: releaseSubscription },
   };
 }
 

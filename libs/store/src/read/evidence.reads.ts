@@ -3,7 +3,7 @@
 import type { ReadSource } from './replicas.js';
 import type { AttestationRow, PackageRow, RepositoryScope, SignatureRow } from '../query.rows.js';
 import { SIGNATURE_COLUMNS, SIGNATURE_JOINS, type SbomRow } from './rows.js';
-import { presentInScope, scopeParam, verificationVisible } from './visibility.js';
+import { linkedInScope, presentInScope, scopeParam, verificationVisible } from './visibility.js';
 
 export type VerificationKind = 'signature' | 'attestation';
 
@@ -44,7 +44,7 @@ export class EvidenceReads {
     return rows.map(({ n: _n, ...r }: SignatureRow & { n?: unknown }) => r);
   }
 
-  /** Parsed attestation statements by subject or by attestation artifact, visible like their artifact. */
+  /** Parsed attestation statements by subject or by attestation artifact, visible where linked (linkedInScope). */
   async findAttestations(
     scope: RepositoryScope,
     digests: string[],
@@ -60,7 +60,7 @@ export class EvidenceReads {
                 t.parse_error AS "parseError",
                 row_number() OVER (PARTITION BY ${column} ORDER BY t.predicate_type, t.artifact_digest, t.layer_digest) AS n
          FROM attestation t
-         WHERE ${column} = ANY($1) AND ($3::text IS NULL OR t.predicate_type = $3) AND ${presentInScope('t.artifact_digest', 2)}) x
+         WHERE ${column} = ANY($1) AND ($3::text IS NULL OR t.predicate_type = $3) AND ${linkedInScope('t.artifact_digest', 't.subject_digest', 2)}) x
        WHERE n <= $4
        ORDER BY "subjectDigest", "predicateType", "artifactDigest", "layerDigest"`,
       [digests, scopeParam(scope), opts.predicateType ?? null, opts.limit ?? 1000],
@@ -68,7 +68,7 @@ export class EvidenceReads {
     return rows.map(({ n: _n, ...r }) => r);
   }
 
-  /** SBOMs describing the given subjects, visible like their artifact. */
+  /** SBOMs describing the given subjects, visible where linked (linkedInScope). */
   async findSboms(scope: RepositoryScope, subjects: string[], limit = 1000): Promise<SbomRow[]> {
     if (subjects.length === 0) return [];
     const { rows } = await this.db.pool.query<SbomRow>(
@@ -77,7 +77,7 @@ export class EvidenceReads {
               b.spec_version AS "specVersion", b.name, b.package_count AS "packageCount", b.parse_error AS "parseError"
               , b.subject_digest AS sd, b.parse_error AS pe, b.artifact_digest AS ad,
               row_number() OVER (PARTITION BY b.subject_digest ORDER BY b.parse_error NULLS FIRST, b.artifact_digest, b.id) AS n
-       FROM sbom b WHERE b.subject_digest = ANY($1) AND ${presentInScope('b.artifact_digest', 2)}) x
+       FROM sbom b WHERE b.subject_digest = ANY($1) AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', 2)}) x
        WHERE n <= $3
        ORDER BY sd, pe NULLS FIRST, ad, id`,
       [subjects, scopeParam(scope), limit],
@@ -85,12 +85,12 @@ export class EvidenceReads {
     return rows;
   }
 
-  /** Readable SBOMs per subject, visible like their artifact. */
+  /** Readable SBOMs per subject, visible where linked (linkedInScope). */
   async countSboms(scope: RepositoryScope, subjects: string[]): Promise<Map<string, number>> {
     if (subjects.length === 0) return new Map();
     const { rows } = await this.db.pool.query<{ subject_digest: string; n: number }>(
       `SELECT b.subject_digest, count(*)::int AS n FROM sbom b
-       WHERE b.subject_digest = ANY($1) AND b.parse_error IS NULL AND ${presentInScope('b.artifact_digest', 2)}
+       WHERE b.subject_digest = ANY($1) AND b.parse_error IS NULL AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', 2)}
        GROUP BY b.subject_digest`,
       [subjects, scopeParam(scope)],
     );
@@ -115,7 +115,7 @@ export class EvidenceReads {
          FROM sbom_package p JOIN sbom b ON b.id = p.sbom_id
          WHERE ${bySubject ? 'b.subject_digest = $1::text' : 'p.sbom_id = ANY($1::bigint[])'} AND p.id > $2
            AND ($3::text IS NULL OR p.name ILIKE '%' || $3 || '%' OR p.purl ILIKE '%' || $3 || '%')
-           AND ${presentInScope('b.artifact_digest', 5)}
+           AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', 5)}
        ) x WHERE n <= $4 ORDER BY "sbomId", id`,
       [
         bySubject ? of.subject : of.sbomIds,
@@ -141,7 +141,7 @@ export class EvidenceReads {
       `SELECT DISTINCT b.subject_digest AS digest, p.purl, p.name, p.version
        FROM sbom_package p JOIN sbom b ON b.id = p.sbom_id
        WHERE (p.purl = $1 OR p.purl_base = $1)
-         AND ${presentInScope('b.artifact_digest', 2)} AND ${presentInScope('b.subject_digest', 2)}
+         AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', 2)} AND ${presentInScope('b.subject_digest', 2)}
        ORDER BY 1, 2 LIMIT $3`,
       [purl, scopeParam(scope), limit],
     );

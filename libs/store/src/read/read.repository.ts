@@ -31,6 +31,7 @@ export interface RegistrySummaryRow {
   kind: string;
   url: string;
   referrersApi: boolean | null;
+  /** Only for callers who may read every repository: any repository's delivery moves it. */
   lastEventAt: Date | null;
   /** Repositories in the caller's scope. */
   repositories: number;
@@ -47,7 +48,8 @@ export class ReadRepository extends EvidenceReads {
   /** Registries with at least one repository in scope (every registry for an unlimited scope). */
   async listRegistries(scope: RepositoryScope, configured: string[]): Promise<RegistrySummaryRow[]> {
     const { rows } = await this.db.pool.query(
-      `SELECT g.name, g.kind, g.base_url AS url, g.referrers_api AS "referrersApi", g.last_event_at AS "lastEventAt",
+      `SELECT g.name, g.kind, g.base_url AS url, g.referrers_api AS "referrersApi",
+              CASE WHEN $1::text = '' THEN g.last_event_at END AS "lastEventAt",
               (SELECT count(*)::int FROM repository r WHERE r.registry_id = g.id AND ${repositoryInScope('r.id', 1)}) AS repositories,
               CASE WHEN $1::text = '' THEN (SELECT count(*)::int FROM webhook_event w WHERE w.registry_id = g.id AND w.status = 'failed') END AS "failedEvents"
        FROM registry g WHERE g.name = ANY($2)

@@ -52,6 +52,19 @@ export function verificationVisible(alias: string, param: number): string {
 }
 
 /**
+ * An attestation or SBOM row states something of (artifact, subject), and its subject is whichever
+ * one an edge in any repository named when the verify job ran. It counts where an edge in a
+ * repository in scope links that subject to that artifact and the repository holds the artifact:
+ * a copy tagged for another subject elsewhere never lends its statement or SBOM here.
+ */
+export function linkedInScope(artifact: string, subject: string, param: number): string {
+  return `EXISTS (SELECT 1 FROM edge ve JOIN artifact_location vl ON vl.repository_id = ve.repository_id AND vl.digest = ve.referrer_digest
+           JOIN repository vr ON vr.id = ve.repository_id JOIN registry vg ON vg.id = vr.registry_id
+           WHERE ve.referrer_digest = ${artifact} AND ve.subject_digest = ${subject} AND ve.kind <> 'index-child' AND vl.present
+             AND ($${param}::text = '' OR (vg.name || '/' || vr.name) ~ $${param}))`;
+}
+
+/**
  * An edge (referrer or index child) counts when its repository is in scope and the referrer has not
  * been deleted from that repository (the referrers API's rule: a referrer known only from a
  * tag-schema listing counts until its own manifest is fetched or deleted).
