@@ -216,6 +216,38 @@ describe('OIDC bearer tokens', () => {
     const expired = await jwt({ exp: Math.floor(Date.now() / 1000) - 600 });
     expect((await call(`/api/v1/artifacts/${imageB.digest}`, expired)).status).toBe(401);
   });
+
+  it('closes a GraphQL socket when the token it was opened with expires', async () => {
+    const { WebSocket } = createRequire(import.meta.url)('ws') as { WebSocket: unknown };
+    const token = await jwt({ exp: Math.floor(Date.now() / 1000) + 2 });
+    const events: string[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      const client = createClient({
+        url: `${refgraph.url.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        connectionParams: { authorization: `Bearer ${token}` },
+        on: {
+          connected: () => events.push('connected'),
+          closed: (e) => {
+            const { code, reason } = e as { code: number; reason: string };
+            resolve({ code, reason });
+          },
+        },
+      });
+      client.subscribe(
+        {
+          query: 'subscription ($s: String!) { referrerAdded(subject: $s) { referrerDigest } }',
+          variables: { s: imageB.digest },
+        },
+        { next: () => undefined, error: () => undefined, complete: () => undefined },
+      );
+    });
+    // Accepted while the token was valid, then closed by the server with graphql-ws's Forbidden.
+    expect(await closed).toEqual({ code: 4403, reason: 'credentials expired' });
+    expect(events).toEqual(['connected']);
+  });
 });
 
 describe('GraphQL over WebSocket', () => {

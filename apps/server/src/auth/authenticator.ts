@@ -131,6 +131,7 @@ export class Authenticator {
           name: `oidc:${payload.sub ?? 'unknown'}`,
           kind: 'oidc',
           scopes: scopesOf(payload, oidc),
+          ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
         },
       };
     } catch (err) {

@@ -50,7 +50,12 @@ describe('OciTokens', () => {
     expect(issued).toMatchObject({ expires_in: 300, issued_at: '2026-01-01T00:00:00.000Z' });
     expect(await tokens.authenticate(`Bearer ${issued.token}`)).toEqual({
       ok: true,
-      principal: { name: 'oci:ops', kind: 'token', scopes: ['read:local/app'] },
+      principal: {
+        name: 'oci:ops',
+        kind: 'token',
+        scopes: ['read:local/app'],
+        expiresAt: Date.UTC(2026, 0, 1) + 300_000,
+      },
     });
     now += 301_000;
     expect(await tokens.authenticate(`Bearer ${issued.token}`)).toEqual({

@@ -156,7 +156,11 @@ export class OciTokens {
       const scopes = Array.isArray(payload.scopes)
         ? payload.scopes.filter((s): s is string => typeof s === 'string' && s.startsWith('read:'))
         : [];
-      return { ok: true, principal: { name: `oci:${payload.sub ?? 'unknown'}`, kind: 'token', scopes } };
+      const expiresAt = typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {};
+      return {
+        ok: true,
+        principal: { name: `oci:${payload.sub ?? 'unknown'}`, kind: 'token', scopes, ...expiresAt },
+      };
     } catch (err) {
       return {
         ok: false,

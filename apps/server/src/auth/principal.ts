@@ -5,6 +5,8 @@ export interface Principal {
   name: string;
   kind: 'token' | 'oidc' | 'anonymous';
   scopes: string[];
+  /** When the credential stops being valid (ms since the epoch); API tokens do not expire. */
+  expiresAt?: number;
 }
 
 export function isAdmin(p: Principal): boolean {

@@ -24,6 +24,41 @@ export interface SocketGrant {
  */
 interface ConnectionThis {
   context?: { req?: AuthedRequest & { ip?: string } };
+  socket?: ClosableSocket;
+}
+
+/** The part of the connection's `ws` socket the guard uses. */
+export interface ClosableSocket {
+  close(code?: number, reason?: string): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** graphql-ws's close code for a connection whose credentials are no longer accepted. */
+export const CREDENTIALS_EXPIRED = 4403;
+
+/** setTimeout's longest delay; a credential valid for longer is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A socket is closed when the credential it was opened with expires: every HTTP request is
+ * authenticated anew, a socket only once, so without this an expired OIDC token (or one the
+ * issuer would no longer grant) would go on receiving events for as long as the socket lives.
+ */
+export function closeAtExpiry(
+  socket: ClosableSocket | undefined,
+  expiresAt: number | undefined,
+  now = Date.now,
+) {
+  if (!socket || expiresAt === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const left = expiresAt - now();
+    if (left <= 0) return socket.close(CREDENTIALS_EXPIRED, 'credentials expired');
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    timer.unref();
+  };
+  socket.once('close', () => clearTimeout(timer));
+  arm();
 }
 
 export function socketConnectGuard(auth: Authenticator, limiter: RateLimiter) {
@@ -35,13 +70,18 @@ export function socketConnectGuard(auth: Authenticator, limiter: RateLimiter) {
     const req = this?.context?.req;
     const payload = data?.payload ?? undefined;
     const header = payload?.authorization ?? payload?.Authorization;
-    if (header === undefined) return req?.refgraphPrincipal !== undefined;
+    if (header === undefined) {
+      if (req?.refgraphPrincipal === undefined) return false;
+      closeAtExpiry(this?.socket, req.refgraphPrincipal.expiresAt);
+      return true;
+    }
     if (typeof header !== 'string') return false;
     const outcome = await auth.authenticate(header);
     if (!outcome.ok) return false;
     if (!limiter.allow(limitKey(outcome.principal, req?.ip ?? ''))) return false;
     const scope = readScope(outcome.principal);
     if (scope !== undefined && scope.length === 0) return false;
+    closeAtExpiry(this?.socket, outcome.principal.expiresAt);
     return { socketScope: { scope } };
   };
 }
