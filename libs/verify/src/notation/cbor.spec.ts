@@ -29,7 +29,14 @@ describe('decodeCbor', () => {
   });
 
   it('keeps integer and text keys apart', () => {
-    const map = decodeCbor(encode(new Map([[1, 'int'], ['1', 'text']])));
+    const map = decodeCbor(
+      encode(
+        new Map<Cbor, Cbor>([
+          [1, 'int'],
+          ['1', 'text'],
+        ]),
+      ),
+    );
     expect(map).toEqual(
       new Map<number | string, string>([
         [1, 'int'],
@@ -88,7 +95,8 @@ describe('decodeCbor', () => {
     for (let i = 0; i < valid.length; i++) inputs.push(valid.subarray(0, i));
     for (let i = 0; i < 500; i++) {
       const mutated = Buffer.from(valid);
-      mutated[i % mutated.length] ^= 1 << (i % 8);
+      const at = i % mutated.length;
+      mutated[at] = mutated[at]! ^ (1 << (i % 8));
       inputs.push(mutated);
     }
     let decoded = 0;

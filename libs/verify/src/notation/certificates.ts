@@ -35,6 +35,8 @@ const KU_FORBIDDEN_FOR_SIGNER = [2, 3, 4, 5, 6, 7, 8];
 export function parseCertificate(der: Buffer, label: string): ChainCertificate {
   try {
     const x509 = new X509Certificate(der);
+    // The key is decoded lazily; a corrupted one must fail here, not at its first use.
+    void x509.publicKey;
     const asn1 = Asn1Certificate.parse(Buffer.from(x509.raw));
     return { x509, asn1, subject: dnFromDer(subjectDer(asn1)) };
   } catch (err) {

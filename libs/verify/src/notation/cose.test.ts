@@ -75,7 +75,7 @@ export function signCose(options: CoseOptions): Buffer {
     [SIGNING_SCHEME, 'notary.x509'],
     ['io.cncf.notary.signingTime', new Tagged(1, Math.floor(Date.now() / 1000))],
   ]);
-  for (const [k, v] of options.protected ?? []) v === undefined ? header.delete(k) : header.set(k, v);
+  apply(header, options.protected);
   const protectedBytes = encode(header);
   const payload = Buffer.from(JSON.stringify({ targetArtifact: options.target ?? SUBJECT }));
   const toBeSigned = encode(['Signature1', protectedBytes, Buffer.alloc(0), payload]);
@@ -92,6 +92,13 @@ export function signCose(options: CoseOptions): Buffer {
     ['io.cncf.notary.signingAgent', 'refgraph-test'],
   ]);
   if (options.timestamp) unprotected.set('io.cncf.notary.timestampSignature', options.timestamp(signature));
-  for (const [k, v] of options.unprotected ?? []) v === undefined ? unprotected.delete(k) : unprotected.set(k, v);
+  apply(unprotected, options.unprotected);
   return encode(new Tagged(18, [protectedBytes, unprotected, options.tamperedPayload ?? payload, signature]));
+}
+
+function apply(map: Map<Cbor, Cbor>, changes: [Cbor, Cbor | undefined][] = []): void {
+  for (const [key, value] of changes) {
+    if (value === undefined) map.delete(key);
+    else map.set(key, value);
+  }
 }

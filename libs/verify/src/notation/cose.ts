@@ -81,7 +81,7 @@ export function parseCoseEnvelope(bytes: Buffer): NotaryEnvelope {
   if (!Array.isArray(crit) || !crit.every((c) => typeof c === 'string' || typeof c === 'number')) {
     malformed('the protected header has no crit list');
   }
-  checkCritical(crit as (string | number)[], {
+  checkCritical(crit, {
     has: (name) => header.has(name),
     // RFC 9052 3.1 and the specification: crit never lists the labels 0-8.
     forbidden: (name) => typeof name === 'number' && name >= 0 && name <= 8,

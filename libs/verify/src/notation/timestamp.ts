@@ -106,6 +106,9 @@ function verify(token: Buffer, signature: Buffer, tsaStore: readonly X509Certifi
   const explicit = child(contentInfo, 1, contextTag(0, true), 'ContentInfo content');
   const signedData = expectTag(explicit.children[0], TAG.sequence, 'SignedData');
   const parts = signedData.children;
+  // RFC 5652 5.1: version 3 whenever the content is not id-data, which a TSTInfo never is.
+  if (smallInteger(parts[0], 'SignedData version') !== 3) throw invalid('the SignedData version is not 3');
+  const digestAlgorithms = child(signedData, 1, TAG.set, 'SignedData digestAlgorithms').children;
 
   const encap = child(signedData, 2, TAG.sequence, 'encapContentInfo');
   if (oid(encap.children[0], 'eContentType') !== OID.tstInfo)
@@ -125,6 +128,9 @@ function verify(token: Buffer, signature: Buffer, tsaStore: readonly X509Certifi
   const signerInfos = expectTag(parts[parts.length - 1], TAG.set, 'signerInfos');
   if (signerInfos.children.length !== 1) throw invalid('the token must carry exactly one signer info');
   const signer = parseSignerInfo(signerInfos.children[0]!);
+  if (!digestAlgorithms.some((a) => a.bytes.equals(signer.digestAlgorithm.bytes))) {
+    throw invalid('the signer digest algorithm is not listed in the SignedData digestAlgorithms');
+  }
 
   const attributes = signedAttributes(signer.signedAttrs);
   if (oid(single(attributes, OID.contentType), 'content type attribute') !== OID.tstInfo) {
@@ -211,6 +217,7 @@ function accuracyOf(node: DerNode): number {
 
 interface SignerInfo {
   sid: DerNode;
+  digestAlgorithm: DerNode;
   digest: string;
   signedAttrs: DerNode;
   family: 'rsa' | 'ec';
@@ -221,8 +228,12 @@ interface SignerInfo {
 /** SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, [0] signedAttrs, signatureAlgorithm, signature, [1]? } */
 function parseSignerInfo(node: DerNode): SignerInfo {
   const info = expectTag(node, TAG.sequence, 'SignerInfo');
-  const [, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature] = info.children;
-  if (!sid) throw invalid('the signer info has no signer identifier');
+  const [version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature] = info.children;
+  if (!sid || !digestAlgorithm) throw invalid('the signer info has no signer identifier');
+  // RFC 5652 5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+  if (smallInteger(version, 'SignerInfo version') !== (sid.tag === TAG.sequence ? 1 : 3)) {
+    throw invalid('the SignerInfo version does not fit its signer identifier');
+  }
   const digest = digestName(digestAlgorithm, 'signer digest algorithm');
   if (!signedAttrs || signedAttrs.tag !== contextTag(0, true))
     throw invalid('the signer info has no signed attributes');
@@ -232,6 +243,7 @@ function parseSignerInfo(node: DerNode): SignerInfo {
   if (!known) throw unsupported(`the TSA signature algorithm ${algorithmOid} is not supported`);
   return {
     sid,
+    digestAlgorithm,
     digest,
     signedAttrs,
     family: known.family,

@@ -11,13 +11,21 @@ export interface TestTsa {
   /** PEM of another root that issued nothing here. */
   otherRootPem: string;
   /** A TimeStampToken (DER) over `data`, from the TSA's own certificate and key. */
-  stamp(data: Buffer, options?: { accuracySeconds?: number; hash?: 'sha256' | 'sha384' | 'sha512' }): Buffer;
+  stamp(data: Buffer, options?: StampOptions): Buffer;
   /**
    * A token with the TSTInfo of a real stamp over `data`, signed (CMS, CAdES signing-certificate-v2)
    * by a certificate of the same root that lacks the timeStamping extended key usage.
    */
   stampWithoutTimestampingEku(data: Buffer): Buffer;
   close(): void;
+}
+
+export interface StampOptions {
+  /** Stated accuracy; none by default (then 0: the policy is not the ETSI baseline). */
+  accuracySeconds?: number;
+  hash?: 'sha256' | 'sha384' | 'sha512';
+  /** Whether the token also carries the TSA root (default true). */
+  withRoot?: boolean;
 }
 
 const CA_EXT = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'];
@@ -60,7 +68,6 @@ export function createTestTsa(): TestTsa {
 
   const stamp: TestTsa['stamp'] = (data, options = {}) => {
     const n = ++counter;
-    const accuracy = options.accuracySeconds ?? 1;
     writeFileSync(
       file(`tsa${n}.cnf`),
       [
@@ -71,7 +78,7 @@ export function createTestTsa(): TestTsa {
         'signer_digest = sha256',
         'default_policy = 1.3.6.1.4.1.55555.1',
         'digests = sha256, sha384, sha512',
-        `accuracy = secs:${accuracy}`,
+        ...(options.accuracySeconds ? [`accuracy = secs:${options.accuracySeconds}`] : []),
         'ess_cert_id_alg = sha256',
         'ess_cert_id_chain = no',
         'ordering = no',
@@ -82,7 +89,7 @@ export function createTestTsa(): TestTsa {
     openssl('ts', '-query', '-data', `data${n}`, `-${options.hash ?? 'sha256'}`, '-cert', '-no_nonce', '-out', `q${n}.tsq`); // prettier-ignore
     openssl(
       'ts', '-reply', '-config', `tsa${n}.cnf`, '-queryfile', `q${n}.tsq`, '-signer', 'tsa.crt', '-inkey', 'tsa.key',
-      '-chain', 'root.crt', '-token_out', '-out', `t${n}.der`,
+      ...(options.withRoot === false ? [] : ['-chain', 'root.crt']), '-token_out', '-out', `t${n}.der`,
     ); // prettier-ignore
     return readFileSync(file(`t${n}.der`));
   };
