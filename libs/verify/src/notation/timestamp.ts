@@ -159,9 +159,13 @@ function verify(token: Buffer, signature: Buffer, tsaStore: readonly X509Certifi
 
   // Authenticity: the TSA certificate chains to a TSA root of the trust policy.
   const chain = buildChain(tsaCert, [...certificates, ...stores]);
-  validateChain(chain, 'timeStamping');
-  const anchor = findTrustAnchor(chain, tsaStore);
   const tsa = formatDn(tsaCert.subject);
+  try {
+    validateChain(chain, 'timeStamping');
+  } catch (err) {
+    throw invalid(`the TSA certificate chain (${tsa}) is not usable: ${(err as Error).message}`);
+  }
+  const anchor = findTrustAnchor(chain, tsaStore);
   if (!anchor)
     throw invalid(`the TSA certificate chain (${tsa}) does not lead to a certificate in the tsa trust store`);
   assertValidAt(chain, info.genTime, 'the timestamp genTime');
