@@ -91,6 +91,40 @@ function onlySignature(name: string): Omit<NotationInput, 'trust'> {
   return signatures[0]!.input;
 }
 
+/**
+ * The certificates embedded in an envelope, in order (DER `SEQUENCE` elements with a two-byte
+ * length that parse as X.509): x5c / x5chain first, then any in a timestamp token.
+ */
+function embeddedCertificates(bytes: Buffer): X509Certificate[] {
+  const text = bytes.toString('utf8');
+  const der = text.startsWith('{') ? jwsDer(text) : bytes;
+  const found: X509Certificate[] = [];
+  for (let i = 0; i + 4 <= der.length; i++) {
+    if (der[i] !== 0x30 || der[i + 1] !== 0x82) continue;
+    const end = i + 4 + der.readUInt16BE(i + 2);
+    try {
+      found.push(new X509Certificate(der.subarray(i, end)));
+      i = end - 1;
+    } catch {
+      // not a certificate here
+    }
+  }
+  return found;
+}
+
+function jwsDer(text: string): Buffer {
+  const { header } = JSON.parse(text) as { header: { x5c: string[] } };
+  return Buffer.concat(header.x5c.map((c) => Buffer.from(c, 'base64')));
+}
+
+/** The root of the envelope's own chain as PEM: the last self-signed certificate before any that is not. */
+function envelopeRootPem(envelope: Buffer): string {
+  const certs = embeddedCertificates(envelope);
+  const chainEnd = certs.findIndex((c) => c.subject === c.issuer);
+  if (chainEnd < 0) throw new Error('no self-signed certificate in the envelope');
+  return certs[chainEnd]!.toString();
+}
+
 /** The signing certificate of a JWS envelope as PEM, for "trust the x5c certificate itself". */
 function x5cLeafPem(envelope: Buffer): string {
   const { header } = JSON.parse(envelope.toString('utf8')) as { header: { x5c: string[] } };
@@ -218,6 +252,32 @@ describe('notation corpus: notation CLI e2e OCI layouts', () => {
       });
     },
   );
+
+  it.each([
+    // Its chain stops at a Microsoft intermediate: no root to end in.
+    [
+      'e2e-with-timestamped-signature',
+      'the TSA certificate chain (C=US, ST=Washington, L=Redmond, O=Microsoft Corporation',
+    ],
+    // Its countersignature is truncated.
+    ['e2e-with-invalid-timestamped-signature', 'the token is malformed'],
+  ])(
+    '%s: with a tsa store (GlobalSign; the Microsoft TSA root is not shipped) the timestamp fails',
+    (name, why) => {
+      const input = onlySignature(name);
+      const globalsign = new X509Certificate(
+        readFileSync(path.join(E2E, 'config', 'timestamp', 'globalsignTSARoot.cer')),
+      ).toString();
+      const result = verifyNotationEnvelope({
+        ...input,
+        trust: { ...trust([x5cLeafPem(input.envelope)]), tsaTrustStore: [globalsign] },
+        // Before the envelopes' expiry header (2025-01-21T12:39:46Z), which is checked first.
+        now: new Date('2025-01-21T10:00:00Z'),
+      });
+      expect(result).toMatchObject({ status: 'failed', reason: 'timestamp_invalid' });
+      expect(result.message).toContain(why);
+    },
+  );
 });
 
 describe('notation corpus: notation-go envelopes', () => {
@@ -281,55 +341,156 @@ describe('notation corpus: notation-go envelopes', () => {
     expect(result.reason).toBe('artifact_mismatch');
   });
 
-  describe('sigEnv (timestamp countersignatures; this verifier does not evaluate them)', () => {
+  describe('sigEnv: RFC 3161 timestamp countersignatures (notation-go verifier/timestamp_test.go)', () => {
     const subject = {
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       digest: 'sha256:c0669ef34cdc14332c0f1ab0c2c01acb91d96014b172f1a76f3a39e63d1f0bda',
       size: 528,
     };
-    const verify = (file: string) =>
+    const TSA = 'C=BE, O=GlobalSign nv-sa, CN=Globalsign TSA for Advanced - G4 - 202311';
+    const envelope = (file: string) => readFileSync(path.join(GO, 'sigEnv', file));
+    const mediaType = (file: string) =>
+      file.startsWith('cose') || file === 'timestampAfterNotAfter.sig'
+        ? 'application/cose'
+        : 'application/jose+json';
+    /**
+     * Trust store `ca:valid-trust-store` plus the envelope's own root (the testTSA signing roots are
+     * not in the shipped subset), `tsa:test-timestamp` (GlobalSign root) unless told otherwise.
+     */
+    const verify = (file: string, tsa: string[] | null = storeDir('tsa', 'test-timestamp')) =>
       verifyNotationEnvelope({
-        envelope: readFileSync(path.join(GO, 'sigEnv', file)),
-        envelopeMediaType: file.startsWith('cose') ? 'application/cose' : 'application/jose+json',
+        envelope: envelope(file),
+        envelopeMediaType: mediaType(file),
         subject,
-        trust: trust(storeDir('ca', 'valid-trust-store')),
+        trust: {
+          ...trust([...storeDir('ca', 'valid-trust-store'), envelopeRootPem(envelope(file))]),
+          ...(tsa ? { tsaTrustStore: tsa } : {}),
+        },
       });
 
-    it('jwsWithTimestamp.sig verifies: its certificate is valid now', () => {
-      expect(verify('jwsWithTimestamp.sig').status).toBe('verified');
+    it.each([
+      ['jwsWithTimestamp.sig', '2024-06-18T06:29:37.000Z'],
+      ['coseWithTimestamp.sig', '2024-06-18T06:27:16.000Z'],
+    ])('%s: the authentic timestamp verifies under tsa:test-timestamp', (file, genTime) => {
+      expect(verify(file)).toMatchObject({
+        status: 'verified',
+        message: expect.stringContaining(`timestamped ${genTime} by ${TSA}`),
+      });
     });
-    it('timestampBeforeNotBefore.sig fails: the signing certificate is not valid yet', () => {
-      expect(verify('timestampBeforeNotBefore.sig')).toMatchObject({ reason: 'certificate_time_invalid' });
-    });
-    it('jwsExpiredWithTimestamp.sig fails: the expired certificate is not rescued by an unevaluated timestamp', () => {
-      // Its testTSA signing certificate is not in the shipped valid-trust-store subset; trusting the
-      // certificate itself reaches the time check. notation with a TSA trust store accepts this
-      // signature (SOURCES.md); this verifier does not evaluate timestamps.
-      expect(verify('jwsExpiredWithTimestamp.sig').reason).toBe('certificate_untrusted');
-      const envelope = readFileSync(path.join(GO, 'sigEnv', 'jwsExpiredWithTimestamp.sig'));
-      const own = {
-        envelope,
-        envelopeMediaType: 'application/jose+json',
-        subject,
-        trust: trust([x5cLeafPem(envelope)]),
-      };
-      const result = verifyNotationEnvelope(own);
-      expect(result).toMatchObject({ reason: 'certificate_time_invalid' });
-      expect(result.message).toContain('timestamp countersignature not evaluated');
-    });
-    it.each(['coseWithTimestamp.sig', 'coseExpiredWithTimestamp.sig', 'timestampAfterNotAfter.sig'])(
-      '%s (COSE) is reported unsupported',
+
+    it.each(['jwsExpiredWithTimestamp.sig', 'coseExpiredWithTimestamp.sig'])(
+      '%s: the expired signing certificate is rescued by a timestamp inside its validity',
       (file) => {
-        const envelope = readFileSync(path.join(GO, 'sigEnv', file));
-        const result = verifyNotationEnvelope({
-          envelope,
-          envelopeMediaType: 'application/cose',
-          subject,
-          trust: testRoot(),
+        expect(verify(file)).toMatchObject({ status: 'verified', message: expect.stringContaining(TSA) });
+        // Without a tsa store the timestamp is not evaluated and the certificate has expired now.
+        expect(verify(file, null)).toMatchObject({
+          reason: 'certificate_time_invalid',
+          message: expect.stringContaining('no tsa trust store'),
         });
-        expect(result).toMatchObject({ status: 'failed', reason: 'unsupported' });
       },
     );
+
+    it.each(['timestampBeforeNotBefore.sig', 'timestampAfterNotAfter.sig'])(
+      '%s: a timestamp outside the signing certificate validity fails',
+      (file) => {
+        expect(verify(file)).toMatchObject({
+          status: 'failed',
+          reason: 'certificate_time_invalid',
+          message: expect.stringContaining('timestamp range'),
+        });
+      },
+    );
+
+    it('withoutTimestamp.sig: verifyTimestamp "always" with a tsa store requires a countersignature', () => {
+      expect(verify('withoutTimestamp.sig')).toMatchObject({
+        reason: 'timestamp_invalid',
+        message: expect.stringContaining('no timestamp countersignature was found'),
+      });
+      expect(verify('withoutTimestamp.sig', null).status).toBe('verified');
+    });
+
+    it.each(['jwsWithTimestamp.sig', 'coseWithTimestamp.sig'])(
+      '%s: tsa:test-mismatch (DigiCert root) does not vouch for the GlobalSign TSA',
+      (file) => {
+        expect(verify(file, storeDir('tsa', 'test-mismatch'))).toMatchObject({
+          reason: 'timestamp_invalid',
+          message: expect.stringContaining('tsa trust store'),
+        });
+      },
+    );
+
+    it('the TSA roots of the notation CLI e2e config/timestamp directory: GlobalSign vouches, DigiCert does not', () => {
+      const root = (name: string) =>
+        new X509Certificate(readFileSync(path.join(E2E, 'config', 'timestamp', name))).toString();
+      expect(verify('jwsWithTimestamp.sig', [root('globalsignTSARoot.cer')]).status).toBe('verified');
+      expect(verify('jwsWithTimestamp.sig', [root('DigiCertTSARootSHA384.cer')]).reason).toBe(
+        'timestamp_invalid',
+      );
+    });
+  });
+
+  describe('COSE envelopes', () => {
+    it('cose_signature.sig verifies over the oci-layout manifest when its own certificate is trusted', () => {
+      const index = JSON.parse(readText(GO, 'oci-layout', 'index.json')) as { manifests: Descriptor[] };
+      const manifest = index.manifests[0]!;
+      const envelope = readFileSync(path.join(GO, 'cose_signature.sig'));
+      const result = verifyNotationEnvelope({
+        envelope,
+        envelopeMediaType: 'application/cose',
+        subject: { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size },
+        trust: trust([envelopeRootPem(envelope)]),
+      });
+      expect(result).toMatchObject({
+        status: 'verified',
+        identity: 'C=US, ST=WA, L=Seattle, O=Notary, CN=alpine',
+        message: expect.stringContaining('notation COSE signature verified'),
+      });
+    });
+
+    it('cose_signature.sig read as JWS, and the JWS envelope read as COSE, are malformed', () => {
+      const base = { subject: dockerManifest, trust: e2eTrust() };
+      const cose = readFileSync(path.join(GO, 'cose_signature.sig'));
+      const jws = readFileSync(path.join(GO, 'jws_signature.sig'));
+      expect(
+        verifyNotationEnvelope({ ...base, envelope: cose, envelopeMediaType: 'application/jose+json' })
+          .reason,
+      ).toBe('bundle_malformed');
+      expect(
+        verifyNotationEnvelope({ ...base, envelope: jws, envelopeMediaType: 'application/cose' }).reason,
+      ).toBe('bundle_malformed');
+    });
+
+    it('signatures/blob.cose.sig and blob.jws.sig: blob signatures bind to their blob descriptor only', () => {
+      const blob = {
+        mediaType: 'application/octet-stream',
+        digest: 'sha256:c71d239df91726fc519c6eb72d318ec65820627232b2f796219e87dcf35d0ab4',
+        size: 11357,
+      };
+      for (const [file, mediaType] of [
+        ['blob.cose.sig', 'application/cose'],
+        ['blob.jws.sig', 'application/jose+json'],
+      ] as const) {
+        const envelope = readFileSync(path.join(E2E, 'signatures', file));
+        const own = trust([envelopeRootPem(envelope)]);
+        // The signature is over the blob; its test certificate has expired by now and no TSA root is shipped
+        // for its timestamp, so the outcome is the certificate's validity, after the binding held.
+        const result = verifyNotationEnvelope({
+          envelope,
+          envelopeMediaType: mediaType,
+          subject: blob,
+          trust: own,
+        });
+        expect(result).toMatchObject({
+          reason: 'certificate_time_invalid',
+          identity: expect.stringMatching(/CN=testcert\d+$/),
+        });
+        const other = { ...blob, digest: `sha256:${'0'.repeat(64)}` };
+        expect(
+          verifyNotationEnvelope({ envelope, envelopeMediaType: mediaType, subject: other, trust: own })
+            .reason,
+        ).toBe('artifact_mismatch');
+      }
+    });
   });
 
   it('notation-cli-e2e signatures/malformed.jws.sig fails to parse', () => {

@@ -86,6 +86,21 @@ describe('trust and policies', () => {
     expect(() => parseConfig({ trust: bad }, {})).toThrow(/subjectRegExp: invalid regular expression/);
   });
 
+  it('accepts a notation authority with a tsa trust store; verifyTimestamp defaults to always', () => {
+    const notary = { name: 'n', notation: { trustStore: ['/ca.pem'], tsaTrustStore: ['/tsa.pem'] } };
+    const cfg = parseConfig({ trust: { authorities: [notary] } }, {});
+    expect(cfg.trust.authorities[0]!.notation).toEqual({
+      trustStore: ['/ca.pem'],
+      trustedIdentities: ['*'],
+      tsaTrustStore: ['/tsa.pem'],
+      verifyTimestamp: 'always',
+    });
+    const bad = { name: 'n', notation: { trustStore: ['/ca.pem'], verifyTimestamp: 'never' } };
+    expect(() => parseConfig({ trust: { authorities: [bad] } }, {})).toThrow(/verifyTimestamp/);
+    const empty = { name: 'n', notation: { trustStore: ['/ca.pem'], tsaTrustStore: [] } };
+    expect(() => parseConfig({ trust: { authorities: [empty] } }, {})).toThrow(/tsaTrustStore/);
+  });
+
   it('refuses an authority that is two kinds at once', () => {
     const both = { name: 'x', key: { pem: 'k' }, keyless: { issuer: 'https://i', subject: 's' } };
     expect(() => parseConfig({ trust: { authorities: [both] } }, {})).toThrow(

@@ -115,11 +115,17 @@ const authority = z
       .strict()
       .refine((k) => !!(k.pem ?? k.pemFile), 'needs pem or pemFile')
       .optional(),
-    /** notation: X.509 roots (PEM files) and the certificate subjects trusted under them. */
+    /**
+     * notation: X.509 roots (PEM or DER files) and the certificate subjects trusted under them;
+     * optionally the TSA roots (`tsa` store) that RFC 3161 timestamp countersignatures must chain
+     * to, and when a timestamp is required (`always`, or `afterCertExpiry` of a signing certificate).
+     */
     notation: z
       .object({
         trustStore: z.array(z.string().min(1)).min(1),
         trustedIdentities: z.array(z.string().min(1)).default(['*']),
+        tsaTrustStore: z.array(z.string().min(1)).min(1).optional(),
+        verifyTimestamp: z.enum(['always', 'afterCertExpiry']).default('always'),
       })
       .strict()
       .optional(),

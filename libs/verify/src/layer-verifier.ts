@@ -65,7 +65,12 @@ export class LayerVerifier {
           envelope: blob,
           envelopeMediaType: task.layer.mediaType,
           subject: subject.descriptor ?? { digest: subject.digest, mediaType: '', size: -1 },
-          trust: { trustStore: a.trustStore, trustedIdentities: a.trustedIdentities },
+          trust: {
+            trustStore: a.trustStore,
+            trustedIdentities: a.trustedIdentities,
+            ...(a.tsaTrustStore ? { tsaTrustStore: a.tsaTrustStore } : {}),
+            ...(a.verifyTimestamp ? { verifyTimestamp: a.verifyTimestamp } : {}),
+          },
         });
       case 'in-toto':
       case 'sbom':

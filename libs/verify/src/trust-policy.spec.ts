@@ -1,6 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { MediaType, parseManifest } from '#oci';
 import { buildManifest } from '#testing';
+import { createTestPki } from './notation/pki.test.js';
 import { planLayers } from './plan.js';
 import { TrustPolicy } from './trust-policy.js';
 
@@ -34,6 +38,45 @@ describe('TrustPolicy', () => {
     const c = await TrustPolicy.load({ ...base, repositories: base.repositories.slice(1) });
     expect(a.version).toBe(b.version);
     expect(a.version).not.toBe(c.version);
+  });
+});
+
+describe('TrustPolicy notation authorities', () => {
+  it('reads PEM and DER store files as PEM, tsa stores included, and versions their contents', async () => {
+    const pki = createTestPki();
+    const dir = mkdtempSync(path.join(tmpdir(), 'trust-policy-'));
+    try {
+      writeFileSync(path.join(dir, 'root.pem'), pki.root.pem);
+      writeFileSync(path.join(dir, 'tsa.cer'), pki.otherRoot.der);
+      const notation = (tsa: string) => ({
+        trustedRoot: 'public-good',
+        authorities: [
+          {
+            name: 'n',
+            notation: {
+              trustStore: [path.join(dir, 'root.pem')],
+              trustedIdentities: ['*'],
+              tsaTrustStore: [path.join(dir, tsa)],
+              verifyTimestamp: 'afterCertExpiry' as const,
+            },
+          },
+        ],
+        repositories: [{ pattern: 'local/**', authorities: ['n'] }],
+      });
+      const policy = await TrustPolicy.load(notation('tsa.cer'));
+      const [authority] = policy.authoritiesFor('local', 'app');
+      expect(authority).toMatchObject({
+        kind: 'notation',
+        trustStore: [pki.root.pem],
+        verifyTimestamp: 'afterCertExpiry',
+      });
+      const tsaPem = authority!.kind === 'notation' ? authority!.tsaTrustStore![0]! : '';
+      expect(new X509Certificate(tsaPem).raw.equals(pki.otherRoot.der)).toBe(true);
+      writeFileSync(path.join(dir, 'tsa2.pem'), pki.root.pem);
+      expect((await TrustPolicy.load(notation('tsa2.pem'))).version).not.toBe(policy.version);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { json } from '@sigstore/core';
 import { patternRegExp, type AuthorityConfig, type TrustConfig } from '#config';
+import type { NotationTrust } from './notation/index.js';
 import type { VerificationPolicy } from './policy.js';
 import { loadTrustRoot, type TrustRoot } from './trust-root.js';
 
@@ -9,13 +10,14 @@ import { loadTrustRoot, type TrustRoot } from './trust-root.js';
  * Bumped when verification code changes what it concludes or how results are stored, so stored
  * results are recomputed even when the configuration did not change.
  * 2: one result per repository that links the subject, and signatures kept apart from attestations.
+ * 3: notation COSE envelopes and RFC 3161 timestamp countersignatures are verified.
  */
-export const VERIFIER_REVISION = 2;
+export const VERIFIER_REVISION = 3;
 
 export type Authority =
   | { name: string; kind: 'keyless' | 'key'; policy: VerificationPolicy }
-  /** trustStore holds PEM contents (read from the configured files). */
-  | { name: string; kind: 'notation'; trustStore: string[]; trustedIdentities: string[] };
+  /** The stores hold PEM contents (read from the configured files). */
+  | ({ name: string; kind: 'notation' } & NotationTrust);
 
 /** One `trust.repositories` entry: the authorities that count where its pattern matches. */
 export interface TrustRule {
@@ -96,9 +98,30 @@ async function resolveAuthority(a: AuthorityConfig): Promise<Authority> {
     return { name: a.name, kind: 'key', policy: { publicKey: pem } };
   }
   const n = a.notation!;
-  // The store is read once: PEM contents, so the policy version changes when a certificate does.
-  const trustStore = await Promise.all(n.trustStore.map((file) => readFile(file, 'utf8')));
-  return { name: a.name, kind: 'notation', trustStore, trustedIdentities: n.trustedIdentities };
+  // The stores are read once: contents, so the policy version changes when a certificate does.
+  const trustStore = await Promise.all(n.trustStore.map(readCertificateFile));
+  const tsa = n.tsaTrustStore
+    ? { tsaTrustStore: await Promise.all(n.tsaTrustStore.map(readCertificateFile)) }
+    : {};
+  return {
+    name: a.name,
+    kind: 'notation',
+    trustStore,
+    trustedIdentities: n.trustedIdentities,
+    ...tsa,
+    verifyTimestamp: n.verifyTimestamp,
+  };
+}
+
+/**
+ * A certificate file as PEM text. notation trust stores hold `.pem`, `.crt`, `.cer` and `.der`
+ * files; a file without a PEM block is taken as one DER certificate (checked when verifying).
+ */
+async function readCertificateFile(file: string): Promise<string> {
+  const bytes = await readFile(file);
+  if (bytes.includes('-----BEGIN')) return bytes.toString('utf8');
+  const lines = bytes.toString('base64').match(/.{1,64}/g) ?? [];
+  return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----', ''].join('\n');
 }
 
 function sha256(data: string | Buffer): string {

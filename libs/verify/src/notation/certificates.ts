@@ -10,6 +10,7 @@ export interface ChainCertificate {
   subject: DistinguishedName;
 }
 
+const EKU_EXTENSION = '2.5.29.37';
 const EKU = {
   any: '2.5.29.37.0',
   serverAuth: '1.3.6.1.5.5.7.3.1',
@@ -34,6 +35,8 @@ const KU_FORBIDDEN_FOR_SIGNER = [2, 3, 4, 5, 6, 7, 8];
 export function parseCertificate(der: Buffer, label: string): ChainCertificate {
   try {
     const x509 = new X509Certificate(der);
+    // The key is decoded lazily; a corrupted one must fail here, not at its first use.
+    void x509.publicKey;
     const asn1 = Asn1Certificate.parse(Buffer.from(x509.raw));
     return { x509, asn1, subject: dnFromDer(subjectDer(asn1)) };
   } catch (err) {
@@ -53,12 +56,12 @@ function subjectDer(cert: Asn1Certificate): Buffer<ArrayBuffer> {
 }
 
 /** Parses the trust store: each entry holds one or more PEM certificates. */
-export function parseTrustStore(pems: readonly string[]): X509Certificate[] {
+export function parseTrustStore(pems: readonly string[], what = 'trust store'): X509Certificate[] {
   const certs: X509Certificate[] = [];
   pems.forEach((pem, index) => {
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
     if (blocks.length === 0) {
-      throw new VerificationFailure('policy_invalid', `trust store entry ${index} holds no PEM certificate`);
+      throw new VerificationFailure('policy_invalid', `${what} entry ${index} holds no PEM certificate`);
     }
     for (const block of blocks) {
       try {
@@ -66,7 +69,7 @@ export function parseTrustStore(pems: readonly string[]): X509Certificate[] {
       } catch (err) {
         throw new VerificationFailure(
           'policy_invalid',
-          `trust store entry ${index} holds an invalid certificate`,
+          `${what} entry ${index} holds an invalid certificate`,
           {
             cause: err,
           },
@@ -77,15 +80,22 @@ export function parseTrustStore(pems: readonly string[]): X509Certificate[] {
   return certs;
 }
 
+/** What the leaf of a chain is for: signing artifacts, or a TSA signing timestamps. */
+export type ChainPurpose = 'codeSigning' | 'timeStamping';
+
 /**
  * Checks the chain's structure and the specification's certificate requirements: leaf first, each
  * certificate issued and signed by the next, ending in a self-signed root; CA certificates with
- * critical basicConstraints cA=true and critical keyUsage keyCertSign (path length honoured); the
- * signing certificate with critical keyUsage digitalSignature and an extendedKeyUsage, if present,
- * free of anyExtendedKeyUsage/serverAuth/clientAuth/emailProtection/timeStamping; no SHA-1 or MD5
- * signatures. Validity periods are checked separately (see `assertValidAt`).
+ * critical basicConstraints cA=true and critical keyUsage keyCertSign (path length honoured); no
+ * SHA-1 or MD5 signatures. A code signing leaf has a critical keyUsage digitalSignature and an
+ * extendedKeyUsage, if present, free of anyExtendedKeyUsage/serverAuth/clientAuth/emailProtection/
+ * timeStamping; a timestamping leaf has keyUsage digitalSignature and a critical extendedKeyUsage
+ * of timeStamping only (RFC 3161 2.3). Validity periods are checked separately (`assertValidAt`).
  */
-export function validateChain(chain: readonly ChainCertificate[]): void {
+export function validateChain(
+  chain: readonly ChainCertificate[],
+  purpose: ChainPurpose = 'codeSigning',
+): void {
   chain.forEach((cert, i) => {
     const issuer = chain[i + 1];
     // OpenSSL's issuer check requires keyCertSign on the issuer, which a self-signed signing
@@ -104,7 +114,8 @@ export function validateChain(chain: readonly ChainCertificate[]): void {
     if (sigAlg && WEAK_SIGNATURE_OIDS.has(sigAlg)) {
       throw untrusted(`certificate ${i} of the chain is signed with a forbidden algorithm (${sigAlg})`);
     }
-    if (i === 0) validateSigner(cert);
+    if (i === 0 && purpose === 'timeStamping') validateTimestamper(cert);
+    else if (i === 0) validateSigner(cert);
     else validateAuthority(cert, i);
   });
 }
@@ -129,6 +140,19 @@ function validateSigner(cert: ChainCertificate): void {
     throw untrusted(
       `the signing certificate extendedKeyUsage includes ${forbidden.join(', ')}, not code signing`,
     );
+  }
+}
+
+function validateTimestamper(cert: ChainCertificate): void {
+  if (cert.asn1.extBasicConstraints?.isCA) {
+    throw untrusted('the TSA certificate is a CA certificate (basicConstraints cA=true)');
+  }
+  const bits = cert.asn1.extKeyUsage?.valueObj.subs[0]?.toBitString() ?? [];
+  if (bits[KU_DIGITAL_SIGNATURE] !== 1)
+    throw untrusted('the TSA certificate keyUsage lacks digitalSignature');
+  const eku = cert.x509.keyUsage as string[] | undefined;
+  if (!cert.asn1.extension(EKU_EXTENSION)?.critical || eku?.length !== 1 || eku[0] !== EKU.timeStamping) {
+    throw untrusted('the TSA certificate needs a critical extendedKeyUsage of timeStamping only');
   }
 }
 
@@ -180,4 +204,29 @@ export function assertValidAt(chain: readonly ChainCertificate[], at: Date, when
 
 function untrusted(message: string): VerificationFailure {
   return new VerificationFailure('certificate_untrusted', message);
+}
+
+/**
+ * Orders an unordered bag of certificates (a CMS `certificates` field plus trust store roots) into
+ * a chain from `leaf` up: each step takes the first candidate that issued and signed the current
+ * certificate, until a self-signed certificate or no issuer is found. Bounded by `maxLength`.
+ */
+export function buildChain(
+  leaf: ChainCertificate,
+  candidates: readonly ChainCertificate[],
+  maxLength = 8,
+): ChainCertificate[] {
+  const chain = [leaf];
+  let current = leaf;
+  while (chain.length < maxLength) {
+    if (current.asn1.issuer.equals(current.asn1.subject) && current.x509.verify(current.x509.publicKey))
+      break;
+    const next = candidates.find(
+      (c) => !chain.includes(c) && current.x509.checkIssued(c.x509) && current.x509.verify(c.x509.publicKey),
+    );
+    if (!next) break;
+    chain.push(next);
+    current = next;
+  }
+  return chain;
 }

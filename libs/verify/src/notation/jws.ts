@@ -1,34 +1,21 @@
-import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { VerificationFailure } from '../result.js';
+// Notation JWS envelopes (`application/jose+json`): flattened JWS JSON serialization per the Notary
+// Project JWS envelope specification.
+import {
+  ALGORITHMS,
+  checkCritical,
+  checkSigningTimes,
+  isObject,
+  malformed,
+  NOTARY_HEADER as H,
+  NOTARY_PAYLOAD_MEDIA_TYPE,
+  parseJsonObject,
+  signingScheme,
+  type NotaryEnvelope,
+  type SignatureAlgorithm,
+} from './envelope.js';
 
-export const NOTARY_PAYLOAD_MEDIA_TYPE = 'application/vnd.cncf.notary.payload.v1+json';
-
-const H = {
-  signingScheme: 'io.cncf.notary.signingScheme',
-  signingTime: 'io.cncf.notary.signingTime',
-  authenticSigningTime: 'io.cncf.notary.authenticSigningTime',
-  expiry: 'io.cncf.notary.expiry',
-  verificationPlugin: 'io.cncf.notary.verificationPlugin',
-  verificationPluginMinVersion: 'io.cncf.notary.verificationPluginMinVersion',
-  timestampSignature: 'io.cncf.notary.timestampSignature',
-} as const;
-
-const ALGORITHMS = {
-  PS256: { hash: 'sha256', family: 'rsa' },
-  PS384: { hash: 'sha384', family: 'rsa' },
-  PS512: { hash: 'sha512', family: 'rsa' },
-  ES256: { hash: 'sha256', family: 'ec' },
-  ES384: { hash: 'sha384', family: 'ec' },
-  ES512: { hash: 'sha512', family: 'ec' },
-} as const;
-
-export type JwsAlgorithm = keyof typeof ALGORITHMS;
-export type SigningScheme = 'notary.x509' | 'notary.x509.signingAuthority';
-
-/** Headers a verifier must understand when marked critical; anything else critical is refused. */
-const UNDERSTOOD_CRITICAL = new Set<string>([H.signingScheme, H.authenticSigningTime, H.expiry]);
 /** Registered JWS headers; RFC 7515 forbids listing them in `crit`. */
-const REGISTERED = new Set([
+const REGISTERED = new Set<string | number>([
   'alg',
   'jku',
   'jwk',
@@ -42,36 +29,11 @@ const REGISTERED = new Set([
   'crit',
 ]);
 
-export interface JwsEnvelope {
-  alg: JwsAlgorithm;
-  signingScheme: SigningScheme;
-  /** Signer-asserted signing time (`notary.x509`). */
-  signingTime?: Date;
-  /** Signing time asserted by the signing authority (`notary.x509.signingAuthority`). */
-  authenticSigningTime?: Date;
-  expiry?: Date;
-  /** DER certificates from `x5c`, signing certificate first. */
-  certificates: Buffer[];
-  /** An RFC 3161 countersignature is attached (not evaluated by this verifier). */
-  timestamped: boolean;
-  /** `BASE64URL(protected) '.' BASE64URL(payload)` exactly as carried in the envelope. */
-  signingInput: Buffer;
-  signature: Buffer;
-  /** The payload member as carried (base64url text). */
-  payload: string;
-}
-
-export interface TargetArtifact {
-  digest: string;
-  mediaType: string;
-  size: number;
-}
-
 /**
  * Parses a JWS JSON serialization (flattened) notation envelope and validates its headers per the
  * Notary Project JWS envelope specification. Does not verify the signature.
  */
-export function parseJwsEnvelope(bytes: Buffer): JwsEnvelope {
+export function parseJwsEnvelope(bytes: Buffer): NotaryEnvelope {
   const envelope = parseJsonObject(bytes.toString('utf8'), 'the envelope');
   if ('signatures' in envelope) malformed('general JWS JSON serialization is not used by notation envelopes');
   const protectedText = stringMember(envelope, 'protected');
@@ -85,119 +47,58 @@ export function parseJwsEnvelope(bytes: Buffer): JwsEnvelope {
     'protected',
   );
   const alg = header.alg;
-  if (typeof alg !== 'string' || !(alg in ALGORITHMS)) {
+  if (typeof alg !== 'string' || !Object.hasOwn(ALGORITHMS, alg)) {
     malformed(`unsupported or missing signature algorithm ${JSON.stringify(alg)}`);
   }
   if (header.cty !== NOTARY_PAYLOAD_MEDIA_TYPE) {
     malformed(`unsupported payload content type ${JSON.stringify(header.cty)}`);
   }
-  const scheme = header[H.signingScheme];
-  if (scheme !== 'notary.x509' && scheme !== 'notary.x509.signingAuthority') {
-    malformed(`unsupported signing scheme ${JSON.stringify(scheme)}`);
+  const scheme = signingScheme(header[H.signingScheme]);
+  const crit = header.crit;
+  if (!Array.isArray(crit) || !crit.every((c) => typeof c === 'string')) {
+    malformed('the protected header has no crit list');
   }
-  checkCritical(header);
+  checkCritical(crit, {
+    has: (name) => Object.hasOwn(header, name),
+    forbidden: (name) => REGISTERED.has(name),
+  });
 
   const signingTime = optionalTime(header, H.signingTime);
   const authenticSigningTime = optionalTime(header, H.authenticSigningTime);
-  if (scheme === 'notary.x509' && !signingTime) malformed(`${H.signingTime} is required by notary.x509`);
-  if (scheme === 'notary.x509.signingAuthority' && !authenticSigningTime) {
-    malformed(`${H.authenticSigningTime} is required by notary.x509.signingAuthority`);
-  }
+  checkSigningTimes(scheme, signingTime, authenticSigningTime);
 
   return {
-    alg: alg as JwsAlgorithm,
+    format: 'JWS',
+    alg: alg as SignatureAlgorithm,
     signingScheme: scheme,
     signingTime,
     authenticSigningTime,
     expiry: optionalTime(header, H.expiry),
     certificates: certificateChain(unprotected.x5c),
-    timestamped: unprotected[H.timestampSignature] !== undefined,
-    signingInput: Buffer.from(`${protectedText}.${payload}`, 'ascii'),
+    timestampToken: timestampToken(unprotected[H.timestampSignature]),
+    toBeSigned: Buffer.from(`${protectedText}.${payload}`, 'ascii'),
     signature,
-    payload,
+    // Decoded only after the signature verified: a bad encoding then fails as a bad signature.
+    payload: () => decodeBase64Url(payload, 'payload'),
   };
-}
-
-function checkCritical(header: Record<string, unknown>): void {
-  const crit = header.crit;
-  if (!Array.isArray(crit) || crit.length === 0 || !crit.every((c) => typeof c === 'string')) {
-    malformed('the protected header has no crit list');
-  }
-  const names = crit;
-  if (new Set(names).size !== names.length) malformed('crit lists a header more than once');
-  for (const name of names) {
-    if (REGISTERED.has(name)) malformed(`crit must not list the registered header ${name}`);
-    if (!(name in header)) malformed(`crit lists ${name}, which is not in the protected header`);
-  }
-  for (const required of [H.signingScheme, H.authenticSigningTime, H.expiry, H.verificationPlugin]) {
-    if (required in header && !names.includes(required)) malformed(`${required} must be marked critical`);
-  }
-  if (H.verificationPlugin in header || H.verificationPluginMinVersion in header) {
-    throw new VerificationFailure(
-      'unsupported',
-      `the signature requires the verification plugin ${JSON.stringify(header[H.verificationPlugin])}, which this verifier does not run`,
-    );
-  }
-  const unknown = names.filter((name) => !UNDERSTOOD_CRITICAL.has(name));
-  if (unknown.length > 0) {
-    throw new VerificationFailure('unsupported', `unknown critical header(s): ${unknown.join(', ')}`);
-  }
 }
 
 function certificateChain(x5c: unknown): Buffer[] {
   if (!Array.isArray(x5c) || x5c.length === 0)
     malformed('the unprotected header has no x5c certificate chain');
-  return x5c.map((entry, i) => {
-    if (typeof entry !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(entry) || entry.length % 4 !== 0) {
-      malformed(`x5c[${i}] is not base64 DER`);
-    }
-    return Buffer.from(entry, 'base64');
-  });
+  return x5c.map((entry, i) => decodeBase64(entry, `x5c[${i}]`));
 }
 
-/** The JWS algorithm the specification assigns to a signing key, or undefined for other keys. */
-export function algorithmForKey(key: KeyObject): JwsAlgorithm | undefined {
-  const details = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
-    return ({ 2048: 'PS256', 3072: 'PS384', 4096: 'PS512' } as const)[details.modulusLength ?? 0];
-  }
-  if (key.asymmetricKeyType === 'ec') {
-    const byCurve: Record<string, JwsAlgorithm> = {
-      prime256v1: 'ES256',
-      secp384r1: 'ES384',
-      secp521r1: 'ES512',
-    };
-    return byCurve[details.namedCurve ?? ''];
-  }
-  return undefined;
+function timestampToken(value: unknown): Buffer | undefined {
+  return value === undefined ? undefined : decodeBase64(value, H.timestampSignature);
 }
 
-export function verifyJwsSignature(envelope: JwsEnvelope, key: KeyObject): boolean {
-  const { hash, family } = ALGORITHMS[envelope.alg];
-  try {
-    return family === 'rsa'
-      ? cryptoVerify(
-          hash,
-          envelope.signingInput,
-          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
-          envelope.signature,
-        )
-      : cryptoVerify(hash, envelope.signingInput, { key, dsaEncoding: 'ieee-p1363' }, envelope.signature);
-  } catch {
-    return false;
+/** Standard padded base64 (x5c and the timestamp token); Buffer.from alone would skip stray characters. */
+function decodeBase64(value: unknown, what: string): Buffer {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) {
+    malformed(`${what} is not base64 DER`);
   }
-}
-
-/** Decodes the payload; call only after the signature verified. */
-export function decodePayload(envelope: JwsEnvelope): TargetArtifact {
-  const payload = parseJsonObject(decodeBase64Url(envelope.payload, 'payload').toString('utf8'), 'payload');
-  const target = payload.targetArtifact;
-  if (!isObject(target)) malformed('the payload has no targetArtifact');
-  const { digest, mediaType, size } = target;
-  if (typeof digest !== 'string' || typeof mediaType !== 'string' || !Number.isSafeInteger(size)) {
-    malformed('targetArtifact needs a digest, a mediaType and an integer size');
-  }
-  return { digest, mediaType, size: size as number };
+  return Buffer.from(value, 'base64');
 }
 
 function decodeBase64Url(text: string, what: string): Buffer {
@@ -215,27 +116,8 @@ function optionalTime(header: Record<string, unknown>, name: string): Date | und
   return time;
 }
 
-function parseJsonObject(text: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    malformed(`${what} is not JSON`);
-  }
-  if (!isObject(value)) malformed(`${what} is not a JSON object`);
-  return value;
-}
-
 function stringMember(object: Record<string, unknown>, name: string): string {
   const value = object[name];
   if (typeof value !== 'string') malformed(`the envelope has no ${name} string`);
   return value;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function malformed(message: string): never {
-  throw new VerificationFailure('bundle_malformed', message);
 }

@@ -99,6 +99,8 @@ export interface EnvelopeOptions {
   header?: Record<string, unknown>;
   /** Replaces the payload text after signing (tampering). */
   tamperedPayload?: string;
+  /** Given the signature value, returns a DER TimeStampToken to attach. */
+  timestamp?: (signature: Buffer) => Buffer;
 }
 
 export const SUBJECT = {
@@ -136,6 +138,9 @@ export function signEnvelope(options: EnvelopeOptions): Buffer {
     header: {
       x5c: options.chain.map((der) => der.toString('base64')),
       'io.cncf.notary.signingAgent': 'refgraph-test',
+      ...(options.timestamp
+        ? { 'io.cncf.notary.timestampSignature': options.timestamp(signature).toString('base64') }
+        : {}),
     },
     signature: signature.toString('base64url'),
   };

@@ -215,7 +215,7 @@ describe('verifyNotationEnvelope', () => {
       envelopeMediaType: 'application/cose',
       envelope: Buffer.alloc(8),
     });
-    expect(cose).toMatchObject({ reason: 'unsupported', message: expect.stringContaining('COSE') });
+    expect(cose).toMatchObject({ reason: 'bundle_malformed', message: expect.stringContaining('CBOR') });
   });
 
   it('refuses to verify without trust material, and rejects invalid trusted identities', () => {

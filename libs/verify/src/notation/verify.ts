@@ -14,13 +14,10 @@ import {
   type ChainCertificate,
 } from './certificates.js';
 import { dnAttributes, formatDn, isSubsetDn, parseDn } from './distinguished-name.js';
-import {
-  algorithmForKey,
-  decodePayload,
-  parseJwsEnvelope,
-  verifyJwsSignature,
-  type JwsEnvelope,
-} from './jws.js';
+import { parseCoseEnvelope } from './cose.js';
+import { algorithmForKey, decodePayload, verifyEnvelopeSignature, type NotaryEnvelope } from './envelope.js';
+import { parseJwsEnvelope } from './jws.js';
+import { verifyTimestampToken } from './timestamp.js';
 
 export const NOTATION_JWS_MEDIA_TYPE = 'application/jose+json';
 export const NOTATION_COSE_MEDIA_TYPE = 'application/cose';
@@ -30,6 +27,13 @@ export interface NotationTrust {
   trustStore: string[];
   /** `x509.subject: C=US, ST=WA, O=...` entries (each naming at least C, ST and O), or `['*']`. */
   trustedIdentities: string[];
+  /** PEM TSA root certificates (`tsa` trust store). RFC 3161 countersignatures are verified only when given. */
+  tsaTrustStore?: string[];
+  /**
+   * `always` (the default): with a TSA store, every `notary.x509` signature needs a verified
+   * timestamp. `afterCertExpiry`: only once a certificate of the signing chain has expired.
+   */
+  verifyTimestamp?: 'always' | 'afterCertExpiry';
 }
 
 export interface NotationInput {
@@ -62,10 +66,12 @@ const REASON = {
  * certificate requirements, trust store, trusted identities), expiry, then certificate validity
  * time. Revocation (OCSP/CRL) is not checked: it needs the network.
  *
- * Validity time: for `notary.x509` every certificate of the chain must be valid at `now`. RFC 3161
- * timestamp countersignatures are not evaluated (no TSA trust store is configured), so a timestamp
- * never extends validity past a certificate's notAfter. For `notary.x509.signingAuthority` the
- * chain must be valid at the authentic signing time the signing authority asserted.
+ * Validity time: for `notary.x509` with a TSA trust store (and, under `afterCertExpiry`, once a
+ * certificate of the chain has expired), the envelope's RFC 3161 timestamp must verify and the
+ * chain must be valid over the whole timestamp range (genTime ± accuracy): a verified timestamp is
+ * what lets a signature outlive its certificate. Otherwise every certificate of the chain must be
+ * valid at `now`. For `notary.x509.signingAuthority` the chain must be valid at the authentic
+ * signing time the signing authority asserted; timestamps are not used.
  */
 export function verifyNotationEnvelope(input: NotationInput): VerificationResult {
   const facts: SignerFacts = {};
@@ -96,7 +102,7 @@ function run(input: NotationInput, facts: SignerFacts): VerificationResult {
       `algorithm ${envelope.alg} does not match the ${describeKey(signer)} signing key, which requires ${expected}`,
     );
   }
-  if (!verifyJwsSignature(envelope, key)) {
+  if (!verifyEnvelopeSignature(envelope, key)) {
     throw new VerificationFailure(
       'signature_invalid',
       'the signature does not verify with the signing certificate key',
@@ -138,36 +144,58 @@ function run(input: NotationInput, facts: SignerFacts): VerificationResult {
     );
   }
 
-  // Validity time of the chain.
-  if (envelope.signingScheme === 'notary.x509.signingAuthority') {
-    assertValidAt(chain, envelope.authenticSigningTime!, 'the authentic signing time');
-  } else {
-    assertValidAt(
-      chain,
-      now,
-      envelope.timestamped
-        ? 'verification time (timestamp countersignature not evaluated)'
-        : 'verification time',
-    );
-  }
+  const validity = checkValidityTime(envelope, chain, trust, now);
 
   return {
     status: 'verified',
     reason: 'verified',
-    message: `notation signature verified (${envelope.signingScheme}, ${envelope.alg}); chain to trusted ${formatDn(anchor.subject)}`,
+    message: `notation ${envelope.format} signature verified (${envelope.signingScheme}, ${envelope.alg}); chain to trusted ${formatDn(anchor.subject)}; ${validity}`,
     ...facts,
   };
 }
 
-function parseEnvelope(input: NotationInput): JwsEnvelope {
+/**
+ * Checks the chain's validity time per the signing scheme and the timestamp policy; returns what
+ * it was checked against, for the result message.
+ */
+function checkValidityTime(
+  envelope: NotaryEnvelope,
+  chain: readonly ChainCertificate[],
+  trust: ResolvedTrust,
+  now: Date,
+): string {
+  if (envelope.signingScheme === 'notary.x509.signingAuthority') {
+    assertValidAt(chain, envelope.authenticSigningTime!, 'the authentic signing time');
+    return `valid at the authentic signing time ${envelope.authenticSigningTime!.toISOString()}`;
+  }
+  const expiredNow = chain.some((cert) => now > cert.asn1.notAfter);
+  const wanted = trust.tsaStore !== undefined && (trust.verifyTimestamp === 'always' || expiredNow);
+  if (!wanted) {
+    const when = trust.tsaStore
+      ? 'verification time'
+      : 'verification time (no tsa trust store: timestamps not evaluated)';
+    assertValidAt(chain, now, when);
+    return `valid at ${now.toISOString()}`;
+  }
+  if (!envelope.timestampToken) {
+    throw new VerificationFailure(
+      'timestamp_invalid',
+      'no timestamp countersignature was found, and the trust policy requires one',
+    );
+  }
+  const stamp = verifyTimestampToken(envelope.timestampToken, envelope.signature, trust.tsaStore!);
+  const range = `${stamp.lower.toISOString()}..${stamp.upper.toISOString()}`;
+  assertValidAt(chain, stamp.lower, `the timestamp range ${range}, lower limit`);
+  assertValidAt(chain, stamp.upper, `the timestamp range ${range}, upper limit`);
+  return `timestamped ${stamp.genTime.toISOString()} by ${stamp.tsa}`;
+}
+
+function parseEnvelope(input: NotationInput): NotaryEnvelope {
   switch (input.envelopeMediaType) {
     case NOTATION_JWS_MEDIA_TYPE:
       return parseJwsEnvelope(input.envelope);
     case NOTATION_COSE_MEDIA_TYPE:
-      throw new VerificationFailure(
-        'unsupported',
-        'COSE_Sign1 (application/cose) notation envelopes are not supported yet; only JWS (application/jose+json) is verified',
-      );
+      return parseCoseEnvelope(input.envelope);
     default:
       throw new VerificationFailure(
         'bundle_malformed',
@@ -180,6 +208,9 @@ interface ResolvedTrust {
   store: ReturnType<typeof parseTrustStore>;
   /** `undefined` for `*` (any identity that chains to the store). */
   identities: Map<string, string>[] | undefined;
+  /** `undefined` when no `tsa` store is configured: timestamps are then not evaluated. */
+  tsaStore: ReturnType<typeof parseTrustStore> | undefined;
+  verifyTimestamp: 'always' | 'afterCertExpiry';
 }
 
 function resolveTrust(trust: NotationTrust | undefined): ResolvedTrust {
@@ -193,13 +224,25 @@ function resolveTrust(trust: NotationTrust | undefined): ResolvedTrust {
     );
   }
   const store = parseTrustStore(trust.trustStore);
+  const tsa = {
+    tsaStore: trust.tsaTrustStore?.length
+      ? parseTrustStore(trust.tsaTrustStore, 'tsa trust store')
+      : undefined,
+    verifyTimestamp: trust.verifyTimestamp ?? 'always',
+  };
+  if (tsa.verifyTimestamp !== 'always' && tsa.verifyTimestamp !== 'afterCertExpiry') {
+    throw new VerificationFailure(
+      'policy_invalid',
+      `verifyTimestamp ${JSON.stringify(tsa.verifyTimestamp)} is not always or afterCertExpiry`,
+    );
+  }
   if (trust.trustedIdentities.includes('*')) {
     if (trust.trustedIdentities.length > 1) {
       throw new VerificationFailure('policy_invalid', 'the wildcard "*" must be the only trusted identity');
     }
-    return { store, identities: undefined };
+    return { store, identities: undefined, ...tsa };
   }
-  return { store, identities: trust.trustedIdentities.map(parseTrustedIdentity) };
+  return { store, identities: trust.trustedIdentities.map(parseTrustedIdentity), ...tsa };
 }
 
 const X509_SUBJECT = 'x509.subject:';
