@@ -69,6 +69,7 @@ export class LayerVerifier {
         });
       case 'in-toto':
       case 'sbom':
+      case 'vulnerability':
         return {
           status: 'failed',
           reason: 'unsupported',
@@ -90,6 +91,7 @@ function authorityKinds(task: LayerTask): Authority['kind'][] {
       return ['keyless', 'key'];
     case 'in-toto':
     case 'sbom':
+    case 'vulnerability':
       return [];
   }
 }
