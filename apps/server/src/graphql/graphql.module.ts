@@ -16,6 +16,11 @@ import { GraphiqlController } from './ide.controller.js';
 import { queryLimitsRule } from './limits.js';
 import { PackageMatchResolver, QueryResolver } from './query.resolver.js';
 import {
+  ArtifactVulnerabilitiesResolver,
+  VulnerabilityResolver,
+  VulnerableArtifactResolver,
+} from './vulnerability.resolver.js';
+import {
   ReferrerAddedEventResolver,
   SubscriptionResolver,
   VerificationChangedEventResolver,
@@ -71,6 +76,9 @@ export class GraphqlModule {
         PackageMatchResolver,
         ArtifactResolver,
         SbomResolver,
+        VulnerabilityResolver,
+        VulnerableArtifactResolver,
+        ArtifactVulnerabilitiesResolver,
         SubscriptionResolver,
         ReferrerAddedEventResolver,
         VerificationChangedEventResolver,
