@@ -150,7 +150,7 @@ describe('the explorer at /ui', () => {
     await page.goto(`${world.refgraph.url}/ui`);
     await page.getByRole('heading', { name: 'Indexes' }).waitFor();
     await shot('search');
-    await page.getByLabel('Reference, digest or package URL').fill(REFERENCE);
+    await page.getByLabel('Reference, digest, package URL or vulnerability').fill(REFERENCE);
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/ui#/artifact/${world.index.digest}?ref=*`);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(REFERENCE);
@@ -171,11 +171,11 @@ describe('the explorer at /ui', () => {
     await expect(page.locator('#deploy').innerText()).resolves.toContain(
       `local/shop/web@${world.index.digest}`,
     );
-    // The answer first, then the evidence: signatures, attestations, SBOM, referrers, locations.
+    // The answer first, then the evidence: signatures, attestations, SBOM, vulnerabilities, referrers, locations.
     const order = await page.evaluate<string[]>(
       `[...document.querySelectorAll('main section.card[id]')].map((e) => e.id)`,
     );
-    expect(order).toEqual(['deploy', 'signatures', 'provenance', 'sbom', 'tree', 'where']);
+    expect(order).toEqual(['deploy', 'signatures', 'provenance', 'sbom', 'vulnerabilities', 'tree', 'where']);
   });
 
   it('lists verified signatures first, with identities and reasons', async () => {

@@ -24,7 +24,12 @@ import {
 } from './reference.js';
 import { evaluateSubjects, type Verdict } from './verdict.js';
 import type { VexMode } from './vex.js';
-import { imageFindings, vulnerableImages, type JudgedFinding, type VulnerableImagesPage } from './vulnerabilities.js';
+import {
+  imageFindings,
+  vulnerableImages,
+  type JudgedFinding,
+  type VulnerableImagesPage,
+} from './vulnerabilities.js';
 import type { Viewer } from './viewer.js';
 
 export interface Resolved {

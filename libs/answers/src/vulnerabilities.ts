@@ -60,7 +60,11 @@ export async function vulnerableImages(
   const page = rows.slice(0, opts.limit);
   const images = page.map((r) => r.digest);
   const [judged, locations] = await Promise.all([
-    judge(ctx, page.flatMap((r) => r.findings), opts.vex),
+    judge(
+      ctx,
+      page.flatMap((r) => r.findings),
+      opts.vex,
+    ),
     ctx.read.findLocations(ctx.scope, images, opts.locationLimit),
   ]);
   return {
@@ -68,7 +72,12 @@ export async function vulnerableImages(
     vex: opts.vex,
     artifacts: page.map((r) => {
       const findings = judged.filter((f) => f.image === r.digest).map((f) => f.finding);
-      return { digest: r.digest, ...imageVerdict(findings), locations: locations.get(r.digest) ?? [], findings };
+      return {
+        digest: r.digest,
+        ...imageVerdict(findings),
+        locations: locations.get(r.digest) ?? [],
+        findings,
+      };
     }),
     nextCursor: rows.length > opts.limit ? page.at(-1)!.digest : null,
   };

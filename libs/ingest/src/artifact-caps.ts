@@ -80,7 +80,13 @@ export class VulnerabilityBudget {
     records.splice(
       from,
       added.length,
-      ...added.map((r) => ({ ...r, kind: 'unknown' as const, findings: [], statements: [], parseError: reason })),
+      ...added.map((r) => ({
+        ...r,
+        kind: 'unknown' as const,
+        findings: [],
+        statements: [],
+        parseError: reason,
+      })),
     );
   }
 }

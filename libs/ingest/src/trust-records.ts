@@ -196,7 +196,12 @@ export class RecordBuilder {
   }
 
   /** A report's findings or a VEX document's statements, once per subject; unreadable ones say why. */
-  private vulnerability(task: LayerTask, subjects: SubjectContext[], from: Carrier, load: () => unknown): void {
+  private vulnerability(
+    task: LayerTask,
+    subjects: SubjectContext[],
+    from: Carrier,
+    load: () => unknown,
+  ): void {
     try {
       const doc = parseVulnerabilityDocument(load());
       for (const s of subjects) {

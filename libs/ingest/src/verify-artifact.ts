@@ -83,7 +83,8 @@ export class ArtifactVerifier {
 
   private async verify(digest: string): Promise<VerifyOutcome> {
     const artifact = await this.trust.findArtifact(digest);
-    if (!artifact || !TRUST_KINDS.has(artifact.kind)) return skipped('not a signature, attestation, SBOM or vulnerability document');
+    if (!artifact || !TRUST_KINDS.has(artifact.kind))
+      return skipped('not a signature, attestation, SBOM or vulnerability document');
     let manifest: ParsedManifest;
     try {
       manifest = parseManifest(artifact.manifest, artifact.digest, artifact.mediaType);

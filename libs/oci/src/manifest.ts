@@ -12,13 +12,7 @@ export interface Descriptor {
 
 /** `vulnerability`: a scanner's vulnerability report or a VEX document (see isVulnerabilityType). */
 export type ArtifactKind =
-  | 'image'
-  | 'index'
-  | 'signature'
-  | 'attestation'
-  | 'sbom'
-  | 'vulnerability'
-  | 'artifact';
+  'image' | 'index' | 'signature' | 'attestation' | 'sbom' | 'vulnerability' | 'artifact';
 
 /** A manifest or index, checked against its digest and reduced to what the graph needs. */
 export interface ParsedManifest {

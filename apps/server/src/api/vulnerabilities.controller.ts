@@ -23,7 +23,9 @@ export class VulnerabilitiesController {
   async artifacts(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { id } = validate(VulnerabilityParams, p, 'path');
     const opts = validate(VulnerabilityArtifactsQuery, q, 'query');
-    return this.answers.for(viewer).vulnerabilityArtifacts(id, { after: opts.after, limit: opts.first, vex: opts.vex });
+    return this.answers
+      .for(viewer)
+      .vulnerabilityArtifacts(id, { after: opts.after, limit: opts.first, vex: opts.vex });
   }
 
   @Access('read')
