@@ -88,6 +88,8 @@ const EXPECTED: Record<string, Access> = {
   'GET /api/v1/artifacts/:digest/attestations': 'read',
   'GET /api/v1/artifacts/:digest/sbom/packages': 'read',
   'GET /api/v1/packages': 'read',
+  'GET /api/v1/vulnerabilities/:id/artifacts': 'read',
+  'GET /api/v1/artifacts/:digest/vulnerabilities': 'read',
   'POST /api/v1/verdict': 'read',
   'GET /api/v1/policies': 'read',
   'GET /api/v1/registries': 'read',

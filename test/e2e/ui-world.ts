@@ -41,6 +41,9 @@ export const VULN_SCAN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const SPDX = 'application/spdx+json';
 
+export const VULNERABLE_CVE = 'CVE-2023-5363';
+export const VULNERABLE_OTHER = 'CVE-2023-5678';
+
 export interface UiWorld {
   tdb: TestDatabase;
   registry: TestRegistry;
@@ -49,6 +52,8 @@ export interface UiWorld {
   index: PushableContent;
   amd64: PushableContent;
   arm64: PushableContent;
+  /** `shop/api:v1`: a Trivy report lists VULNERABLE_CVE and VULNERABLE_OTHER; an OpenVEX referrer says not_affected for the first. */
+  vulnerable: PushableContent;
   /** A referrer pushed later, for the live update. */
   pushNote(): Promise<PushableContent>;
   close(): Promise<void>;
@@ -180,6 +185,8 @@ export async function startUiWorld(): Promise<UiWorld> {
     }),
   );
 
+  const vulnerable = await pushVulnerableImage(registry);
+
   return {
     tdb,
     registry,
@@ -188,6 +195,7 @@ export async function startUiWorld(): Promise<UiWorld> {
     index,
     amd64,
     arm64,
+    vulnerable,
     async pushNote() {
       const note = artifactManifest({ subject, artifactType: 'application/vnd.example.release-note+json' });
       await pushImage(registry.url, REPO, undefined, note);
@@ -260,4 +268,63 @@ export async function graphql<T>(
   const body = (await res.json()) as { data?: T; errors?: unknown[] };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data!;
+}
+
+/**
+ * An image with a Trivy report (its published JSON shape) and an unsigned OpenVEX referrer: the
+ * explorer shows the finding, the statement, and that it counts only when unverified VEX is asked for.
+ */
+async function pushVulnerableImage(registry: TestRegistry): Promise<PushableContent> {
+  const image = randomImage();
+  await pushImage(registry.url, 'shop/api', 'v1', image);
+  const finding = (id: string, severity: string) => ({
+    VulnerabilityID: id,
+    PkgName: 'libcrypto3',
+    PkgIdentifier: { PURL: 'pkg:apk/alpine/libcrypto3@3.1.3-r0?arch=x86_64' },
+    InstalledVersion: '3.1.3-r0',
+    FixedVersion: '3.1.4-r0',
+    Severity: severity,
+  });
+  const trivy = {
+    SchemaVersion: 2,
+    CreatedAt: '2026-11-20T10:00:00Z',
+    ArtifactName: 'shop/api:v1',
+    Results: [
+      {
+        Target: 'shop/api:v1',
+        Class: 'os-pkgs',
+        Vulnerabilities: [finding(VULNERABLE_CVE, 'HIGH'), finding(VULNERABLE_OTHER, 'MEDIUM')],
+      },
+    ],
+  };
+  const vex = {
+    '@context': 'https://openvex.dev/ns/v0.2.0',
+    '@id': 'https://example.test/vex/shop-api',
+    author: 'Shop security',
+    timestamp: '2026-11-21T08:00:00Z',
+    statements: [
+      {
+        vulnerability: { name: VULNERABLE_CVE },
+        products: [{ '@id': `pkg:oci/api@${image.digest}` }],
+        status: 'not_affected',
+        justification: 'vulnerable_code_not_in_execute_path',
+      },
+    ],
+  };
+  for (const [type, doc] of [
+    ['application/vnd.aquasec.trivy.report+json', trivy],
+    ['application/vnd.openvex+json', vex],
+  ] as const) {
+    await pushImage(
+      registry.url,
+      'shop/api',
+      undefined,
+      artifactManifest({
+        subject: descriptorOf(image),
+        artifactType: type,
+        layers: [{ mediaType: type, bytes: Buffer.from(JSON.stringify(doc)) }],
+      }),
+    );
+  }
+  return image;
 }

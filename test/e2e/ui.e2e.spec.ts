@@ -16,6 +16,8 @@ import {
   SOURCE,
   startUiWorld,
   VULN_SCAN,
+  VULNERABLE_CVE,
+  VULNERABLE_OTHER,
   type UiWorld,
 } from './ui-world.js';
 
@@ -148,7 +150,7 @@ describe('the explorer at /ui', () => {
     await page.goto(`${world.refgraph.url}/ui`);
     await page.getByRole('heading', { name: 'Indexes' }).waitFor();
     await shot('search');
-    await page.getByLabel('Reference, digest or package URL').fill(REFERENCE);
+    await page.getByLabel('Reference, digest, package URL or vulnerability').fill(REFERENCE);
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/ui#/artifact/${world.index.digest}?ref=*`);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(REFERENCE);
@@ -169,11 +171,11 @@ describe('the explorer at /ui', () => {
     await expect(page.locator('#deploy').innerText()).resolves.toContain(
       `local/shop/web@${world.index.digest}`,
     );
-    // The answer first, then the evidence: signatures, attestations, SBOM, referrers, locations.
+    // The answer first, then the evidence: signatures, attestations, SBOM, vulnerabilities, referrers, locations.
     const order = await page.evaluate<string[]>(
       `[...document.querySelectorAll('main section.card[id]')].map((e) => e.id)`,
     );
-    expect(order).toEqual(['deploy', 'signatures', 'provenance', 'sbom', 'tree', 'where']);
+    expect(order).toEqual(['deploy', 'signatures', 'provenance', 'sbom', 'vulnerabilities', 'tree', 'where']);
   });
 
   it('lists verified signatures first, with identities and reasons', async () => {
@@ -350,7 +352,7 @@ describe('the explorer at /ui', () => {
       .getByRole('link', { name: 'local/shop/web:latest' })
       .or(page.getByRole('link', { name: REFERENCE }));
     await link.first().waitFor();
-    await page.getByLabel('Reference, digest or package URL').fill(world.amd64.digest);
+    await page.getByLabel('Reference, digest, package URL or vulnerability').fill(world.amd64.digest);
     await page.keyboard.press('Enter');
     await page.waitForURL(`**/ui#/artifact/${world.amd64.digest}*`);
     const head = page.locator('.artifact-head');
@@ -358,6 +360,40 @@ describe('the explorer at /ui', () => {
     await expect(head.locator('.kind-words').innerText()).resolves.toBe('Container image');
     await eventually(async () =>
       expect(await head.locator('.size').innerText()).toContain(bytes(imageSize(world.amd64.manifest))),
+    );
+  });
+
+  it('lists each finding of an image with its VEX status, and finds the images with a CVE', async () => {
+    await page.goto(`${world.refgraph.url}/ui#/artifact/${world.vulnerable.digest}`);
+    const finding = (id: string) => page.locator(`#vulnerabilities tr.finding[data-vulnerability="${id}"]`);
+    // Ingest is asynchronous: reload until the report's findings are there.
+    await eventually(async () => {
+      await page.reload();
+      await finding(VULNERABLE_CVE).waitFor({ timeout: 2000 });
+    }, 60_000);
+    // The VEX referrer is unsigned: listed as not counted, the finding still affected.
+    await expect(finding(VULNERABLE_CVE).locator('.vex-status').innerText()).resolves.toBe(
+      'Affected (no VEX)',
+    );
+    await expect(finding(VULNERABLE_CVE).innerText()).resolves.toContain(
+      '1 unverified VEX statement not counted',
+    );
+    await page.getByLabel('Also count unsigned or unverified VEX').check();
+    await eventually(async () =>
+      expect(await finding(VULNERABLE_CVE).locator('.vex-status').innerText()).toBe('Not affected'),
+    );
+    await expect(finding(VULNERABLE_CVE).locator('.vex-statement').innerText()).resolves.toContain(
+      'vulnerable code not in execute path',
+    );
+    await expect(finding(VULNERABLE_OTHER).locator('.vex-status').innerText()).resolves.toBe(
+      'Affected (no VEX)',
+    );
+    // Across the fleet: the CVE as a search.
+    await page.goto(`${world.refgraph.url}/ui#/search?q=${VULNERABLE_CVE}`);
+    const row = page.locator('tr.vulnerable-artifact');
+    await row.first().waitFor();
+    await expect(row.innerText()).resolves.toMatch(
+      /local\/shop\/api:v1[\s\S]*libcrypto3 3\.1\.3-r0[\s\S]*Affected/,
     );
   });
 

@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { HealthController } from './health/health.controller.js';
 import { SyncController } from './sync/sync.controller.js';
 import { ApiController } from './api/api.controller.js';
+import { VulnerabilitiesController } from './api/vulnerabilities.controller.js';
 import { EventsController } from './api/events.controller.js';
 import { GatekeeperController } from './api/gatekeeper.controller.js';
 import { OpenApiController } from './api/openapi.controller.js';
@@ -45,6 +46,7 @@ export class AppModule {
         HealthController,
         SyncController,
         ApiController,
+        VulnerabilitiesController,
         GatekeeperController,
         PoliciesController,
         EventsController,

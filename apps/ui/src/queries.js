@@ -24,6 +24,14 @@
  * @typedef {{ name: string; version: string | null; purl: string | null; licenses: string[] }} Package
  * @typedef {{ edges: Array<{ cursor: string; node: Package }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } }} PackagePage
  * @typedef {{ digest: string; kind: ArtifactKind; tags: string[]; signatures: Array<{ status: string }> }} ListedArtifact
+ * @typedef {{ status: string; justification: string | null; impactStatement: string | null; actionStatement: string | null;
+ *   timestamp: string | null; vexArtifactDigest: string; format: string; author: string | null; verified: boolean; counted: boolean }} VexStatement
+ * @typedef {{ status: string | null; affected: boolean; statement: VexStatement | null }} VexAssessment
+ * @typedef {{ vulnerabilityId: string; packageName: string | null; packageVersion: string | null; severity: string | null;
+ *   fixedVersion: string | null; reportFormat: string; vex: VexAssessment; statements: VexStatement[] }} Finding
+ * @typedef {{ edges: Array<{ cursor: string; node: Finding }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } }} FindingPage
+ * @typedef {{ digest: string; affected: boolean; vex: VexAssessment; artifact: { tags: string[] } | null;
+ *   findings: Array<{ packageName: string | null; packageVersion: string | null }> }} VulnerableArtifact
  */
 
 const SIGNATURE_FIELDS = `artifactDigest subjectDigest kind repository format status reason message identity issuer keyId authority tlogIndex verifiedAt`;
@@ -83,4 +91,27 @@ export const REFERRER_ADDED = `subscription ExplorerReferrerAdded($subject: Stri
 
 export const VERIFICATION_CHANGED = `subscription ExplorerVerificationChanged($subject: String!) {
   verificationChanged(subject: $subject) { subject artifactDigest status }
+}`;
+
+const VEX_STATEMENT = `status justification impactStatement actionStatement timestamp vexArtifactDigest format author verified counted`;
+
+export const VULNERABILITIES = `query ExplorerVulnerabilities($digest: String!, $vex: VexMode!, $after: String) {
+  artifact(digest: $digest) {
+    vulnerabilities(first: 50, vex: $vex, after: $after) {
+      edges { cursor node { vulnerabilityId packageName packageVersion severity fixedVersion reportFormat
+        vex { status affected statement { ${VEX_STATEMENT} } } statements { ${VEX_STATEMENT} } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+
+export const VULNERABILITY = `query ExplorerVulnerability($id: String!, $vex: VexMode!, $after: String) {
+  vulnerability(id: $id, vex: $vex) {
+    id
+    artifacts(first: 50, after: $after) {
+      edges { node { digest affected vex { status affected statement { ${VEX_STATEMENT} } }
+        artifact { tags } findings { packageName packageVersion } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
 }`;

@@ -23,6 +23,13 @@ import {
   type Reference,
 } from './reference.js';
 import { evaluateSubjects, type Verdict } from './verdict.js';
+import type { VexMode } from './vex.js';
+import {
+  imageFindings,
+  vulnerableImages,
+  type JudgedFinding,
+  type VulnerableImagesPage,
+} from './vulnerabilities.js';
 import type { Viewer } from './viewer.js';
 
 export interface Resolved {
@@ -103,7 +110,7 @@ export class Reader {
     readonly viewer: Viewer,
     private readonly trustVersion?: string,
   ) {
-    this.graph = new GraphReader(read, viewer);
+    this.graph = new GraphReader(read, viewer, trustVersion);
   }
 
   private get scope() {
@@ -333,6 +340,33 @@ export class Reader {
   /** Artifacts whose visible SBOMs list the package; the purl is compared in canonical form. */
   searchPackages(purl: string, limit: number) {
     return this.read.findArtifactsByPurl(this.scope, normalisePurl(purl)?.purl ?? purl, limit);
+  }
+
+  /**
+   * Images in scope with a finding of the vulnerability (id or alias, any case), by digest, each
+   * judged after VEX under `vex` (see ./vex.ts), with where it is found.
+   */
+  vulnerabilityArtifacts(
+    vulnerabilityId: string,
+    opts: { after?: string; limit: number; vex: VexMode },
+  ): Promise<VulnerableImagesPage> {
+    return vulnerableImages(this.vulnerabilityContext(), vulnerabilityId, {
+      ...opts,
+      locationLimit: LIST_LIMITS.locations,
+    });
+  }
+
+  /** Findings of visible reports about the artifact, paged by finding id, each judged after VEX. */
+  async vulnerabilities(
+    digest: string,
+    opts: { after?: number; limit: number; vex: VexMode },
+  ): Promise<Array<{ id: number; finding: JudgedFinding }>> {
+    await this.requireVisible([digest]);
+    return imageFindings(this.vulnerabilityContext(), [digest], opts);
+  }
+
+  private vulnerabilityContext() {
+    return { read: this.read, scope: this.scope, trustVersion: this.trustVersion };
   }
 
   /** The named policy's verdict for each input; every input gets an answer, failing closed. */

@@ -12,6 +12,8 @@ import type {
   VerificationKind,
 } from '#store';
 import type { Viewer } from './viewer.js';
+import type { VexMode } from './vex.js';
+import { imageFindings, vulnerableImages } from './vulnerabilities.js';
 
 /**
  * Batch reads for GraphQL's per-request loaders: each answers many keys in one statement, under
@@ -21,6 +23,7 @@ export class GraphReader {
   constructor(
     private readonly read: ReadRepository,
     private readonly viewer: Viewer,
+    private readonly trustVersion?: string,
   ) {}
 
   artifacts(digests: string[]): Promise<ArtifactRow[]> {
@@ -73,6 +76,23 @@ export class GraphReader {
     opts: { query?: string; after?: number; limit: number },
   ): Promise<Array<PackageRow & { id: number; sbomId: number }>> {
     return this.read.findSbomPackages(this.viewer.scope, { sbomIds }, opts);
+  }
+
+  /** Findings about each subject, paged per subject, judged after VEX. */
+  findings(subjects: string[], opts: { after?: number; limit: number; vex: VexMode }) {
+    return imageFindings(this.vulnerabilityContext(), subjects, opts);
+  }
+
+  /** Images with a finding of the vulnerability, judged after VEX (see Reader.vulnerabilityArtifacts). */
+  vulnerableImages(
+    vulnerabilityId: string,
+    opts: { after?: string; limit: number; vex: VexMode; locationLimit: number },
+  ) {
+    return vulnerableImages(this.vulnerabilityContext(), vulnerabilityId, opts);
+  }
+
+  private vulnerabilityContext() {
+    return { read: this.read, scope: this.viewer.scope, trustVersion: this.trustVersion };
   }
 
   /** A notified verification result is visible to the viewer (see ReadRepository). */

@@ -5,3 +5,5 @@ export * from './answers.js';
 export * from './graph-reader.js';
 export * from './verdict.js';
 export * from './view-access.js';
+export * from './vex.js';
+export * from './vulnerabilities.js';

@@ -1,6 +1,6 @@
 // What one signature, attestation or SBOM artifact may cost the verifier: layers, packages, repeats.
 import { DEFAULT_LIMITS, type LimitsConfig } from '#config';
-import type { SbomRecord } from '#store';
+import type { SbomRecord, VulnerabilityDocumentRecord } from '#store';
 import type { LayerTask } from '#verify';
 
 export type ArtifactLimits = Pick<LimitsConfig, 'layersPerArtifact' | 'packagesPerArtifact'>;
@@ -22,7 +22,7 @@ export function layerCapReason(layers: number, limits: ArtifactLimits): string |
 export function distinctTasks(tasks: LayerTask[]): LayerTask[] {
   const seen = new Set<string>();
   return tasks.filter((t) => {
-    const content = t.action === 'sbom' || t.action === 'in-toto';
+    const content = t.action === 'sbom' || t.action === 'in-toto' || t.action === 'vulnerability';
     const key = `${t.action} ${t.layer.digest}${content ? '' : ` ${JSON.stringify(t.layer.annotations ?? {})}`}`;
     if (seen.has(key)) return false;
     seen.add(key);
@@ -52,5 +52,41 @@ export class PackageBudget {
       `SBOM not stored: ${this.used + n} package rows for this artifact, over the limit of ` +
       `${this.limit} (limits.packagesPerArtifact)`;
     records.splice(from, added.length, ...added.map((r) => ({ ...r, packages: [], parseError: reason })));
+  }
+}
+
+/** Finding and statement rows stored for one artifact, summed over its layers and subjects. */
+export const MAX_VULNERABILITY_ROWS_PER_ARTIFACT = 200_000;
+
+/**
+ * Like PackageBudget for vulnerability documents: a layer whose documents would pass the cap keeps
+ * its rows without entries, with the reason as the parse error (a partial list could hide findings).
+ */
+export class VulnerabilityBudget {
+  private used = 0;
+
+  constructor(private readonly limit = MAX_VULNERABILITY_ROWS_PER_ARTIFACT) {}
+
+  admit(records: VulnerabilityDocumentRecord[], from: number): void {
+    const added = records.slice(from);
+    const n = added.reduce((sum, r) => sum + r.findings.length + r.statements.length, 0);
+    if (this.used + n <= this.limit) {
+      this.used += n;
+      return;
+    }
+    const reason =
+      `not stored: ${this.used + n} finding and statement rows for this artifact, over the limit of ` +
+      `${this.limit}`;
+    records.splice(
+      from,
+      added.length,
+      ...added.map((r) => ({
+        ...r,
+        kind: 'unknown' as const,
+        findings: [],
+        statements: [],
+        parseError: reason,
+      })),
+    );
   }
 }

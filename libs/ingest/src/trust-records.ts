@@ -2,10 +2,12 @@ import {
   DocumentError,
   IN_TOTO_PAYLOAD_TYPE,
   isSbomPredicateType,
+  isVulnerabilityPredicateType,
   LayerVerifier,
   parseJsonDocument,
   parseSbom,
   parseStatement,
+  parseVulnerabilityDocument,
   signatureKindOf,
   summarizeStatement,
   type Decision,
@@ -17,7 +19,13 @@ import {
   type VerificationResult,
 } from '#verify';
 import { COSIGN_SIGN_PREDICATE, type Descriptor } from '#oci';
-import type { AttestationRecord, SbomRecord, SignatureKind, SignatureRecord } from '#store';
+import type {
+  AttestationRecord,
+  SbomRecord,
+  SignatureKind,
+  SignatureRecord,
+  VulnerabilityDocumentRecord,
+} from '#store';
 
 /** A repository in which an edge links the subject to the artifact, with the rule that covers it. */
 export interface RepositoryContext {
@@ -40,6 +48,14 @@ export interface Records {
   signatures: SignatureRecord[];
   attestations: AttestationRecord[];
   sboms: SbomRecord[];
+  vulnerabilities: VulnerabilityDocumentRecord[];
+}
+
+/** Where a vulnerability document came from: a plain layer, or an attestation's predicate. */
+interface Carrier {
+  predicateType: string | null;
+  /** Inside a signature envelope, whose verification rows say whether it verified. */
+  signed: boolean;
 }
 
 /**
@@ -55,7 +71,7 @@ export class RecordBuilder {
     private readonly policy: Pick<TrustPolicy, 'trustRoot' | 'version'>,
     private readonly artifactDigest: string,
     private readonly annotations: Record<string, string>,
-    readonly out: Records = { signatures: [], attestations: [], sboms: [] },
+    readonly out: Records = { signatures: [], attestations: [], sboms: [], vulnerabilities: [] },
   ) {
     this.verifier = new LayerVerifier(policy.trustRoot);
   }
@@ -69,6 +85,8 @@ export class RecordBuilder {
         for (const r of s.repositories) this.signature(task, s, r, kind, { result, authority: null });
       } else if (task.action === 'sbom') {
         this.sbomError(task, s, why);
+      } else if (task.action === 'vulnerability') {
+        this.vulnerabilityError(task, s, UNSIGNED_LAYER, why);
       } else {
         this.attestationError(task, s, why);
       }
@@ -88,6 +106,10 @@ export class RecordBuilder {
         return this.statement(task, () => parseStatement(blob), subjects, false);
       case 'sbom':
         return this.sbom(task, subjects, () => parseJsonDocument(blob, 'SBOM'));
+      case 'vulnerability':
+        return this.vulnerability(task, subjects, UNSIGNED_LAYER, () =>
+          parseJsonDocument(blob, 'vulnerability document'),
+        );
       case 'notation-jws':
       case 'notation-cose':
         for (const s of subjects) this.verifyPerRepository(task, blob, s);
@@ -168,6 +190,60 @@ export class RecordBuilder {
       });
     }
     if (isSbomPredicateType(st.predicateType)) this.sbom(task, subjects, () => st.predicate);
+    if (isVulnerabilityPredicateType(st.predicateType)) {
+      this.vulnerability(task, subjects, { predicateType: st.predicateType, signed }, () => st.predicate);
+    }
+  }
+
+  /** A report's findings or a VEX document's statements, once per subject; unreadable ones say why. */
+  private vulnerability(
+    task: LayerTask,
+    subjects: SubjectContext[],
+    from: Carrier,
+    load: () => unknown,
+  ): void {
+    try {
+      const doc = parseVulnerabilityDocument(load());
+      for (const s of subjects) {
+        this.out.vulnerabilities.push({
+          artifactDigest: this.artifactDigest,
+          layerDigest: task.key,
+          subjectDigest: s.digest,
+          kind: doc.kind,
+          format: doc.format,
+          predicateType: from.predicateType,
+          signed: from.signed,
+          producer: doc.kind === 'report' ? doc.scanner : doc.author,
+          documentRef: doc.kind === 'report' ? null : doc.documentId,
+          issuedAt: doc.timestamp,
+          skipped: doc.skipped,
+          parseError: null,
+          findings: doc.kind === 'report' ? doc.findings : [],
+          statements: doc.kind === 'vex' ? doc.statements : [],
+        });
+      }
+    } catch (err) {
+      for (const s of subjects) this.vulnerabilityError(task, s, from, errorText(err));
+    }
+  }
+
+  private vulnerabilityError(task: LayerTask, s: SubjectContext, from: Carrier, why: string): void {
+    this.out.vulnerabilities.push({
+      artifactDigest: this.artifactDigest,
+      layerDigest: task.key,
+      subjectDigest: s.digest,
+      kind: 'unknown',
+      format: 'unknown',
+      predicateType: from.predicateType,
+      signed: from.signed,
+      producer: null,
+      documentRef: null,
+      issuedAt: null,
+      skipped: 0,
+      parseError: why.slice(0, 2000),
+      findings: [],
+      statements: [],
+    });
   }
 
   private sbom(task: LayerTask, subjects: SubjectContext[], load: () => unknown): void {
@@ -273,8 +349,10 @@ export class RecordBuilder {
   }
 }
 
+const UNSIGNED_LAYER: Carrier = { predicateType: null, signed: false };
+
 function isSignatureAction(task: LayerTask): boolean {
-  return task.action !== 'in-toto' && task.action !== 'sbom';
+  return task.action !== 'in-toto' && task.action !== 'sbom' && task.action !== 'vulnerability';
 }
 
 function signatureFormat(task: LayerTask): string {
@@ -291,6 +369,7 @@ function signatureFormat(task: LayerTask): string {
       return 'notation-cose';
     case 'in-toto':
     case 'sbom':
+    case 'vulnerability':
       return task.action;
   }
 }

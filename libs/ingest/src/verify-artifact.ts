@@ -8,6 +8,7 @@ import {
   distinctTasks,
   layerCapReason,
   PackageBudget,
+  VulnerabilityBudget,
 } from './artifact-caps.js';
 import type { LogSampler } from './log-sampler.js';
 import { RecordBuilder, type SubjectContext } from './trust-records.js';
@@ -23,11 +24,13 @@ export interface VerifyOutcome {
   signatures: number;
   attestations: number;
   sboms: number;
+  /** Vulnerability report and VEX document rows (one per layer and subject). */
+  vulnerabilities?: number;
   /** Signature rows written, by status (`verified`, `failed`, …). */
   statuses?: Record<string, number>;
 }
 
-const TRUST_KINDS = new Set(['signature', 'attestation', 'sbom']);
+const TRUST_KINDS = new Set(['signature', 'attestation', 'sbom', 'vulnerability']);
 
 interface ErrorWithCode {
   code?: unknown;
@@ -80,7 +83,8 @@ export class ArtifactVerifier {
 
   private async verify(digest: string): Promise<VerifyOutcome> {
     const artifact = await this.trust.findArtifact(digest);
-    if (!artifact || !TRUST_KINDS.has(artifact.kind)) return skipped('not a signature, attestation or SBOM');
+    if (!artifact || !TRUST_KINDS.has(artifact.kind))
+      return skipped('not a signature, attestation, SBOM or vulnerability document');
     let manifest: ParsedManifest;
     try {
       manifest = parseManifest(artifact.manifest, artifact.digest, artifact.mediaType);
@@ -99,6 +103,7 @@ export class ArtifactVerifier {
     const tooMany = layerCapReason(manifest.layers.length, this.limits);
     if (tooMany) builder.unreadable(tasks[0]!, subjects, tooMany);
     const packages = new PackageBudget(this.limits.packagesPerArtifact);
+    const entries = new VulnerabilityBudget();
     const places = tooMany ? [] : await this.trust.findPlaces(digest);
     const blobs = new Map<string, { blob: Buffer } | { error: string }>();
     for (const task of tooMany ? [] : tasks) {
@@ -106,14 +111,17 @@ export class ArtifactVerifier {
       const fetched = blobs.get(key) ?? (await this.fetch(places, task));
       blobs.set(key, fetched);
       const from = builder.out.sboms.length;
+      const fromVulnerabilities = builder.out.vulnerabilities.length;
       if ('error' in fetched) builder.unreadable(task, subjects, fetched.error);
       else builder.layer(task, fetched.blob, subjects);
       packages.admit(builder.out.sboms, from);
+      entries.admit(builder.out.vulnerabilities, fromVulnerabilities);
     }
-    const { signatures, attestations, sboms } = builder.out;
+    const { signatures, attestations, sboms, vulnerabilities } = builder.out;
     await this.trust.upsertSignatures(signatures);
     await this.trust.upsertAttestations(attestations);
     for (const sbom of sboms) await this.trust.upsertSbom(sbom);
+    for (const doc of vulnerabilities) await this.trust.upsertVulnerabilityDocument(doc);
     const statuses: Record<string, number> = {};
     for (const row of signatures) statuses[row.status] = (statuses[row.status] ?? 0) + 1;
     return {
@@ -121,6 +129,7 @@ export class ArtifactVerifier {
       signatures: signatures.length,
       attestations: attestations.length,
       sboms: sboms.length,
+      vulnerabilities: vulnerabilities.length,
       statuses,
     };
   }

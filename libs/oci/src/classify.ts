@@ -1,9 +1,11 @@
 import type { ArtifactKind, ParsedManifest } from './manifest.js';
 import {
   isAttestationType,
+  isJsonType,
   isSbomType,
   isSignatureType,
   isSigstoreBundleType,
+  isVulnerabilityType,
   MediaType,
 } from './media-types.js';
 
@@ -26,6 +28,8 @@ export function classify(m: ParsedManifest): ArtifactKind {
       const predicate = m.annotations[BUNDLE_PREDICATE_ANNOTATION];
       return predicate && predicate !== COSIGN_SIGN_PREDICATE ? 'attestation' : 'signature';
     }
+    // A referrer typed only `application/json` may be a vulnerability report or VEX: its content decides.
+    if (isJsonType(explicit) && m.subject) return 'vulnerability';
     return kindOfType(explicit) ?? 'artifact';
   }
 
@@ -37,6 +41,7 @@ export function classify(m: ParsedManifest): ArtifactKind {
     if (layerTypes.some((t) => t === MediaType.CosignSimpleSigning)) return 'signature';
     if (layerTypes.every((t) => isAttestationType(t))) return 'attestation';
     if (layerTypes.every((t) => isSbomType(t))) return 'sbom';
+    if (layerTypes.every((t) => isVulnerabilityType(t))) return 'vulnerability';
     if (layerTypes.every((t) => isSigstoreBundleType(t))) return 'signature';
   }
   if (m.config?.mediaType === MediaType.OciConfig || m.config?.mediaType === MediaType.DockerConfig)
@@ -48,5 +53,6 @@ function kindOfType(type: string): ArtifactKind | null {
   if (isSignatureType(type) || isSigstoreBundleType(type)) return 'signature';
   if (isAttestationType(type)) return 'attestation';
   if (isSbomType(type)) return 'sbom';
+  if (isVulnerabilityType(type)) return 'vulnerability';
   return null;
 }

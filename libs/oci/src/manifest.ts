@@ -10,7 +10,9 @@ export interface Descriptor {
   platform?: { os?: string; architecture?: string; variant?: string };
 }
 
-export type ArtifactKind = 'image' | 'index' | 'signature' | 'attestation' | 'sbom' | 'artifact';
+/** `vulnerability`: a scanner's vulnerability report or a VEX document (see isVulnerabilityType). */
+export type ArtifactKind =
+  'image' | 'index' | 'signature' | 'attestation' | 'sbom' | 'vulnerability' | 'artifact';
 
 /** A manifest or index, checked against its digest and reduced to what the graph needs. */
 export interface ParsedManifest {

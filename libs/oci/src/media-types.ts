@@ -64,3 +64,25 @@ export function isSignatureType(type: string | null | undefined): boolean {
     type === 'application/vnd.dev.cosign.artifact.sig.v1+json'
   );
 }
+
+/**
+ * Media types of vulnerability reports and VEX documents attached as referrers: OpenVEX (both
+ * spellings in use), CSAF, Trivy's report type. `application/json` also carries them (Trivy's
+ * referrer plugin pushes cosign vuln predicates with it) but says nothing by itself; see
+ * isJsonReferrerType.
+ */
+const VULNERABILITY_TYPES = new Set([
+  'application/vnd.openvex+json',
+  'application/openvex+json',
+  'application/csaf+json',
+  'application/vnd.aquasec.trivy.report+json',
+]);
+
+export function isVulnerabilityType(type: string | null | undefined): boolean {
+  return !!type && VULNERABILITY_TYPES.has(type.split(';', 1)[0]!.trim());
+}
+
+/** Plain JSON: read as a vulnerability document only from a referrer that declares nothing more specific. */
+export function isJsonType(type: string | null | undefined): boolean {
+  return !!type && type.split(';', 1)[0]!.trim() === 'application/json';
+}

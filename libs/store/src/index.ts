@@ -11,7 +11,13 @@ export * from './query.rows.js';
 export * from './read/read.repository.js';
 export * from './read/rows.js';
 export type { VerificationKind } from './read/evidence.reads.js';
+export {
+  MAX_CANDIDATE_STATEMENTS,
+  type FindingRow,
+  type VexStatementRow,
+} from './read/vulnerability.reads.js';
 export * from './trust.repository.js';
+export * from './vulnerability-writes.js';
 export * from './graph.listener.js';
 export * from './registry-view.repository.js';
 export * from './jobs/jobs.js';

@@ -2,9 +2,10 @@ import type pg from 'pg';
 import type { Database } from './database.js';
 import { GRAPH_CHANNEL, type VerifyJobs } from './graph.repository.js';
 import { addVerifyJobSql, VERIFY_PRIORITY, VERIFY_TASK } from './jobs/jobs.js';
+import { upsertVulnerabilityDocument, type VulnerabilityDocumentRecord } from './vulnerability-writes.js';
 
 /** Artifact kinds whose content is verified or parsed after ingest. */
-const TRUST_KINDS = ['signature', 'attestation', 'sbom'];
+const TRUST_KINDS = ['signature', 'attestation', 'sbom', 'vulnerability'];
 
 export type SignatureStatus = 'verified' | 'failed' | 'no_authority' | 'pending';
 
@@ -250,6 +251,11 @@ export class TrustRepository {
       await c.query('DELETE FROM sbom_package WHERE sbom_id = $1', [id]);
       await insertPackages(c, id, row.packages);
     });
+  }
+
+  /** A vulnerability report or VEX document row with its findings or statements (see vulnerability-writes). */
+  upsertVulnerabilityDocument(row: VulnerabilityDocumentRecord): Promise<void> {
+    return upsertVulnerabilityDocument(this.db, row);
   }
 
   /** Jobs for every trust artifact an edge from `source` in this repository refers to (and `source` itself). */

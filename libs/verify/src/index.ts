@@ -41,3 +41,19 @@ export { LayerVerifier, type LayerSubject } from './layer-verifier.js';
 export { signatureKindOf, type SignatureKind } from './signature-kind.js';
 export { normalisePurl, purlBase, type NormalisedPurl } from './purl.js';
 export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';
+export {
+  COSIGN_VULN_PREDICATE,
+  imageDigest,
+  isVulnerabilityPredicateType,
+  MAX_FINDINGS,
+  MAX_VEX_STATEMENTS,
+  parseVulnerabilityDocument,
+  VEX_STATUSES,
+  type Finding,
+  type ParsedReport,
+  type ParsedVex,
+  type ParsedVulnerabilityDocument,
+  type VexProduct,
+  type VexStatement,
+  type VexStatus,
+} from './vulnerability/index.js';

@@ -74,6 +74,7 @@ export class LayerVerifier {
         });
       case 'in-toto':
       case 'sbom':
+      case 'vulnerability':
         return {
           status: 'failed',
           reason: 'unsupported',
@@ -95,6 +96,7 @@ function authorityKinds(task: LayerTask): Authority['kind'][] {
       return ['keyless', 'key'];
     case 'in-toto':
     case 'sbom':
+    case 'vulnerability':
       return [];
   }
 }

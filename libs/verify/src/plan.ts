@@ -1,4 +1,12 @@
-import { isSbomType, isSigstoreBundleType, MediaType, type Descriptor, type ParsedManifest } from '#oci';
+import {
+  isJsonType,
+  isSbomType,
+  isSigstoreBundleType,
+  isVulnerabilityType,
+  MediaType,
+  type Descriptor,
+  type ParsedManifest,
+} from '#oci';
 
 /** What to do with one layer of a signature, attestation or SBOM artifact. */
 export type LayerAction =
@@ -12,6 +20,8 @@ export type LayerAction =
   | 'in-toto'
   /** An SBOM document (SPDX or CycloneDX JSON). */
   | 'sbom'
+  /** A vulnerability report or VEX document (unsigned: only its content is read). */
+  | 'vulnerability'
   /** notation: JWS envelope. */
   | 'notation-jws'
   /** notation: COSE envelope. */
@@ -33,10 +43,16 @@ const COSE = 'application/cose';
 /** The layers worth reading, and how; layers of other types (configs, image layers) are skipped. */
 export function planLayers(m: ParsedManifest): LayerTask[] {
   const notation = m.artifactType === MediaType.NotationSignature;
+  // Plain JSON layers are read as vulnerability documents only in a referrer typed as one (or as
+  // plain JSON itself); elsewhere they are configs or payloads of other tools.
+  const vulnerabilityReferrer =
+    isVulnerabilityType(m.artifactType) || (isJsonType(m.artifactType) && m.subject !== null);
   const tasks: LayerTask[] = [];
   const seen = new Map<string, number>();
   for (const layer of m.layers) {
-    const action = layerAction(layer.mediaType, notation);
+    const action =
+      layerAction(layer.mediaType, notation) ??
+      (vulnerabilityReferrer && isJsonType(layer.mediaType) ? 'vulnerability' : null);
     if (!action) continue;
     const n = seen.get(layer.digest) ?? 0;
     seen.set(layer.digest, n + 1);
@@ -62,6 +78,7 @@ function layerAction(mediaType: string, notation: boolean): LayerAction | null {
   ) {
     return 'sbom';
   }
+  if (isVulnerabilityType(mediaType)) return 'vulnerability';
   return null;
 }
 
@@ -71,6 +88,7 @@ export function maxLayerBytes(action: LayerAction): number {
     case 'sbom':
     case 'in-toto':
     case 'cosign-dsse':
+    case 'vulnerability':
       return 32 * 1024 * 1024;
     case 'sigstore-bundle':
       return 16 * 1024 * 1024;

@@ -45,6 +45,7 @@ export function signatureKindOf(
     }
     case 'in-toto':
     case 'sbom':
+    case 'vulnerability':
       // Unsigned statements and documents: never a signature.
       return 'attestation';
   }

@@ -75,6 +75,25 @@ export const OPERATIONS: Operation[] = [
     returns: '{purl, artifacts}',
   },
   {
+    method: 'get',
+    path: '/api/v1/vulnerabilities/{id}/artifacts',
+    tag: 'vulnerabilities',
+    summary:
+      'Images with a finding of a vulnerability, each affected or not after VEX (vex=verified: only verified VEX counts)',
+    params: S.VulnerabilityParams,
+    query: S.VulnerabilityArtifactsQuery,
+    returns: '{vulnerability, vex, artifacts[{digest, affected, vex, locations, findings}], nextCursor}',
+  },
+  {
+    method: 'get',
+    path: '/api/v1/artifacts/{digest}/vulnerabilities',
+    tag: 'vulnerabilities',
+    summary: 'Findings of the vulnerability reports about a digest, each with its VEX status and statement',
+    params: S.DigestParams,
+    query: S.ArtifactVulnerabilitiesQuery,
+    returns: '{subject, vex, findings[{vulnerabilityId, package, severity, vex, statements}], nextCursor}',
+  },
+  {
     method: 'post',
     path: '/api/v1/verdict',
     tag: 'admission',

@@ -43,6 +43,26 @@ export const PackageSearchQuery = z
   })
   .strict();
 
+/** Vulnerability ids as databases spell them: CVE-…, GHSA-…, GO-…, RHSA-2024:1234, DSA-5555-1, … */
+export const VulnerabilityParams = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$/, 'must be a vulnerability id such as CVE-2024-3094'),
+  })
+  .strict();
+
+/** `verified` (default): only VEX statements from verified signed attestations count; `any`: every visible one. */
+const vexMode = z.enum(['verified', 'any']).default('verified');
+
+export const VulnerabilityArtifactsQuery = z
+  .object({ first: positiveInt(500, 100), after: digest.optional(), vex: vexMode })
+  .strict();
+
+export const ArtifactVulnerabilitiesQuery = z
+  .object({ first: positiveInt(1000, 100), after: z.coerce.number().int().min(0).optional(), vex: vexMode })
+  .strict();
+
 export const VerdictBody = z
   .object({
     policy: z.string().min(1).max(64),

@@ -17,6 +17,11 @@ import { queryLimitsRule } from './limits.js';
 import { guardSubscription, releaseSubscription } from './subscription-guard.js';
 import { PackageMatchResolver, QueryResolver } from './query.resolver.js';
 import {
+  ArtifactVulnerabilitiesResolver,
+  VulnerabilityResolver,
+  VulnerableArtifactResolver,
+} from './vulnerability.resolver.js';
+import {
   ReferrerAddedEventResolver,
   SubscriptionResolver,
   VerificationChangedEventResolver,
@@ -79,6 +84,9 @@ export class GraphqlModule {
         PackageMatchResolver,
         ArtifactResolver,
         SbomResolver,
+        VulnerabilityResolver,
+        VulnerableArtifactResolver,
+        ArtifactVulnerabilitiesResolver,
         SubscriptionResolver,
         ReferrerAddedEventResolver,
         VerificationChangedEventResolver,

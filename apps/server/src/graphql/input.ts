@@ -21,18 +21,26 @@ export function parseFirst(value: number, field: string, max: number): number {
 }
 
 /** Cursors are opaque to clients: base64url of a typed key, so one list's cursor fails on another. */
-export function encodeCursor(kind: 'a' | 'r' | 'p', key: string | number): string {
+/** `a`, `r`, `v`: digests (artifacts, referrers, vulnerable images); `p`, `f`: row ids (packages, findings). */
+type DigestCursor = 'a' | 'r' | 'v';
+type IdCursor = 'p' | 'f';
+
+export function encodeCursor(kind: DigestCursor | IdCursor, key: string | number): string {
   return Buffer.from(`${kind}:${key}`).toString('base64url');
 }
 
-export function decodeCursor(kind: 'a' | 'r', cursor: string | undefined): string | undefined;
-export function decodeCursor(kind: 'p', cursor: string | undefined): number | undefined;
-export function decodeCursor(kind: 'a' | 'r' | 'p', cursor: string | undefined): string | number | undefined {
+export function decodeCursor(kind: DigestCursor, cursor: string | undefined): string | undefined;
+export function decodeCursor(kind: IdCursor, cursor: string | undefined): number | undefined;
+export function decodeCursor(
+  kind: DigestCursor | IdCursor,
+  cursor: string | undefined,
+): string | number | undefined {
   if (cursor === undefined || cursor === null) return undefined;
   const text = Buffer.from(cursor, 'base64url').toString();
   const key = text.startsWith(`${kind}:`) ? text.slice(2) : undefined;
-  if (kind === 'p' && key !== undefined && /^[0-9]{1,15}$/.test(key)) return Number(key);
-  if (kind !== 'p' && key !== undefined && DIGEST_RE.test(key)) return key;
+  const numeric = kind === 'p' || kind === 'f';
+  if (numeric && key !== undefined && /^[0-9]{1,15}$/.test(key)) return Number(key);
+  if (!numeric && key !== undefined && DIGEST_RE.test(key)) return key;
   throw new GraphqlInputError(`after: "${cursor}" is not a cursor of this list`, 'INVALID_CURSOR');
 }
 
@@ -43,6 +51,7 @@ export const LIMITS = {
   artifacts: 20,
   referrers: 20,
   packages: 50,
+  findings: 50,
   /** Nesting of selection sets. */
   maxDepth: 12,
   /** Fields × list sizes, see complexity.ts. */

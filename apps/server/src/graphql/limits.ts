@@ -54,6 +54,12 @@ export const LIST_CAPS = {
   'Attestation.vulnerabilities': 8,
   /** Licenses of one SBOM package. */
   'Package.licenses': 8,
+  /** Other ids of one finding's vulnerability. */
+  'VulnerabilityFinding.aliases': 16,
+  /** Applicable VEX statements listed with one finding (the newest). */
+  'VulnerabilityFinding.statements': 8,
+  /** Findings of one vulnerability on one image (one per package and report). */
+  'VulnerableArtifact.findings': 16,
 } as const satisfies Record<string, number>;
 
 /** Cost of a list field that neither takes `first` nor is named in LIST_CAPS. */

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Reader } from '#answers';
+import type { JudgedFinding, Reader, VexMode } from '#answers';
 import type {
   ArtifactRow,
   AttestationRow,
@@ -26,7 +26,14 @@ export interface PackageArgs {
   limit: number;
 }
 
+export interface FindingArgs {
+  after?: number;
+  limit: number;
+  vex: VexMode;
+}
+
 type Child = { digest: string; descriptor: unknown };
+type FindingRows = Array<{ id: number; finding: JudgedFinding }>;
 
 function groupBy<T>(keys: readonly string[], rows: T[], key: (r: T) => string): T[][] {
   const by = new Map<string, T[]>();
@@ -47,6 +54,7 @@ function groupBy<T>(keys: readonly string[], rows: T[], key: (r: T) => string): 
 export class GraphLoaders {
   private readonly referrerLoaders = new Map<string, DataLoader<string, ReferrerRow[]>>();
   private readonly packageLoaders = new Map<string, DataLoader<number, Array<PackageRow & { id: number }>>>();
+  private readonly findingLoaders = new Map<string, DataLoader<string, FindingRows>>();
   private readonly options: { cache: boolean };
   private readonly rows: DataLoader<string, ArtifactRow | null>;
   private readonly locations: DataLoader<string, Location[]>;
@@ -175,6 +183,22 @@ export class GraphLoaders {
     return this.sbomLoader.load(subject);
   }
 
+  /** Findings about an image, batched over images; aliases and statements cut to their LIST_CAPS. */
+  findings(subject: string, args: FindingArgs): Promise<FindingRows> {
+    const key = JSON.stringify([args.after, args.limit, args.vex]);
+    let l = this.findingLoaders.get(key);
+    if (!l) {
+      l = this.loader(async (keys) => {
+        const rows = await this.reader.graph.findings([...keys], args);
+        return groupBy(keys, rows, (r) => r.image).map((list) =>
+          list.map((r) => ({ id: r.id, finding: capFinding(r.finding) })),
+        );
+      });
+      this.findingLoaders.set(key, l);
+    }
+    return l.load(subject);
+  }
+
   packages(sbomId: number, args: PackageArgs): Promise<Array<PackageRow & { id: number }>> {
     const key = JSON.stringify([args.query, args.after, args.limit]);
     let l = this.packageLoaders.get(key);
@@ -192,4 +216,14 @@ export class GraphLoaders {
     }
     return l.load(sbomId);
   }
+}
+
+/** A finding as GraphQL may return it: the lists the cost rule counts at their cap, cut to it. */
+export function capFinding(f: JudgedFinding): JudgedFinding {
+  return {
+    ...f,
+    aliases: f.aliases.slice(0, listCap('VulnerabilityFinding.aliases')),
+    // The newest statements: they decide, and the list is oldest first.
+    statements: f.statements.slice(-listCap('VulnerabilityFinding.statements')),
+  };
 }

@@ -6,6 +6,7 @@ import { sbomSection } from './sbom.js';
 import { sizeFact } from './size.js';
 import { ReferrersTree } from './tree.js';
 import { verdictSection } from './verdict.js';
+import { vulnerabilitiesSection } from './vulnerabilities.js';
 import { artifactTypeWords, glossary, kindWords, term } from './words.js';
 
 /** @typedef {import('../queries.js').ArtifactPage} ArtifactPage */
@@ -275,6 +276,7 @@ export async function artifactView(main, digest, ref = '') {
           h('h2', {}, term('SBOM')),
           h('p', { class: 'muted' }, 'No SBOM describes this artifact.'),
         ),
+    vulnerabilitiesSection(a.digest),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'tree-h', id: 'tree' },

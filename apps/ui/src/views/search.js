@@ -1,6 +1,7 @@
 import { gql, rest } from '../api.js';
 import { digestLink, errorBox, h, replace, table } from '../dom.js';
 import { LANDING, PACKAGES, RESOLVE } from '../queries.js';
+import { VULNERABILITY_ID, vulnerabilityResults } from './vulnerabilities.js';
 import { kindChip, signatureSummary } from './badges.js';
 
 /** @typedef {import('../queries.js').ListedArtifact} ListedArtifact */
@@ -8,14 +9,16 @@ import { kindChip, signatureSummary } from './badges.js';
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-f0-9]{32,}$/;
 
 /**
- * What the search box understands: `pkg:` is a package URL, `algorithm:hex` a digest, anything
- * else an image reference (`registry/repository:tag` or `...@digest`).
+ * What the search box understands: `pkg:` is a package URL, `algorithm:hex` a digest, a CVE or
+ * GHSA (…) id a vulnerability, anything else an image reference (`registry/repository:tag` or
+ * `...@digest`).
  * @param {string} q
- * @returns {{ type: 'purl' | 'digest' | 'reference'; value: string }}
+ * @returns {{ type: 'purl' | 'digest' | 'vulnerability' | 'reference'; value: string }}
  */
 export function classify(q) {
   const value = q.trim();
   if (value.startsWith('pkg:')) return { type: 'purl', value };
+  if (VULNERABILITY_ID.test(value)) return { type: 'vulnerability', value };
   if (DIGEST.test(value.toLowerCase())) return { type: 'digest', value: value.toLowerCase() };
   return { type: 'reference', value };
 }
@@ -144,7 +147,7 @@ export async function searchView(main, q) {
     required: true,
     autocomplete: 'off',
     spellcheck: 'false',
-    placeholder: 'registry/repository:tag, sha256:…, or pkg:type/name@version',
+    placeholder: 'registry/repository:tag, sha256:…, pkg:type/name@version or CVE-…',
     'aria-describedby': 'q-help',
   });
   const results = h('div', { class: 'results', 'aria-live': 'polite' });
@@ -159,12 +162,12 @@ export async function searchView(main, q) {
         if (value) location.hash = `#/search?q=${encodeURIComponent(value)}`;
       },
     },
-    h('label', { for: 'q' }, 'Reference, digest or package URL'),
+    h('label', { for: 'q' }, 'Reference, digest, package URL or vulnerability'),
     h('div', { class: 'search-row' }, input, h('button', { type: 'submit' }, 'Search')),
     h(
       'p',
       { id: 'q-help', class: 'muted small' },
-      'For example local/demo:v1, sha256:… or pkg:npm/lodash@4.17.21.',
+      'For example local/demo:v1, sha256:…, pkg:npm/lodash@4.17.21 or CVE-2024-3094.',
     ),
   );
   replace(main, h('h1', { tabindex: -1 }, 'Explore the graph'), form, results);
@@ -201,6 +204,10 @@ export async function searchView(main, q) {
   try {
     if (what.type === 'purl') {
       replace(results, await packageResults(what.value));
+      return;
+    }
+    if (what.type === 'vulnerability') {
+      replace(results, await vulnerabilityResults(what.value));
       return;
     }
     /** @type {{ artifact: { digest: string } | null }} */

@@ -21,7 +21,7 @@ import {
   verificationVisible,
   visibleArtifact,
 } from './visibility.js';
-import { EvidenceReads } from './evidence.reads.js';
+import { VulnerabilityReads } from './vulnerability.reads.js';
 
 const ARTIFACT = `a.digest, a.media_type AS "mediaType", a.artifact_type AS "artifactType", a.kind, a.size,
   a.subject_digest AS "subjectDigest", a.annotations`;
@@ -39,8 +39,8 @@ export interface RegistrySummaryRow {
   failedEvents: number | null;
 }
 
-/** Graph reads (tags, artifacts, locations, edges); evidence reads live in EvidenceReads. */
-export class ReadRepository extends EvidenceReads {
+/** Graph reads (tags, artifacts, locations, edges); evidence reads live in EvidenceReads and VulnerabilityReads. */
+export class ReadRepository extends VulnerabilityReads {
   constructor(db: ReadSource) {
     super(db);
   }

@@ -7,6 +7,7 @@ export enum ArtifactKind {
   SIGNATURE = 'signature',
   ATTESTATION = 'attestation',
   SBOM = 'sbom',
+  VULNERABILITY = 'vulnerability',
   ARTIFACT = 'artifact',
   UNKNOWN = 'unknown',
 }
@@ -35,6 +36,9 @@ registerEnumType(ArtifactKind, {
     SIGNATURE: { description: 'A signature (cosign, notation, Sigstore bundle).' },
     ATTESTATION: { description: 'An in-toto attestation (provenance, vulnerability scan, ...).' },
     SBOM: { description: 'A software bill of materials (SPDX, CycloneDX).' },
+    VULNERABILITY: {
+      description: 'A vulnerability report (Trivy, Grype, cosign vuln) or VEX document (OpenVEX, CSAF VEX).',
+    },
     ARTIFACT: { description: 'Any other OCI artifact.' },
     UNKNOWN: { description: 'Listed by a referrers tag-schema index but not fetched yet.' },
   },
