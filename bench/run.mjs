@@ -11,6 +11,7 @@
 //   BENCH_ONLY=reads,e2e,sync,accept   only these scenario groups (also: view, replica); implies
 //                                      BENCH_NO_WRITE, for iterating on one part
 //   BENCH_PROFILE=dir                  refgraph processes write V8 CPU profiles (--cpu-prof) there
+// refgraph runs with the heap settings of the container image (the Dockerfile's NODE_OPTIONS).
 // All traffic goes to 127.0.0.1; every load run is bounded by BENCH_DURATION.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +38,7 @@ import {
 } from './lib/checks.mjs';
 import { crawl } from './lib/crawl.mjs';
 import { writeResults } from './lib/report.mjs';
+import { imageNodeOptions } from './lib/heap.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -57,7 +59,10 @@ const ONLY = process.env.BENCH_ONLY
 const runs = (group) => ONLY.has(group);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 /** Node flags for refgraph's own processes: a CPU profile each when BENCH_PROFILE names a directory. */
-const nodeFlags = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+const nodeFlags = [
+  ...imageNodeOptions(),
+  ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+];
 const GATEKEEPER_KEYS = 100;
 const GRAPHQL_PAGE = 50;
 const POLICY = 'admission';
@@ -362,6 +367,7 @@ async function main() {
   if (runs('view')) await measureRegistryView();
   if (runs('replica')) await measureReplica();
 
+  results.nodeOptions = imageNodeOptions();
   results.totalSeconds = (Date.now() - started) / 1000;
   results.machine = await machineFacts(sql);
   const partial = process.env.BENCH_ONLY !== undefined;
@@ -432,8 +438,12 @@ async function main() {
     await startService('api');
     // With no worker in this process, every transaction the database sees comes from the request.
     if (runs('reads')) {
-      results.graphqlStatements = await countStatements(sql, service.url, graphqlPage, 40);
-      log(`    GraphQL page: ${results.graphqlStatements.toFixed(1)} SQL statements per request`);
+      const counted = await countStatements(sql, service.url, graphqlPage, 40);
+      results.graphqlStatements = counted.perRequest;
+      log(
+        `    GraphQL page: ${counted.perRequest.toFixed(1)} SQL statements per request` +
+          (counted.autovacuumPaused ? ' (autovacuum paused)' : ' (autovacuum could not be paused)'),
+      );
     }
     await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
       next: webhookRequests(TOKEN, repos),
