@@ -8,7 +8,7 @@
 //   BENCH_DATABASE_URL=postgres://...  a database the bench may wipe (default: embedded Postgres)
 //   BENCH_NO_WRITE=1                   print results without rewriting RESULTS.md
 //   BENCH_SKIP_BUILD=1                 measure dist/ as it is
-//   BENCH_ONLY=reads,e2e,sync,accept   only these scenario groups (also: view, replica); implies
+//   BENCH_ONLY=reads,e2e,sync,accept   only these scenario groups; implies
 //                                      BENCH_NO_WRITE, for iterating on one part
 //   BENCH_PROFILE=dir                  refgraph processes write V8 CPU profiles (--cpu-prof) there
 // refgraph runs with the heap settings of the container image (the Dockerfile's NODE_OPTIONS).
@@ -52,7 +52,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const REGISTRY_SUBJECTS = Number(process.env.BENCH_REGISTRY_SUBJECTS ?? 300);
 const SYNC_MANIFESTS = Number(process.env.BENCH_SYNC_MANIFESTS ?? 5000);
-const GROUPS = ['reads', 'e2e', 'sync', 'accept', 'view', 'replica'];
+const GROUPS = ['reads', 'e2e', 'sync', 'accept'];
 const ONLY = process.env.BENCH_ONLY
   ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
   : new Set(GROUPS);
@@ -364,9 +364,6 @@ async function main() {
   if (runs('e2e')) await measureEndToEnd();
   if (runs('sync')) await measureSync(syncRegistry, env);
   if (runs('accept')) await measureAccept();
-  if (runs('view')) await measureRegistryView();
-  if (runs('replica')) await measureReplica();
-
   results.nodeOptions = imageNodeOptions();
   results.totalSeconds = (Date.now() - started) / 1000;
   results.machine = await machineFacts(sql);
@@ -467,9 +464,6 @@ async function main() {
     await sql.query(`TRUNCATE webhook_event`);
     await sql.query(`DELETE FROM graphile_worker._private_jobs`).catch(() => undefined);
   }
-
-  async function measureRegistryView() {}
-  async function measureReplica() {}
 }
 
 const GRAPHQL_PAGE_QUERY = `query Page($after: String) {

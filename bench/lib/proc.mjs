@@ -27,7 +27,7 @@ export async function startNodeServer({
   const url = `http://127.0.0.1:${port}`;
   try {
     await Promise.race([
-      waitFor(`${url}${readyPath}`, { timeoutMs: 60_000 }),
+      waitFor(`${url}${readyPath}`, { timeoutMs: 180_000 }),
       exited.then((e) => {
         throw new Error(`${name} exited during start-up (${JSON.stringify(e)}): ${stderr.trim()}`);
       }),
