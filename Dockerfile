@@ -17,6 +17,10 @@ RUN npm run build \
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production PORT=8080 REFGRAPH_DATA_DIR=/data/postgres
+# The heap: V8 otherwise lets it grow with the answers in flight before collecting, far past what
+# the service keeps live. Capped, the all-roles process stays under 300 MB under the bench's 50
+# concurrent GraphQL pages (docs/operations.md, Sizing); the bench starts refgraph with this line.
+ENV NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

@@ -107,10 +107,11 @@ app.post('/webhooks/:registry', async (req, reply) => {
 
 // REST answers: the service's answer code without its framework (bench/lib/bare-answers.mjs).
 const config = loadConfig(process.env);
-const closeAnswers = registerAnswerRoutes(app, {
+const closeAnswers = await registerAnswerRoutes(app, {
   databaseUrl: process.env.DATABASE_URL,
   registries: config.registries,
   policies: config.policies,
+  trust: config.trust,
 });
 
 const port = Number(process.env.PORT ?? 0);

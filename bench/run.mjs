@@ -8,6 +8,10 @@
 //   BENCH_DATABASE_URL=postgres://...  a database the bench may wipe (default: embedded Postgres)
 //   BENCH_NO_WRITE=1                   print results without rewriting RESULTS.md
 //   BENCH_SKIP_BUILD=1                 measure dist/ as it is
+//   BENCH_ONLY=reads,e2e,sync,accept   only these scenario groups; implies
+//                                      BENCH_NO_WRITE, for iterating on one part
+//   BENCH_PROFILE=dir                  refgraph processes write V8 CPU profiles (--cpu-prof) there
+// refgraph runs with the heap settings of the container image (the Dockerfile's NODE_OPTIONS).
 // All traffic goes to 127.0.0.1; every load run is bounded by BENCH_DURATION.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +38,7 @@ import {
 } from './lib/checks.mjs';
 import { crawl } from './lib/crawl.mjs';
 import { writeResults } from './lib/report.mjs';
+import { imageNodeOptions } from './lib/heap.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -47,6 +52,17 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const REGISTRY_SUBJECTS = Number(process.env.BENCH_REGISTRY_SUBJECTS ?? 300);
 const SYNC_MANIFESTS = Number(process.env.BENCH_SYNC_MANIFESTS ?? 5000);
+const GROUPS = ['reads', 'e2e', 'sync', 'accept'];
+const ONLY = process.env.BENCH_ONLY
+  ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
+  : new Set(GROUPS);
+const runs = (group) => ONLY.has(group);
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** Node flags for refgraph's own processes: a CPU profile each when BENCH_PROFILE names a directory. */
+const nodeFlags = [
+  ...imageNodeOptions(),
+  ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+];
 const GATEKEEPER_KEYS = 100;
 const GRAPHQL_PAGE = 50;
 const POLICY = 'admission';
@@ -182,6 +198,7 @@ async function main() {
       name: `refgraph (${role})`,
       script: 'dist/apps/server/src/main.js',
       env: { ...env, REFGRAPH_ROLE: role },
+      nodeFlags,
       port: servicePort,
       log,
     });
@@ -276,8 +293,8 @@ async function main() {
   });
 
   const largest = SIZES[SIZES.length - 1];
-  let keys;
-  for (const size of SIZES) {
+  let keys = [];
+  for (const size of runs('reads') ? SIZES : []) {
     log(`generating ${size} artifacts`);
     const gen = await generateGraph(clients, {
       artifacts: size,
@@ -336,21 +353,37 @@ async function main() {
     });
     await measureAnswers(keys.filter((k) => k.known));
   }
-  await dropSeeds(sql);
-
-  // End to end: manifests pushed to the real registry, notifications to refgraph, processed.
+  if (runs('reads')) await dropSeeds(sql);
+  if (!service) {
+    await startService('all');
+    await startBare();
+  }
   const repos = [...new Set(keys.map((k) => k.repository).filter((r) => r.startsWith('team-')))].slice(0, 10);
-  const content = referrerContent({
-    count: REGISTRY_SUBJECTS,
-    repositories: repos,
-    seed: randomBytes(4).toString('hex'),
-  });
-  await content.prepare(registry.url);
-  const { rows: before } = await sql.query(`SELECT count(*)::int AS n FROM webhook_event`);
-  log(
-    `e2e: pushing ${content.manifests} manifests (${REGISTRY_SUBJECTS} subjects, 3 referrers and a tag-schema index each)`,
-  );
-  {
+  if (!repos.length) repos.push(...Array.from({ length: 10 }, (_, i) => `team-${i}/app-${i}`));
+
+  if (runs('e2e')) await measureEndToEnd();
+  if (runs('sync')) await measureSync(syncRegistry, env);
+  if (runs('accept')) await measureAccept();
+  results.nodeOptions = imageNodeOptions();
+  results.totalSeconds = (Date.now() - started) / 1000;
+  results.machine = await machineFacts(sql);
+  const partial = process.env.BENCH_ONLY !== undefined;
+  const text = await writeResults(results, { write: !process.env.BENCH_NO_WRITE && !partial });
+  process.stdout.write(`\n${text}\n`);
+  log('done');
+
+  /** End to end: manifests pushed to the real registry, notifications to refgraph, processed. */
+  async function measureEndToEnd() {
+    const content = referrerContent({
+      count: REGISTRY_SUBJECTS,
+      repositories: repos,
+      seed: randomBytes(4).toString('hex'),
+    });
+    await content.prepare(registry.url);
+    const { rows: before } = await sql.query(`SELECT count(*)::int AS n FROM webhook_event`);
+    log(
+      `e2e: pushing ${content.manifests} manifests (${REGISTRY_SUBJECTS} subjects, 3 referrers and a tag-schema index each)`,
+    );
     const { sampleRss } = await import('./lib/proc.mjs');
     const rss = sampleRss(service.pid);
     const t0 = Date.now();
@@ -373,51 +406,64 @@ async function main() {
     log(
       `    ${results.runs.e2e.rps.toFixed(0)} manifests/s end to end; registry accepted pushes at ${results.runs.e2e.pushRps.toFixed(0)}/s`,
     );
+    results.checks.push(await sameAsRegistry(service.url, content.subjects));
+
+    // The registry baseline is measured without notifications (a pull would queue one each).
+    await registry.stop();
+    registry = await startRegistryProcess({ storageDir: storage.dir, port: registry.port });
+    const regKeys = content.subjects.map((s) => ({
+      registry: 'bench',
+      repository: s.repository,
+      digest: s.subject,
+    }));
+    await measure('registry', 'Distribution 2.8.2 tag-schema GET, same subjects', registry, {
+      next: () => {
+        const s = pick(content.subjects);
+        return { path: `/v2/${s.repository}/manifests/${s.tag}`, headers: { accept: OCI_INDEX } };
+      },
+    });
+    await measure('referrers-regsubjects', 'OCI referrers API, same subjects as the registry', service, {
+      next: referrersReq(regKeys),
+    });
+    await measure('bare-regsubjects', 'bare fastify + pg, same subjects as the registry', bare, {
+      next: referrersReq(regKeys),
+    });
   }
-  results.checks.push(await sameAsRegistry(service.url, content.subjects));
 
-  // The registry baseline is measured without notifications (a pull would queue one each).
-  await registry.stop();
-  registry = await startRegistryProcess({ storageDir: storage.dir, port: registry.port });
-  const regKeys = content.subjects.map((s) => ({
-    registry: 'bench',
-    repository: s.repository,
-    digest: s.subject,
-  }));
-  await measure('registry', 'Distribution 2.8.2 tag-schema GET, same subjects', registry, {
-    next: () => {
-      const s = pick(content.subjects);
-      return { path: `/v2/${s.repository}/manifests/${s.tag}`, headers: { accept: OCI_INDEX } };
-    },
-  });
-  await measure('referrers-regsubjects', 'OCI referrers API, same subjects as the registry', service, {
-    next: referrersReq(regKeys),
-  });
-  await measure('bare-regsubjects', 'bare fastify + pg, same subjects as the registry', bare, {
-    next: referrersReq(regKeys),
-  });
-
-  await measureSync(syncRegistry, env);
-
-  // Webhook accept: the api role alone, so the worker does not fetch the made-up digests.
-  await startService('api');
-  // With no worker in this process, every transaction the database sees comes from the request.
-  results.graphqlStatements = await countStatements(sql, service.url, graphqlPage, 40);
-  log(`    GraphQL page: ${results.graphqlStatements.toFixed(1)} SQL statements per request`);
-  await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
-    next: webhookRequests(TOKEN, repos),
-  });
-  await measure('bare-accept', 'bare fastify + pg, same durable insert, one transaction per delivery', bare, {
-    next: webhookRequests(TOKEN, repos),
-  });
-  await sql.query(`TRUNCATE webhook_event`);
-  await sql.query(`DELETE FROM graphile_worker._private_jobs`).catch(() => undefined);
-
-  results.totalSeconds = (Date.now() - started) / 1000;
-  results.machine = await machineFacts(sql);
-  const text = await writeResults(results, { write: !process.env.BENCH_NO_WRITE });
-  process.stdout.write(`\n${text}\n`);
-  log('done');
+  /** Webhook accept: the api role alone, so the worker does not fetch the made-up digests. */
+  async function measureAccept() {
+    await startService('api');
+    // With no worker in this process, every transaction the database sees comes from the request.
+    if (runs('reads')) {
+      const counted = await countStatements(sql, service.url, graphqlPage, 40);
+      results.graphqlStatements = counted.perRequest;
+      log(
+        `    GraphQL page: ${counted.perRequest.toFixed(1)} SQL statements per request` +
+          (counted.autovacuumPaused ? ' (autovacuum paused)' : ' (autovacuum could not be paused)'),
+      );
+    }
+    await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
+      next: webhookRequests(TOKEN, repos),
+    });
+    await measure('accept-1c', 'webhook accept, 1 connection (a serial sender)', service, {
+      connections: 1,
+      next: webhookRequests(TOKEN, repos),
+    });
+    await measure(
+      'bare-accept',
+      'bare fastify + pg, same durable insert, one transaction per delivery',
+      bare,
+      {
+        next: webhookRequests(TOKEN, repos),
+      },
+    );
+    await measure('bare-accept-1c', 'bare fastify + pg, same durable insert, 1 connection', bare, {
+      connections: 1,
+      next: webhookRequests(TOKEN, repos),
+    });
+    await sql.query(`TRUNCATE webhook_event`);
+    await sql.query(`DELETE FROM graphile_worker._private_jobs`).catch(() => undefined);
+  }
 }
 
 const GRAPHQL_PAGE_QUERY = `query Page($after: String) {
@@ -472,7 +518,7 @@ async function measureSync(syncRegistry, env) {
   const t0 = Date.now();
   const { spawn } = await import('node:child_process');
   const { sampleRss } = await import('./lib/proc.mjs');
-  const child = spawn(process.execPath, ['bin/refgraph.js', 'sync', 'bench-sync', '--json'], {
+  const child = spawn(process.execPath, [...nodeFlags, 'bin/refgraph.js', 'sync', 'bench-sync', '--json'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -165,32 +165,58 @@ export async function sameRestAnswers(label, aUrl, bUrl, requests) {
  * SQL statements per request, from the database's own count of committed transactions (each
  * statement outside BEGIN is one): the request is sent `n` times, one at a time, to a server that
  * does nothing else, and the same interval with no requests is subtracted. Backends report their
- * counts when idle within 10 s, hence the waits. Autovacuum's transactions count too, so the
- * measurement is repeated and the lowest estimate kept.
+ * counts when idle within 10 s, hence the waits. Autovacuum's transactions count too, and after
+ * the bulk writes of the earlier runs they came in bursts the idle interval did not cancel (5 per
+ * page where the pool sent 3): autovacuum is paused for the measurement, running workers are
+ * waited for, and the lowest of `repeats` estimates is kept.
  */
 export async function countStatements(sql, serviceUrl, next, n, repeats = 2) {
   const commits = async () =>
     (await sql.query(`SELECT xact_commit::int AS n FROM pg_stat_database WHERE datname = current_database()`))
       .rows[0].n;
   const settle = () => new Promise((r) => setTimeout(r, 11_000));
-  let best = Infinity;
-  for (let round = 0; round < repeats; round++) {
-    await settle();
-    const a = await commits();
-    await settle();
-    const b = await commits();
-    for (let i = 0; i < n; i++) {
-      const r = next();
-      const res = await fetch(serviceUrl + r.path, { method: r.method, headers: r.headers, body: r.body });
-      const body = await res.json();
-      if (res.status !== 200 || body.errors)
-        throw new Error(`${r.path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  const paused = await setAutovacuum(sql, false);
+  try {
+    let best = Infinity;
+    for (let round = 0; round < repeats; round++) {
+      await settle();
+      const a = await commits();
+      await settle();
+      const b = await commits();
+      for (let i = 0; i < n; i++) {
+        const r = next();
+        const res = await fetch(serviceUrl + r.path, { method: r.method, headers: r.headers, body: r.body });
+        const body = await res.json();
+        if (res.status !== 200 || body.errors)
+          throw new Error(`${r.path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+      }
+      await settle();
+      const c = await commits();
+      best = Math.min(best, (c - b - (b - a)) / n);
     }
-    await settle();
-    const c = await commits();
-    best = Math.min(best, (c - b - (b - a)) / n);
+    return { perRequest: best, autovacuumPaused: paused };
+  } finally {
+    if (paused) await setAutovacuum(sql, true);
   }
-  return best;
+}
+
+/** Turns autovacuum off or on (superuser only); with off, waits up to a minute for running workers. */
+async function setAutovacuum(sql, on) {
+  try {
+    await sql.query(`ALTER SYSTEM SET autovacuum = ${on ? 'on' : 'off'}`);
+    await sql.query(`SELECT pg_reload_conf()`);
+  } catch {
+    return false;
+  }
+  if (on) return true;
+  for (let i = 0; i < 60; i++) {
+    const { rows } = await sql.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`,
+    );
+    if (rows[0].n === 0) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return true;
 }
 
 function canonical(v) {

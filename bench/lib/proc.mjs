@@ -6,8 +6,16 @@ import { waitFor } from './net.mjs';
  * A Node server as a child process of its own, so its RSS is its own. Resolves once `readyPath`
  * answers 2xx; stop() sends SIGTERM (SIGKILL after a grace period) and waits for the exit.
  */
-export async function startNodeServer({ name, script, env, port, readyPath = '/healthz', log }) {
-  const child = spawn(process.execPath, [script], {
+export async function startNodeServer({
+  name,
+  script,
+  env,
+  port,
+  readyPath = '/healthz',
+  log,
+  nodeFlags = [],
+}) {
+  const child = spawn(process.execPath, [...nodeFlags, script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -19,7 +27,7 @@ export async function startNodeServer({ name, script, env, port, readyPath = '/h
   const url = `http://127.0.0.1:${port}`;
   try {
     await Promise.race([
-      waitFor(`${url}${readyPath}`, { timeoutMs: 60_000 }),
+      waitFor(`${url}${readyPath}`, { timeoutMs: 180_000 }),
       exited.then((e) => {
         throw new Error(`${name} exited during start-up (${JSON.stringify(e)}): ${stderr.trim()}`);
       }),

@@ -114,6 +114,9 @@ function render(r) {
     R.accept && R.accept.rps >= 3000,
   );
   line(R['bare-accept'], 'baseline (stack limit)', '', undefined);
+  const a1 = R['accept-1c'];
+  line(a1, vs(a1, R['bare-accept-1c'], 'bare'), '', undefined);
+  line(R['bare-accept-1c'], 'baseline (stack limit)', '', undefined);
 
   const e = R.e2e;
   if (e) {
@@ -124,8 +127,8 @@ function render(r) {
       '–',
       mib(e.peakRssMiB),
       `${x(e.rps / e.pushRps)} the registry's push rate (${n0(e.pushRps)}/s)`,
-      '≥ 300 manifests/s',
-      met(e.rps >= 300 && !e.timedOut),
+      "≥ 0.8× the registry's push rate",
+      met(e.rps / e.pushRps >= 0.8 && !e.timedOut),
     ]);
   }
   const sy = R.sync;
@@ -137,8 +140,8 @@ function render(r) {
       '–',
       mib(sy.peakRssMiB),
       R['bare-sync'] ? `${x(sy.rps / R['bare-sync'].rps)} bare crawl` : '–',
-      '≥ 500 manifests/s',
-      met(sy.rps >= 500),
+      '≥ 0.8× bare crawl',
+      met(R['bare-sync'] && sy.rps / R['bare-sync'].rps >= 0.8),
     ]);
     const bs = R['bare-sync'];
     if (bs) row([bs.label, n0(bs.rps), '–', '–', '–', 'baseline (what the registry allows)', '', '']);
@@ -152,21 +155,28 @@ function render(r) {
         `Received → processed per event: p50 ${ms(e.processWaitP50Ms)} ms, p99 ${ms(e.processWaitP99Ms)} ms.`,
     );
   }
-  const rssRuns = Object.entries(R).filter(
+  const own = Object.entries(R).filter(
     ([k, v]) => !k.startsWith('bare') && k !== 'registry' && Number.isFinite(v.peakRssMiB),
   );
-  const peak = Math.max(...rssRuns.map(([, v]) => v.peakRssMiB));
+  const peakOf = (runs) => Math.max(...runs.map(([, v]) => v.peakRssMiB));
+  // Webhook accept (and the GraphQL statement count) run the api role alone; sync is the CLI.
+  const apiOnly = own.filter(([k]) => k.startsWith('accept'));
+  const allRoles = own.filter(([k]) => !k.startsWith('accept') && k !== 'sync');
+  const peak = peakOf(allRoles);
+  const apiPeak = apiOnly.length ? peakOf(apiOnly) : NaN;
+  const mb = (v) => v * 1.048576;
   lines.push('');
   lines.push(
-    `Peak RSS of the refgraph process across its runs: **${mib(peak)}** (target < 300 MB: ${met(peak * 1.048576 < 300)}). ` +
-      `Bare server peak: ${mib(
+    `Peak RSS of the all-roles refgraph process across its runs: **${mib(peak)}** (target < 300 MB: ${met(mb(peak) < 300)}); ` +
+      `the api role alone: **${mib(apiPeak)}** (target < 200 MB: ${met(Number.isFinite(apiPeak) ? mb(apiPeak) < 200 : undefined)}); ` +
+      `the sync CLI: ${mib(R.sync?.peakRssMiB)}. Bare server peak: ${mib(
         Math.max(
           ...Object.entries(R)
             .filter(([k]) => k.startsWith('bare'))
             .map(([, v]) => v.peakRssMiB ?? 0),
         ),
-      )}; ` +
-      `webhook accept runs the api role alone, sync is the CLI process, every other run the default all-roles process.`,
+      )}. ` +
+      `refgraph runs with the container image's heap settings (\`${(r.nodeOptions ?? []).join(' ') || 'none'}\`).`,
   );
 
   lines.push('');

@@ -2,6 +2,7 @@ import { classify, parseManifest, type ParsedManifest } from '#oci';
 import type {
   GraphRepository,
   GroupCommit,
+  ManifestContent,
   PushInput,
   PushOutcome,
   RegistryRepository,
@@ -178,12 +179,12 @@ export class RepositoryWalk {
     await this.write(fetched.digest, fetched, at, tag);
   }
 
-  /** A digest an index lists: present only if the registry still has it. */
-  private async visitChild(digest: string): Promise<void> {
-    if (this.claimed.has(digest) || this.present.has(digest)) return;
-    this.claimed.add(digest);
+  /**
+   * A digest an index lists: present only if the registry still has it. `known` is its stored
+   * content, looked up with its siblings when the index was expanded (null: not stored).
+   */
+  private async visitChild(digest: string, known: ManifestContent | null): Promise<void> {
     const at = new Date();
-    const known = await this.ctx.graph.findManifest(digest);
     if (known) {
       this.ctx.summary.manifestsSkipped++;
       const exists = await this.ctx.limiter.call(() =>
@@ -244,10 +245,15 @@ export class RepositoryWalk {
     }
   }
 
+  /**
+   * Stores one manifest and walks on from it. The walk does not wait for the write: what the
+   * manifest leads to comes from its bytes, so its children and referrers are being visited while
+   * the write waits for its batch, and more writes share each statement and commit.
+   */
   private async write(digest: string, content: Content, eventAt: Date, tag?: string): Promise<void> {
     this.present.add(digest);
     const manifest = parseManifest(content.bytes, digest, content.mediaType);
-    const res = await this.ctx.pushes.submit({
+    const written = this.ctx.pushes.submit({
       repositoryId: await this.repositoryId(),
       manifest,
       kind: classify(manifest),
@@ -256,18 +262,26 @@ export class RepositoryWalk {
       eventAt,
       ...(this.ctx.trust ? { verify: this.ctx.trust.verifyJobs } : {}),
     });
+    // Settled before anything else is awaited, so a failed write is never an unhandled rejection.
+    const [res] = await Promise.all([written, this.expand(manifest)]);
     recordWrite(this.ctx.summary, res);
     if (res.applied) this.ctx.summary.manifestsWritten++;
     this.ctx.onManifest?.();
-    this.expand(manifest);
   }
 
-  private expand(m: ParsedManifest): void {
+  /** Queues what a manifest leads to; the stored content of all its children is read in one query. */
+  private async expand(m: ParsedManifest): Promise<void> {
     if (this.expanded.has(m.digest)) return;
     this.expanded.add(m.digest);
-    for (const child of m.manifests)
-      this.pool.add(() => this.guard(child.digest, () => this.visitChild(child.digest)));
     if (this.ctx.probe.wanted) this.pool.add(() => this.guard(m.digest, () => this.visitReferrers(m.digest)));
+    const children = [...new Set(m.manifests.map((c) => c.digest))].filter(
+      (d) => !this.claimed.has(d) && !this.present.has(d),
+    );
+    if (children.length === 0) return;
+    for (const d of children) this.claimed.add(d);
+    const known = await this.ctx.graph.findManifests(children);
+    for (const d of children)
+      this.pool.add(() => this.guard(d, () => this.visitChild(d, known.get(d) ?? null)));
   }
 
   private repositoryId(): Promise<number> {

@@ -11,7 +11,7 @@ import {
 } from '#store';
 import type { CatalogEntry, RegistryCatalog, RegistrySource } from './catalog.js';
 import { reconcileRepository } from './reconcile.js';
-import { RequestLimiter, TaskPool } from './sync-limiter.js';
+import { RequestLimiter, sleep, TaskPool } from './sync-limiter.js';
 import { emptySummary, isItemError, recordError, type SyncSummary } from './sync-summary.js';
 import { collect, ReferrersProbe, RepositoryWalk, type WalkContext } from './sync-walk.js';
 
@@ -122,10 +122,12 @@ export class RegistrySync {
       source: this.deps.sourceFor?.(entry) ?? entry.client,
       limiter,
       graph: this.deps.graph,
-      // Concurrent writes of the walk share statements and commits, as the worker's do.
+      // Concurrent writes of the walk share statements and commits, as the worker's do; the walk
+      // does not wait for them, so a batch gathers a while first (see WRITE_GATHER_MS).
       pushes: new GroupCommit((inputs: PushInput[]) => this.deps.graph.applyPushes(inputs), {
-        maxBatch: 64,
+        maxBatch: WRITE_BATCH,
         lanes: 2,
+        gather: () => sleep(WRITE_GATHER_MS),
       }),
       registries: this.deps.registries,
       sync: this.deps.sync,
@@ -222,6 +224,14 @@ function byName(a: string, b: string): number {
 }
 
 const CHECKPOINT_INTERVAL_MS = 1000;
+/**
+ * A sync's writes: up to WRITE_BATCH pushes per statement, each batch gathering for up to
+ * WRITE_GATHER_MS. A registry answering 500 manifests/s so fills about 10 per statement instead of
+ * the one or two that arrive while the previous commit is in flight, which cuts Postgres' share of
+ * the two cores the walk, the registry and the database share.
+ */
+const WRITE_BATCH = 200;
+const WRITE_GATHER_MS = 20;
 
 /**
  * The run's progress writes (watermark and summary): one at a time and in order, so a later

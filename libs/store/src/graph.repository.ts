@@ -140,6 +140,18 @@ export class GraphRepository {
     return row ? { bytes: row.manifest, mediaType: row.media_type } : null;
   }
 
+  /** `findManifest` for many digests in one statement; digests not stored are absent from the map. */
+  async findManifests(digests: readonly string[]): Promise<Map<string, ManifestContent>> {
+    const found = new Map<string, ManifestContent>();
+    if (digests.length === 0) return found;
+    const { rows } = await this.db.pool.query<{ digest: string; manifest: Buffer; media_type: string }>(
+      'SELECT digest, manifest, media_type FROM artifact WHERE digest = ANY($1::text[])',
+      [digests],
+    );
+    for (const r of rows) found.set(r.digest, { bytes: r.manifest, mediaType: r.media_type });
+    return found;
+  }
+
   /** Runs `fn` in one transaction, for writes that must commit together. */
   transaction<T>(fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);

@@ -168,6 +168,39 @@ describe('GroupCommit', () => {
     expect([...first, ...rest].map((s) => s.value)).toEqual([10, 20, 30, 40, 50]);
   });
 
+  it('with `gather`, holds a batch back until the gathering ends, then writes all that arrived', async () => {
+    const { calls, write } = manualWrite<number, number>();
+    let endGathering!: () => void;
+    let gatherings = 0;
+    const gather = () => {
+      gatherings++;
+      return new Promise<void>((resolve) => (endGathering = resolve));
+    };
+    const gc = new GroupCommit(write, { maxBatch: 10, gather });
+    const submitted = [1, 2].map((i) => watch(gc.submit(i)));
+    await tick();
+    expect(calls).toHaveLength(0);
+    submitted.push(watch(gc.submit(3)));
+    endGathering();
+    await tick();
+    expect(calls.map((c) => c.items)).toEqual([[1, 2, 3]]);
+    expect(gatherings).toBe(1);
+    calls[0]!.resolve([10, 20, 30]);
+    await tick();
+    expect(submitted.map((s) => s.value)).toEqual([10, 20, 30]);
+  });
+
+  it('with `gather`, writes a full batch at once without waiting for the gathering to end', async () => {
+    const { calls, write } = manualWrite<number, number>();
+    const gc = new GroupCommit(write, { maxBatch: 3, gather: () => new Promise<void>(() => undefined) });
+    [1, 2].forEach((i) => void gc.submit(i));
+    await tick();
+    expect(calls).toHaveLength(0);
+    void gc.submit(3);
+    await tick();
+    expect(calls.map((c) => c.items)).toEqual([[1, 2, 3]]);
+  });
+
   it('refuses a batch size or lane count below one', () => {
     const { write } = manualWrite<number, number>();
     expect(() => new GroupCommit(write, { maxBatch: 0 })).toThrow(RangeError);

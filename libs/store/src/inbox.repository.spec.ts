@@ -2,6 +2,7 @@ import pg from 'pg';
 import {
   Database,
   freePort,
+  type DatabaseOptions,
   InboxRepository,
   MAX_EVENT_CLOCK_SKEW_MS,
   RegistryRepository,
@@ -9,13 +10,17 @@ import {
 } from '#store';
 import { createTestDatabase, type TestDatabase } from '#testing';
 
-/** Counts the transactions the inbox opens. */
+/** Counts the inbox's write statements: each is one transaction (one commit) of its own. */
 class CountingDatabase extends Database {
   transactions = 0;
 
-  override transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    this.transactions++;
-    return super.transaction(fn);
+  constructor(options: DatabaseOptions) {
+    super(options);
+    const query = this.pool.query.bind(this.pool) as (...args: unknown[]) => unknown;
+    this.pool.query = ((...args: unknown[]) => {
+      if ((args[0] as { name?: string } | undefined)?.name === 'refgraph-record-events') this.transactions++;
+      return query(...args);
+    }) as typeof this.pool.query;
   }
 }
 

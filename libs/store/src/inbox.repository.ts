@@ -2,33 +2,13 @@ import type pg from 'pg';
 import type { Database } from './database.js';
 import type { EventMark, ManifestContent } from './graph-push.js';
 import { GroupCommit } from './group-commit.js';
-import { addIngestJob, addIngestJobs } from './jobs/jobs.js';
+import { recordDeliveries } from './inbox-accept.js';
+import type { InboxRejectedEvent } from './inbox-rejected.js';
+import type { Counts, Delivery, InboxEvent } from './inbox-rows.js';
+import { addIngestJob } from './jobs/jobs.js';
 
-export interface InboxEvent {
-  action: 'push' | 'delete';
-  repository: string;
-  digest?: string;
-  tag?: string;
-  mediaType?: string;
-  occurredAt?: Date;
-  senderEventId?: string;
-}
-
-/**
- * An event refused at admission. It is stored (for operators: what was sent and why it was
- * refused) and never processed; its names are as the sender gave them, already made storable.
- */
-export interface InboxRejectedEvent {
-  /** A short code: invalid_digest, unstorable, ... */
-  reason: string;
-  message: string;
-  action?: 'push' | 'delete';
-  repository?: string;
-  digest?: string;
-  tag?: string;
-  occurredAt?: Date;
-  senderEventId?: string;
-}
+export type { InboxRejectedEvent } from './inbox-rejected.js';
+export { clampEventTime, MAX_EVENT_CLOCK_SKEW_MS, type InboxEvent } from './inbox-rows.js';
 
 export interface RecordOptions {
   receivedAt?: Date;
@@ -58,64 +38,18 @@ export interface StoredEvent {
 
 export type EventStatus = 'pending' | 'done' | 'skipped' | 'failed' | 'rejected';
 
-/**
- * How far ahead of its receipt an event may be dated. Sender clocks order events (last writer
- * wins), so an unbounded one could win every later comparison: one delete dated 9999-12-31 would
- * hide an image for good. Clamped, a sender's clock can reorder events only within this window,
- * and sync and reconcile (which write the time they looked) win once it has passed.
- */
-export const MAX_EVENT_CLOCK_SKEW_MS = 60_000;
-
-/** The time an event is ordered by: the sender's, but never later than receipt plus the skew. */
-export function clampEventTime(occurredAt: Date | undefined, receivedAt: Date): Date {
-  const limit = receivedAt.getTime() + MAX_EVENT_CLOCK_SKEW_MS;
-  if (occurredAt === undefined || !Number.isFinite(occurredAt.getTime())) return receivedAt;
-  return occurredAt.getTime() > limit ? new Date(limit) : occurredAt;
-}
-
-/** One webhook delivery's events, as recorded by one call. */
-interface Delivery {
-  registryId: number;
-  events: InboxEvent[];
-  rejected: InboxRejectedEvent[];
-  receivedAt: Date;
-  bodySha256?: string;
-}
-
-/** A row to insert: an admitted event (pending, with a job) or a rejected one (no job). */
-interface Row {
-  delivery: number;
-  registryId: number;
-  status: 'pending' | 'rejected';
-  action: string;
-  repository: string;
-  digest: string | null;
-  tag: string | null;
-  mediaType: string | null;
-  eventAt: Date;
-  receivedAt: Date;
-  senderEventId: string | null;
-  bodySha256: string | null;
-  lastError: string | null;
-}
-
-/** Per delivery, how many admitted and how many rejected events were new. */
-interface Counts {
-  stored: number;
-  rejected: number;
-}
-
-/** Deliveries written in one transaction at most. */
+/** Deliveries written in one statement at most. */
 const MAX_BATCH = 200;
 
 /**
- * The durable inbox. Events and their jobs are written in one transaction, so a webhook is
- * acknowledged only once both are stored, and a stored event always has a job. Concurrent
- * deliveries share transactions (group commit): one commit, and one fsync, for many deliveries.
+ * The durable inbox. Events and their jobs are written in one statement (inbox-accept.ts), so a
+ * webhook is acknowledged only once both are committed, and a stored event always has a job.
+ * Concurrent deliveries share statements (group commit): one commit, and one fsync, for many
+ * deliveries; a sender delivering one at a time pays one round trip per delivery.
  */
 export class InboxRepository {
   private readonly commits = new GroupCommit<Delivery, Counts>(
-    (batch) => this.db.transaction((c) => this.insert(c, batch)),
+    (batch) => recordDeliveries(this.db.pool, batch, this.maxAttempts),
     { maxBatch: MAX_BATCH },
   );
 
@@ -142,75 +76,6 @@ export class InboxRepository {
       ...(options.bodySha256 !== undefined && { bodySha256: options.bodySha256 }),
     });
     await this.touchRegistry(registryId, receivedAt);
-    return counts;
-  }
-
-  /** Inserts the deliveries' new events, and a job for each admitted one; returns each delivery's counts. */
-  private async insert(c: pg.PoolClient, deliveries: Delivery[]): Promise<Counts[]> {
-    // A key seen earlier in the batch drops the row here, so the first delivery wins and each
-    // row inserted below belongs to exactly one delivery.
-    const seen = new Set<string>();
-    const rows: Row[] = [];
-    deliveries.forEach((d, delivery) => {
-      for (const row of rowsOf(d, delivery)) {
-        const keys = keysOf(row);
-        if (keys.some((k) => seen.has(k))) continue;
-        for (const k of keys) seen.add(k);
-        rows.push(row);
-      }
-    });
-    const col = <T>(f: (r: Row) => T): T[] => rows.map(f);
-    // Without a conflict target, a row that conflicts on either unique key (sender id, body) is skipped.
-    const { rows: inserted } = await c.query<{
-      id: number;
-      registry_id: number;
-      sender_event_id: string | null;
-      body_sha256: string | null;
-      status: Row['status'];
-    }>(
-      `INSERT INTO webhook_event (registry_id, sender_event_id, body_sha256, action, repository, digest, tag,
-                                  media_type, event_at, received_at, status, last_error)
-       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                            $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[])
-       ON CONFLICT DO NOTHING
-       RETURNING id, registry_id, sender_event_id, body_sha256, status`,
-      [
-        col((r) => r.registryId),
-        col((r) => r.senderEventId),
-        col((r) => r.bodySha256),
-        col((r) => r.action),
-        col((r) => r.repository),
-        col((r) => r.digest),
-        col((r) => r.tag),
-        col((r) => r.mediaType),
-        col((r) => r.eventAt),
-        col((r) => r.receivedAt),
-        col((r) => r.status),
-        col((r) => r.lastError),
-      ],
-    );
-    const pending = inserted.filter((r) => r.status === 'pending');
-    if (pending.length > 0) {
-      await addIngestJobs(
-        c,
-        pending.map((r) => r.id),
-        this.maxAttempts,
-      );
-    }
-    // Rows without keys never conflict (NULLs are distinct in unique indexes); a keyed row was
-    // inserted when a returned row carries its key (keys are unique within `rows`).
-    const stored = new Set(
-      inserted.flatMap((r) =>
-        keysOf({ registryId: r.registry_id, senderEventId: r.sender_event_id, bodySha256: r.body_sha256 }),
-      ),
-    );
-    const counts = deliveries.map((): Counts => ({ stored: 0, rejected: 0 }));
-    for (const r of rows) {
-      const keys = keysOf(r);
-      if (keys.length > 0 && !keys.some((k) => stored.has(k))) continue;
-      if (r.status === 'pending') counts[r.delivery]!.stored++;
-      else counts[r.delivery]!.rejected++;
-    }
     return counts;
   }
 
@@ -354,50 +219,4 @@ function toStored(r: Record<string, unknown>): StoredEvent {
     attempts: r.attempts as number,
     lastError: (r.last_error as string | null) ?? null,
   };
-}
-
-/** A delivery's rows: admitted events, then rejected ones, each body-keyed by its position. */
-function rowsOf(d: Delivery, delivery: number): Row[] {
-  const bodyKey = (n: number): string | null =>
-    d.bodySha256 === undefined ? null : n === 0 ? d.bodySha256 : `${d.bodySha256}#${n}`;
-  const base = { delivery, registryId: d.registryId, receivedAt: d.receivedAt };
-  const admitted = d.events.map((e, n): Row => ({
-    ...base,
-    status: 'pending',
-    action: e.action,
-    repository: e.repository,
-    digest: e.digest ?? null,
-    tag: e.tag ?? null,
-    mediaType: e.mediaType ?? null,
-    eventAt: clampEventTime(e.occurredAt, d.receivedAt),
-    senderEventId: e.senderEventId ?? null,
-    bodySha256: bodyKey(n),
-    lastError: null,
-  }));
-  const rejected = d.rejected.map((e, n): Row => ({
-    ...base,
-    status: 'rejected',
-    action: e.action ?? 'unknown',
-    repository: e.repository ?? '',
-    digest: e.digest ?? null,
-    tag: e.tag ?? null,
-    mediaType: null,
-    eventAt: clampEventTime(e.occurredAt, d.receivedAt),
-    senderEventId: e.senderEventId ?? null,
-    bodySha256: bodyKey(d.events.length + n),
-    lastError: `${e.reason}: ${e.message}`,
-  }));
-  return [...admitted, ...rejected];
-}
-
-/** The row's dedup keys: its sender event id and its signed body, where it has them. */
-function keysOf(r: {
-  registryId: number;
-  senderEventId: string | null;
-  bodySha256: string | null;
-}): string[] {
-  const keys: string[] = [];
-  if (r.senderEventId !== null) keys.push(`id:${r.registryId}:${r.senderEventId}`);
-  if (r.bodySha256 !== null) keys.push(`body:${r.registryId}:${r.bodySha256}`);
-  return keys;
 }

@@ -11,21 +11,14 @@ export const VERIFY_TASK = 'verify_artifact';
  */
 export const VERIFY_PRIORITY = 10;
 
-/** One ingest job per stored event, inside the transaction that stored them. */
-export async function addIngestJobs(
-  c: pg.ClientBase,
-  eventIds: number[],
-  maxAttempts: number,
-): Promise<void> {
-  // add_jobs inserts all the jobs with one statement and one notification, where add_job per
-  // row would cost a function call and a NOTIFY each.
-  await c.query(
-    `SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
-       SELECT json_populate_record(NULL::graphile_worker.job_spec, json_build_object(
-         'identifier', $1::text, 'payload', json_build_object('eventId', id), 'max_attempts', $3::int))
-       FROM unnest($2::bigint[]) AS id))`,
-    [INGEST_TASK, eventIds, maxAttempts],
-  );
+/**
+ * An event's ingest job as a `graphile_worker.job_spec`, for statements that store events and
+ * queue their jobs at once (`addJobsSql`). Arguments are SQL expressions (parameters, columns).
+ */
+export function ingestJobSpecSql(eventId: string, maxAttempts: string): string {
+  return `json_populate_record(NULL::graphile_worker.job_spec, json_build_object(
+            'identifier', '${INGEST_TASK}'::text, 'payload', json_build_object('eventId', ${eventId}),
+            'max_attempts', ${maxAttempts}::int))`;
 }
 
 /** A fresh ingest job for one event (replay). */

@@ -1,0 +1,88 @@
+// The accept path's one write: a batch of deliveries' events and the admitted events' ingest
+// jobs, in one statement (one round trip, one commit).
+import type pg from 'pg';
+import { keysOf, rowsOf, type Counts, type Delivery, type Row } from './inbox-rows.js';
+import { addJobsSql, ingestJobSpecSql } from './jobs/jobs.js';
+
+/**
+ * Inserts the events, skipping any that conflict on either unique key (sender event id, signed
+ * body), and queues one ingest job per admitted event inserted. Both are one statement, so they
+ * commit together: an acknowledged event always has its job, and an event whose insert lost to a
+ * duplicate gets none. add_jobs is called once (one NOTIFY) and not at all without jobs.
+ */
+export const RECORD_EVENTS_SQL = `
+WITH inserted AS (
+  INSERT INTO webhook_event (registry_id, sender_event_id, body_sha256, action, repository, digest, tag,
+                             media_type, event_at, received_at, status, last_error)
+  SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[])
+  ON CONFLICT DO NOTHING
+  RETURNING id, registry_id, sender_event_id, body_sha256, status
+), jobs AS MATERIALIZED (
+  SELECT ARRAY(SELECT ${ingestJobSpecSql('id', '$13')} FROM inserted WHERE status = 'pending') AS specs
+), queued AS (
+  SELECT count(*) AS n FROM jobs CROSS JOIN LATERAL ${addJobsSql('jobs.specs')}
+  WHERE cardinality(jobs.specs) > 0
+)
+SELECT i.registry_id, i.sender_event_id, i.body_sha256, i.status, (SELECT n FROM queued) AS queued
+FROM inserted i`;
+
+/** Writes the deliveries' new events and their jobs; returns each delivery's counts. */
+export async function recordDeliveries(
+  db: pg.Pool,
+  deliveries: Delivery[],
+  maxAttempts: number,
+): Promise<Counts[]> {
+  // A key seen earlier in the batch drops the row here, so the first delivery wins and each
+  // row inserted belongs to exactly one delivery.
+  const seen = new Set<string>();
+  const rows: Row[] = [];
+  deliveries.forEach((d, delivery) => {
+    for (const row of rowsOf(d, delivery)) {
+      const keys = keysOf(row);
+      if (keys.some((k) => seen.has(k))) continue;
+      for (const k of keys) seen.add(k);
+      rows.push(row);
+    }
+  });
+  const col = <T>(f: (r: Row) => T): T[] => rows.map(f);
+  const { rows: inserted } = await db.query<{
+    registry_id: number;
+    sender_event_id: string | null;
+    body_sha256: string | null;
+    status: Row['status'];
+  }>({
+    name: 'refgraph-record-events',
+    text: RECORD_EVENTS_SQL,
+    values: [
+      col((r) => r.registryId),
+      col((r) => r.senderEventId),
+      col((r) => r.bodySha256),
+      col((r) => r.action),
+      col((r) => r.repository),
+      col((r) => r.digest),
+      col((r) => r.tag),
+      col((r) => r.mediaType),
+      col((r) => r.eventAt),
+      col((r) => r.receivedAt),
+      col((r) => r.status),
+      col((r) => r.lastError),
+      maxAttempts,
+    ],
+  });
+  // Rows without keys never conflict (NULLs are distinct in unique indexes); a keyed row was
+  // inserted when a returned row carries its key (keys are unique within `rows`).
+  const stored = new Set(
+    inserted.flatMap((r) =>
+      keysOf({ registryId: r.registry_id, senderEventId: r.sender_event_id, bodySha256: r.body_sha256 }),
+    ),
+  );
+  const counts = deliveries.map((): Counts => ({ stored: 0, rejected: 0 }));
+  for (const r of rows) {
+    const keys = keysOf(r);
+    if (keys.length > 0 && !keys.some((k) => stored.has(k))) continue;
+    if (r.status === 'pending') counts[r.delivery]!.stored++;
+    else counts[r.delivery]!.rejected++;
+  }
+  return counts;
+}
