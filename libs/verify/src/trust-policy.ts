@@ -9,8 +9,10 @@ import { loadTrustRoot, type TrustRoot } from './trust-root.js';
  * Bumped when verification code changes what it concludes or how results are stored, so stored
  * results are recomputed even when the configuration did not change.
  * 2: one result per repository that links the subject, and signatures kept apart from attestations.
+ * 3: @sigstore/verify 4.1; DSSE logged as hashedrekord (over the pre-authentication encoding) is
+ *    accepted in cosign layers too, and beside other log entries of the same bundle.
  */
-export const VERIFIER_REVISION = 2;
+export const VERIFIER_REVISION = 3;
 
 export type Authority =
   | { name: string; kind: 'keyless' | 'key'; policy: VerificationPolicy }
