@@ -41,3 +41,13 @@ export { LayerVerifier, type LayerSubject } from './layer-verifier.js';
 export { signatureKindOf, type SignatureKind } from './signature-kind.js';
 export { normalisePurl, purlBase, type NormalisedPurl } from './purl.js';
 export { verifyNotationEnvelope, type NotationInput, type NotationTrust } from './notation/index.js';
+export { CurrentTrust, type TrustChangeListener } from './current-trust.js';
+export {
+  TrustRootRefresher,
+  initialTrustPolicy,
+  type RefreshEvents,
+  type RefreshLog,
+  type RefreshOutcome,
+  type RefresherOptions,
+} from './tuf/refresher.js';
+export { TufTrustedRootSource, type TrustedRootSource, type TufSourceOptions } from './tuf/tuf-source.js';
