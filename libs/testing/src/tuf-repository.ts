@@ -15,7 +15,7 @@ export interface TufRepository {
   /** root.json version 1: the client's initial root of trust (`trust.tuf.rootFile`). */
   readonly initialRoot: Buffer;
   /** Publishes a new timestamp, snapshot and targets naming this trusted root. */
-  publish(trustedRoot: object, options?: { timestampExpires?: Date }): void;
+  publish(trustedRoot: unknown, options?: { timestampExpires?: Date }): void;
   /**
    * Root version n+1 with a fresh root key, signed by it and by the current root key (unless
    * `unsignedByPrevious`: a root no client may accept).
@@ -57,7 +57,7 @@ const inDays = (days: number) =>
   new Date(Date.now() + days * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-export async function startTufRepository(trustedRoot: object): Promise<TufRepository> {
+export async function startTufRepository(trustedRoot: unknown): Promise<TufRepository> {
   const files = new Map<string, Buffer>();
   const requests: string[] = [];
   let down = false;
