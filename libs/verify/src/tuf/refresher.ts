@@ -169,7 +169,7 @@ function describe(err: unknown): string {
   const parts: string[] = [];
   let e: unknown = err;
   for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    parts.push(e instanceof Error ? e.message : String(e));
+    parts.push(e instanceof Error ? e.message : JSON.stringify(e));
     e = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
   }
   return parts.join(': ');
