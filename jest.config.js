@@ -23,9 +23,13 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts'],
-  // mercurius -> @fastify/static -> content-disposition ships ES modules only; Jest on Node 20
-  // loads it through require, so it is compiled to CommonJS like the project's own code.
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
+  // Packages that ship ES modules only but are loaded through require on Node 20: mercurius ->
+  // @fastify/static -> content-disposition, and @sigstore/sign -> make-fetch-happen ->
+  // @npmcli/agent -> the proxy agents. They are compiled to CommonJS like the project's own code
+  // (wherever npm nested them); everything else under node_modules is left as it is.
+  transformIgnorePatterns: [
+    '^(?!.*/node_modules/(?:content-disposition|agent-base|http-proxy-agent|https-proxy-agent|socks-proxy-agent|proxy-agent-negotiate|p-map)/).*/node_modules/',
+  ],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/test/corpus/'],
   globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',

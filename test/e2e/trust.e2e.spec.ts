@@ -16,11 +16,13 @@ import {
   simpleSigningPayload,
   startMockSigstore,
   startRegistry,
+  startTufRepository,
   type MockSigstore,
   type PushableContent,
   type TestDatabase,
   type TestRegistry,
 } from '#testing';
+import { TrustRoot } from '#verify';
 import { eventually, startRecordingForwarder, startRefgraph, type StartedRefgraph } from './harness.js';
 
 /**
@@ -150,6 +152,7 @@ async function attachBundle(
 
 const ci = { subject: IDENTITY, issuer: ISSUER };
 let keylessSubject = '';
+let keyedSubject = '';
 
 describe('signatures verified at ingest, end to end', () => {
   it('keyless Sigstore bundle (OCI referrer): verified, identity and issuer stored', async () => {
@@ -173,6 +176,7 @@ describe('signatures verified at ingest, end to end', () => {
 
   it('keyed (ECDSA) bundle: verified by the key authority', async () => {
     const { image, digest } = await pushSubject('signed/keyed');
+    keyedSubject = digest;
     await attachBundle('signed/keyed', digest, await mock.signMessageWithKey(image.manifest, ecKey));
     const [row] = await signatures(digest, 1);
     expect(row).toMatchObject({
@@ -375,5 +379,65 @@ describe('signatures verified at ingest, end to end', () => {
       reason: 'key_mismatch',
       authority: 'release-key',
     });
+  });
+
+  it('a trusted root refreshed over TUF (root key rotated, another root) re-verifies stored results without a restart', async () => {
+    const tuf = await startTufRepository(mock.trustedRoot);
+    try {
+      const rootFile = join(dir, 'tuf-root.json');
+      await writeFile(rootFile, tuf.initialRoot);
+      const rules = [{ pattern: 'local/signed/**', authorities: ['ci', 'release-key'] }];
+      const base = config(rules);
+      await refgraph.running.close();
+      refgraph = await startRefgraph(
+        tdb.url,
+        {
+          ...base,
+          trust: {
+            ...base.trust,
+            tuf: {
+              mirrorUrl: tuf.url,
+              rootFile,
+              cacheDir: join(dir, 'tuf-cache'),
+              refreshIntervalSeconds: 0,
+            },
+          },
+        },
+        env,
+      );
+      refgraphUrl = refgraph.url;
+      const { runtime, trustChanges } = refgraph.running;
+      // The repository serves the configured root: the start-up refresh verified it, nothing changed.
+      expect(runtime.currentTrust.policy.trustRoot.digest).toBe(TrustRoot.fromJSON(mock.trustedRoot).digest);
+      await eventually(async () => {
+        expect((await signatures(keyedSubject, 1))[0]).toMatchObject({
+          status: 'verified',
+          policy_version: runtime.trustVersion,
+        });
+      }, 60_000);
+      const before = runtime.trustVersion;
+
+      tuf.rotateRootKey();
+      tuf.publish(stranger.trustedRoot);
+      await expect(runtime.trustRefresher!.refresh()).resolves.toMatchObject({ status: 'changed' });
+      expect(runtime.trustVersion).not.toBe(before);
+      await trustChanges!.idle();
+      // Every stored result is verified again under the new root: the mock's CA and log are no
+      // longer trusted, so what verified before now fails.
+      await eventually(async () => {
+        const { rows } = await db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM signature WHERE policy_version <> $1',
+          [runtime.trustVersion],
+        );
+        expect(rows[0]!.n).toBe(0);
+      }, 60_000);
+      expect((await signatures(keyedSubject, 1))[0]).toMatchObject({ status: 'failed' });
+      expect((await signatures(keylessSubject, 1))[0]).toMatchObject({ status: 'failed' });
+      const metrics = await (await fetch(`${refgraph.url}/metrics`)).text();
+      expect(metrics).toMatch(/^refgraph_trust_root_refresh_failures_total 0$/m);
+      expect(metrics).toMatch(/^refgraph_trust_root_last_refresh_timestamp_seconds [1-9]/m);
+    } finally {
+      await tuf.close();
+    }
   });
 });

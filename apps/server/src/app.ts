@@ -9,6 +9,7 @@ import {
   deferWhenBusy,
   syncTask,
   requeueStaleVerifications,
+  StaleVerificationRequeuer,
   verifyTask,
 } from '#ingest';
 import type { Runner } from 'graphile-worker';
@@ -50,6 +51,8 @@ export interface RunningApp {
   worker?: Runner;
   /** Every route registered on the HTTP server with its declared access, for the route-policy walk. */
   routes: RegisteredRoute[];
+  /** Re-queues stale results when the trust policy changes at run time (worker role). */
+  trustChanges?: StaleVerificationRequeuer;
   /** Listens on config.server.port (0 picks a free one) and returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -64,6 +67,8 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
 
   let app: NestFastifyApplication | undefined;
   let worker: Runner | undefined;
+  let trustChanges: StaleVerificationRequeuer | undefined;
+  let stopListening: (() => void) | undefined;
   const routes: RegisteredRoute[] = [];
   try {
     if (role !== 'worker') {
@@ -126,12 +131,19 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
           [VERIFY_TASK]: deferWhenBusy(verifyTask(runtime.verifier)),
         },
       });
+      // Subscribed before the start-up pass, so a refresh landing in between is not missed.
+      trustChanges = new StaleVerificationRequeuer(runtime.trust, () => runtime.currentTrust.version, logger);
+      const requeuer = trustChanges;
+      stopListening = runtime.currentTrust.onChange(() => void requeuer.request());
       const stale = await requeueStaleVerifications(runtime.trust, runtime.verifier.policyVersion);
       if (stale > 0) logger.info({ stale }, 'trust policy changed: re-verifying stored results');
       const names = runtime.catalog.all().map((e) => e.config.name);
       await schedulePeriodicReconcile(runtime.syncs, names, config.sync.reconcileIntervalSeconds);
     }
   } catch (err) {
+    stopListening?.();
+    await runtime.trustRefresher?.stop();
+    await trustChanges?.close();
     await app?.close().catch(() => undefined);
     await runtime.replicas?.close();
     await runtime.db.close().catch(() => undefined);
@@ -143,6 +155,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
     app,
     worker,
     routes,
+    trustChanges,
     async listen() {
       if (!app) return '';
       await app.listen({ port: config.server.port, host: config.server.host });
@@ -151,6 +164,9 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       return `${config.server.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     },
     async close() {
+      stopListening?.();
+      await runtime.trustRefresher?.stop();
+      await trustChanges?.close();
       await app?.close();
       await worker?.stop();
       runtime.lines.flush();

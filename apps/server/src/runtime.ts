@@ -1,5 +1,5 @@
 import { Answers } from '#answers';
-import { defaultRegistryConcurrency, type RefgraphConfig } from '#config';
+import { defaultRegistryConcurrency, defaultTufCacheDir, type RefgraphConfig } from '#config';
 import {
   ArtifactVerifier,
   BudgetedSource,
@@ -25,7 +25,13 @@ import {
   SyncRepository,
   TrustRepository,
 } from '#store';
-import { TrustPolicy } from '#verify';
+import {
+  CurrentTrust,
+  TrustRootRefresher,
+  TufTrustedRootSource,
+  initialTrustPolicy,
+  type TrustedRootSource,
+} from '#verify';
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
@@ -61,8 +67,15 @@ export interface Runtime {
   answers: Answers;
   /** The read model on the primary (the same as `answers` without replicas), for subscriptions. */
   primaryAnswers: Answers;
-  /** The trust policy's version: stored results under another one are re-verified, and not evidence. */
-  trustVersion: string;
+  /**
+   * The trust policy in force; its version changes when the trusted root is refreshed. Stored
+   * results under another version are re-verified, and not evidence.
+   */
+  currentTrust: CurrentTrust;
+  /** `currentTrust.version`, read when asked. */
+  readonly trustVersion: string;
+  /** Keeps the trusted root fresh over TUF (`trust.tuf`); absent: the configured root, fixed. */
+  trustRefresher?: TrustRootRefresher;
   trust: TrustRepository;
   verifier: ArtifactVerifier;
   /** The job runner's state in this process (`off` without one), for /readyz. */
@@ -125,8 +138,9 @@ export async function buildRuntime(
   const readDb: ReadSource = replicas ?? db;
   const read = new ReadRepository(readDb);
   const trust = new TrustRepository(db);
-  const policy = await TrustPolicy.load(config.trust);
-  const answers = new Answers(read, catalog, config.policies, policy.version);
+  const { currentTrust, trustRefresher } = await startTrust(config, logger, metrics);
+  const trustVersion = () => currentTrust.version;
+  const answers = new Answers(read, catalog, config.policies, trustVersion);
   const blobs = (id: number) => {
     const client = budgeted.byId(id)?.client;
     return client instanceof BudgetedSource ? client : undefined;
@@ -150,11 +164,15 @@ export async function buildRuntime(
     read,
     answers,
     primaryAnswers: replicas
-      ? new Answers(new ReadRepository(db), catalog, config.policies, policy.version)
+      ? new Answers(new ReadRepository(db), catalog, config.policies, trustVersion)
       : answers,
-    trustVersion: policy.version,
+    currentTrust,
+    get trustVersion() {
+      return currentTrust.version;
+    },
+    trustRefresher,
     trust,
-    verifier: new ArtifactVerifier(trust, policy, blobs, config.limits, lines),
+    verifier: new ArtifactVerifier(trust, currentTrust, blobs, config.limits, lines),
     workerHealth: new WorkerHealth(),
     syncs,
     sync: new RegistrySync({
@@ -166,4 +184,39 @@ export async function buildRuntime(
       concurrency: config.sync.concurrency,
     }),
   };
+}
+
+/**
+ * The trust policy to start with and, with `trust.tuf`, its refresher: the first refresh is waited
+ * for at most `startupTimeoutSeconds` (a mirror that is down or slow costs start-up no more), then
+ * the schedule takes over. Without `trust.tuf` the configured root is used as it is.
+ */
+async function startTrust(
+  config: RefgraphConfig,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<{ currentTrust: CurrentTrust; trustRefresher?: TrustRootRefresher }> {
+  const tuf = config.trust.tuf;
+  const log = logger.child({ component: 'trust-root' });
+  const source: TrustedRootSource | undefined = tuf
+    ? new TufTrustedRootSource({
+        mirrorUrl: tuf.mirrorUrl,
+        rootFile: tuf.rootFile,
+        cacheDir: tuf.cacheDir ?? defaultTufCacheDir(),
+        timeoutMs: Math.max(1000, tuf.startupTimeoutSeconds * 1000),
+      })
+    : undefined;
+  const currentTrust = new CurrentTrust(await initialTrustPolicy(config.trust, source, log));
+  if (!tuf || !source) return { currentTrust };
+  const trustRefresher = new TrustRootRefresher(currentTrust, source, {
+    intervalMs: tuf.refreshIntervalSeconds * 1000,
+    startupTimeoutMs: tuf.startupTimeoutSeconds * 1000,
+    log,
+    events: {
+      succeeded: (at) => metrics.trustRootRefreshed.set(at.getTime() / 1000),
+      failed: () => metrics.trustRootRefreshFailures.inc(),
+    },
+  });
+  await trustRefresher.start();
+  return { currentTrust, trustRefresher };
 }

@@ -89,8 +89,11 @@ export class Answers {
     private readonly read: ReadRepository,
     private readonly catalog: RegistryCatalog,
     private readonly policies: readonly PolicyConfig[] = [],
-    /** The trust policy's current version: results stored under another are not evidence. */
-    private readonly trustVersion?: string,
+    /**
+     * The trust policy's version in force (it changes when the trusted root is refreshed): results
+     * stored under another are not evidence. Asked after the results are read, never before.
+     */
+    private readonly trustVersion?: () => string,
   ) {}
 
   for(viewer: Viewer): Reader {
@@ -108,7 +111,7 @@ export class Reader {
     private readonly catalog: RegistryCatalog,
     private readonly policies: readonly PolicyConfig[],
     readonly viewer: Viewer,
-    private readonly trustVersion?: string,
+    private readonly trustVersion?: () => string,
   ) {
     this.graph = new GraphReader(read, viewer, trustVersion);
   }

@@ -23,7 +23,8 @@ export class GraphReader {
   constructor(
     private readonly read: ReadRepository,
     private readonly viewer: Viewer,
-    private readonly trustVersion?: string,
+    /** The trust policy version in force when asked (it changes when the trusted root is refreshed). */
+    private readonly trustVersion?: () => string,
   ) {}
 
   artifacts(digests: string[]): Promise<ArtifactRow[]> {

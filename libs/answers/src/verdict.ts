@@ -85,7 +85,7 @@ const sigEvidence = (s: SignatureRow): Evidence => ({
  * the caller's scope. Read from stored results only: no cryptography runs here.
  */
 export async function evaluateSubjects(
-  ctx: { read: ReadRepository; viewer: Viewer; trustVersion?: string },
+  ctx: { read: ReadRepository; viewer: Viewer; trustVersion?: () => string },
   policy: PolicyConfig,
   inputs: string[],
   resolved: Array<Resolution | ReferenceError | NotFoundError>,
@@ -140,18 +140,21 @@ async function evaluate(
   scope: RepositoryScope,
   policy: PolicyConfig,
   subjects: string[],
-  trustVersion: string | undefined,
+  trustVersion: (() => string) | undefined,
 ): Promise<Map<string, RequirementResult[]>> {
-  // A result computed under a superseded trust policy (an authority rotated, a rule changed) is
-  // not evidence until it is verified again: it reads as pending.
-  const current = (rows: SignatureRow[]): SignatureRow[] =>
-    trustVersion === undefined
-      ? rows
-      : rows.map((s) =>
-          s.policyVersion === trustVersion
-            ? s
-            : { ...s, status: 'pending', reason: 'policy_changed', authority: null },
-        );
+  // A result computed under a superseded trust policy (an authority rotated, a rule changed, the
+  // trusted root refreshed) is not evidence until it is verified again: it reads as pending. The
+  // version in force is asked after the rows are read, so a root replaced while they were read
+  // already counts.
+  const current = (rows: SignatureRow[]): SignatureRow[] => {
+    if (trustVersion === undefined) return rows;
+    const inForce = trustVersion();
+    return rows.map((s) =>
+      s.policyVersion === inForce
+        ? s
+        : { ...s, status: 'pending', reason: 'policy_changed', authority: null },
+    );
+  };
   const [signatures, attestations, sboms] = await Promise.all([
     read.findSignatures(scope, subjects, { by: 'subject', kind: 'signature' }).then(current),
     read.findAttestations(scope, subjects, { by: 'subject' }),

@@ -72,6 +72,29 @@ describe('trust and policies', () => {
     expect(cfg.policies[0]).toMatchObject({ name: 'prod', sbom: true, attestations: [] });
   });
 
+  it('trust.tuf: off when absent; defaults beside the data directory; a private mirror needs its root', () => {
+    expect(parseConfig({}, {}).trust.tuf).toBeUndefined();
+    expect(parseConfig({ trust: { tuf: {} } }, { REFGRAPH_DATA_DIR: '/data/postgres' }).trust.tuf).toEqual({
+      cacheDir: '/data/tuf',
+      refreshIntervalSeconds: 3600,
+      startupTimeoutSeconds: 10,
+    });
+    const mirror = { mirrorUrl: 'https://tuf.example.test/repo/', rootFile: '/etc/refgraph/tuf/root.json' };
+    expect(parseConfig({ trust: { tuf: mirror } }, {}).trust.tuf).toMatchObject({
+      mirrorUrl: 'https://tuf.example.test/repo',
+      rootFile: '/etc/refgraph/tuf/root.json',
+    });
+    expect(() => parseConfig({ trust: { tuf: { mirrorUrl: mirror.mirrorUrl } } }, {})).toThrow(
+      /trust\.tuf: a private TUF mirror needs both mirrorUrl and rootFile/,
+    );
+    expect(() => parseConfig({ trust: { tuf: { ...mirror, mirrorUrl: 'file:///tuf' } } }, {})).toThrow(
+      /trust\.tuf\.mirrorUrl/,
+    );
+    expect(() => parseConfig({ trust: { trustedRoot: '/etc/root.json', tuf: {} } }, {})).toThrow(
+      /trust\.tuf\.mirrorUrl: the public-good TUF repository refreshes the public-good root/,
+    );
+  });
+
   it('refuses a keyless authority that does not pin an identity', () => {
     expect(() =>
       parseConfig({ trust: { authorities: [{ name: 'x', keyless: { issuer: 'https://i' } }] } }, {}),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import {
@@ -55,6 +56,17 @@ export interface RefgraphConfig {
   registries: RegistryConfig[];
 }
 
+type Env = Record<string, string | undefined>;
+
+/**
+ * Where TUF metadata and the last good trusted root are kept when `trust.tuf.cacheDir` is not set:
+ * `tuf` beside the embedded Postgres directory (REFGRAPH_DATA_DIR, default .data/postgres), so one
+ * data volume holds both.
+ */
+export function defaultTufCacheDir(env: Env = process.env): string {
+  return join(dirname(resolve(env.REFGRAPH_DATA_DIR || '.data/postgres')), 'tuf');
+}
+
 /** A registry's fetch budget when its config names none: half of the worker's job slots. */
 export function defaultRegistryConcurrency(workerConcurrency: number): number {
   return Math.max(1, Math.floor(workerConcurrency / 2));
@@ -76,8 +88,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-type Env = Record<string, string | undefined>;
 
 /** Reads REFGRAPH_CONFIG (default refgraph.yaml; a missing default file means no registries). */
 export function loadConfig(env: Env = process.env): RefgraphConfig {
@@ -199,7 +209,12 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     server,
     worker: cfg.worker,
     sync: cfg.sync,
-    trust: cfg.trust,
+    trust: cfg.trust.tuf
+      ? {
+          ...cfg.trust,
+          tuf: { ...cfg.trust.tuf, cacheDir: cfg.trust.tuf.cacheDir ?? defaultTufCacheDir(env) },
+        }
+      : cfg.trust,
     auth: cfg.auth,
     policies: cfg.policies,
     limits: cfg.limits,

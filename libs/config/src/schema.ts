@@ -135,10 +135,39 @@ const authority = z
     message: 'an authority is exactly one of keyless, key or notation',
   });
 
+/**
+ * Keeps the trusted root fresh over TUF. Absent: the trusted root is `trustedRoot` as installed or
+ * written, never refreshed (air-gapped installs).
+ */
+const tuf = z
+  .object({
+    /** A private TUF mirror (http or https); absent: the public-good Sigstore TUF repository. */
+    mirrorUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    /** The mirror's initial TUF root.json (its root of trust); required with mirrorUrl. */
+    rootFile: z.string().min(1).optional(),
+    /** Verified TUF metadata and the last good trusted root; default: `tuf` beside REFGRAPH_DATA_DIR. */
+    cacheDir: z.string().min(1).optional(),
+    /** Seconds between refreshes after the one at start-up; 0: at start-up only. */
+    refreshIntervalSeconds: z.number().int().min(0).default(3600),
+    /** Start-up waits this long for the first refresh, then goes on with the cached or configured root. */
+    startupTimeoutSeconds: z.number().min(0).max(120).default(10),
+  })
+  .strict()
+  .refine((t) => (t.mirrorUrl === undefined) === (t.rootFile === undefined), {
+    message: 'a private TUF mirror needs both mirrorUrl and rootFile (its initial root.json)',
+  });
+
 const trust = z
   .object({
-    /** "public-good" (offline, from the installed sigstore packages) or a trusted_root.json path. */
+    /**
+     * "public-good" (offline, from the installed sigstore packages) or a trusted_root.json path;
+     * with `tuf`, the root used until the first refresh (when nothing is cached).
+     */
     trustedRoot: z.string().min(1).default('public-good'),
+    tuf: tuf.optional(),
     authorities: z.array(authority).default([]),
     /** Which authorities count where: first matching pattern ("<registry>/<repository glob>") wins. */
     repositories: z
@@ -356,6 +385,14 @@ export const configSchema = z
         known(a.authorities, ['policies', i, 'attestations', j, 'authorities']),
       );
     });
+    if (cfg.trust.tuf && cfg.trust.tuf.mirrorUrl === undefined && cfg.trust.trustedRoot !== 'public-good') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trust', 'tuf', 'mirrorUrl'],
+        message:
+          'the public-good TUF repository refreshes the public-good root; a private trusted root needs its own mirrorUrl and rootFile',
+      });
+    }
     cfg.trust.authorities.forEach((a, i) => {
       for (const key of ['issuerRegExp', 'subjectRegExp'] as const) {
         const re = a.keyless?.[key];
@@ -390,6 +427,7 @@ export type RegistryConfigInput = ParsedConfig['registries'][number];
 export type WebhookAuthConfig = RegistryConfigInput['webhook']['auth'];
 export type TrustConfig = ParsedConfig['trust'];
 export type AuthorityConfig = TrustConfig['authorities'][number];
+export type TufConfig = NonNullable<TrustConfig['tuf']>;
 export type PolicyConfig = ParsedConfig['policies'][number];
 export type AuthConfig = ParsedConfig['auth'];
 export type LimitsConfig = ParsedConfig['limits'];

@@ -1,7 +1,7 @@
 import { parseConfig } from '#config';
 import type { SbomRecord, SignatureRecord, TrustRepository } from '#store';
 import { RegistryClient } from '#registry';
-import { TrustPolicy } from '#verify';
+import { CurrentTrust, TrustPolicy } from '#verify';
 import { buildManifest, pushBlob, startRegistry, type TestRegistry } from '#testing';
 import { ArtifactVerifier } from './verify-artifact.js';
 
@@ -67,7 +67,7 @@ async function verify(
       return client.fetchBlob(repository, digest, max);
     },
   };
-  const verifier = new ArtifactVerifier(trust, policy, () => blobs, limits);
+  const verifier = new ArtifactVerifier(trust, new CurrentTrust(policy), () => blobs, limits);
   await verifier.run(m.digest);
   return { sboms, signatures };
 }

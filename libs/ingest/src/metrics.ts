@@ -71,4 +71,14 @@ export class Metrics {
     help: 'Events whose processing failed for good (kept for inspection and replay)',
     registers: [this.registry],
   });
+  readonly trustRootRefreshed = new Gauge({
+    name: 'refgraph_trust_root_last_refresh_timestamp_seconds',
+    help: 'When a TUF refresh last verified the trusted root (Unix time; absent before the first success)',
+    registers: [this.registry],
+  });
+  readonly trustRootRefreshFailures = new Counter({
+    name: 'refgraph_trust_root_refresh_failures_total',
+    help: 'TUF refreshes of the trusted root that failed (mirror unreachable, expired or invalid metadata); the root in force stays',
+    registers: [this.registry],
+  });
 }

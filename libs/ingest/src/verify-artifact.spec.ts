@@ -1,5 +1,5 @@
 import type { TrustRepository } from '#store';
-import { TrustPolicy } from '#verify';
+import { CurrentTrust, TrustPolicy } from '#verify';
 import { ArtifactVerifier } from './verify-artifact.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -22,7 +22,7 @@ describe('ArtifactVerifier', () => {
       },
     } as unknown as TrustRepository;
     const policy = await TrustPolicy.load({ trustedRoot: 'public-good', authorities: [], repositories: [] });
-    const verifier = new ArtifactVerifier(trust, policy, () => undefined);
+    const verifier = new ArtifactVerifier(trust, new CurrentTrust(policy), () => undefined);
 
     const outcome = await verifier.run(`sha256:${'0'.repeat(64)}`);
     expect(outcome).toMatchObject({ status: 'skipped', note: expect.stringMatching(/unreadable.*digest/) });

@@ -1,7 +1,7 @@
 import { describeError, isRetryable } from './errors.js';
 import { ManifestError, parseManifest, type ParsedManifest } from '#oci';
 import type { ArtifactPlace, ReferrerSubject, TrustRepository } from '#store';
-import { maxLayerBytes, planLayers, type LayerTask, type TrustPolicy } from '#verify';
+import { maxLayerBytes, planLayers, type CurrentTrust, type LayerTask, type TrustPolicy } from '#verify';
 import {
   type ArtifactLimits,
   DEFAULT_LIMITS,
@@ -47,7 +47,8 @@ interface ErrorWithCode {
 export class ArtifactVerifier {
   constructor(
     private readonly trust: TrustRepository,
-    private readonly policy: TrustPolicy,
+    /** Read once per run: a job's rows all come from one policy, root and version together. */
+    private readonly current: Pick<CurrentTrust, 'policy'>,
     private readonly blobs: (registryId: number) => BlobSource | undefined,
     private readonly limits: ArtifactLimits = DEFAULT_LIMITS,
     /**
@@ -59,14 +60,14 @@ export class ArtifactVerifier {
   ) {}
 
   get policyVersion(): string {
-    return this.policy.version;
+    return this.current.policy.version;
   }
 
   /** Throws only when trying again may help (registry unavailable or rate limiting). */
   async run(digest: string): Promise<VerifyOutcome> {
     let out: VerifyOutcome;
     try {
-      out = await this.verify(digest);
+      out = await this.verifyUnderCurrentPolicy(digest);
     } catch (err) {
       const error = describeError(err);
       this.log?.write('warn', { digest, outcome: 'retrying', error }, 'artifact not verified');
@@ -81,7 +82,20 @@ export class ArtifactVerifier {
     return out;
   }
 
-  private async verify(digest: string): Promise<VerifyOutcome> {
+  /**
+   * A policy replaced while the job ran (a trusted root refresh) may have re-queued stale rows
+   * before this job stored its own, which the re-queue then never saw: the job runs again under
+   * the new policy, so no row is left behind under a superseded version.
+   */
+  private async verifyUnderCurrentPolicy(digest: string): Promise<VerifyOutcome> {
+    for (;;) {
+      const policy = this.current.policy;
+      const out = await this.verify(digest, policy);
+      if (this.current.policy === policy) return out;
+    }
+  }
+
+  private async verify(digest: string, policy: TrustPolicy): Promise<VerifyOutcome> {
     const artifact = await this.trust.findArtifact(digest);
     if (!artifact || !TRUST_KINDS.has(artifact.kind))
       return skipped('not a signature, attestation, SBOM or vulnerability document');
@@ -93,12 +107,12 @@ export class ArtifactVerifier {
       if (err instanceof ManifestError) return skipped(`stored manifest is unreadable: ${err.message}`);
       throw err;
     }
-    const subjects = this.subjects(manifest, await this.trust.findSubjects(digest));
+    const subjects = this.subjects(manifest, await this.trust.findSubjects(digest), policy);
     if (subjects.length === 0) return skipped('no subject yet');
     const tasks = distinctTasks(planLayers(manifest));
     if (tasks.length === 0) return skipped('no layer to verify or parse');
 
-    const builder = new RecordBuilder(this.policy, digest, manifest.annotations);
+    const builder = new RecordBuilder(policy, digest, manifest.annotations);
     // Caps (README "Attestations and SBOMs"): too many layers is recorded once, on the first.
     const tooMany = layerCapReason(manifest.layers.length, this.limits);
     if (tooMany) builder.unreadable(tasks[0]!, subjects, tooMany);
@@ -139,7 +153,11 @@ export class ArtifactVerifier {
    * artifact: each gets its own result under its own trust rule, so a copy of the artifact in
    * another repository never changes the result where it was first pushed.
    */
-  private subjects(manifest: ParsedManifest, edges: ReferrerSubject[]): SubjectContext[] {
+  private subjects(
+    manifest: ParsedManifest,
+    edges: ReferrerSubject[],
+    policy: TrustPolicy,
+  ): SubjectContext[] {
     const bySubject = new Map<string, SubjectContext>();
     for (const e of edges) {
       let s = bySubject.get(e.subjectDigest);
@@ -151,7 +169,7 @@ export class ArtifactVerifier {
       s.repositories.push({
         repositoryId: e.repositoryId,
         scope: `${e.registry}/${e.repository}`,
-        rule: this.policy.ruleFor(e.registry, e.repository),
+        rule: policy.ruleFor(e.registry, e.repository),
       });
     }
     return [...bySubject.values()];

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { parseConfig } from '#config';
 import { RegistryClient, RegistryError } from '#registry';
 import type { TrustRepository } from '#store';
-import { TrustPolicy } from '#verify';
+import { CurrentTrust, TrustPolicy } from '#verify';
 import { buildManifest, pushBlob, startRegistry, type TestRegistry } from '#testing';
 import { LogSampler } from './log-sampler.js';
 import { ArtifactVerifier, type BlobSource } from './verify-artifact.js';
@@ -76,7 +76,7 @@ async function signature(): Promise<{ digest: string; trust: TrustRepository }> 
 
 async function verifier(trust: TrustRepository, blobs: BlobSource): Promise<ArtifactVerifier> {
   const policy = await TrustPolicy.load({ trustedRoot: 'public-good', authorities: [], repositories: [] });
-  return new ArtifactVerifier(trust, policy, () => blobs, undefined, log);
+  return new ArtifactVerifier(trust, new CurrentTrust(policy), () => blobs, undefined, log);
 }
 
 describe('verification outcome lines', () => {

@@ -22,7 +22,7 @@ import {
   type TestDatabase,
   type TestRegistry,
 } from '#testing';
-import { TrustPolicy } from '#verify';
+import { CurrentTrust, TrustPolicy } from '#verify';
 import { ArtifactVerifier } from './verify-artifact.js';
 
 /**
@@ -87,7 +87,9 @@ beforeAll(async () => {
   registryId = row!.id;
   const client = new RegistryClient(config.registries[0]!);
   const policy = await TrustPolicy.load(config.trust);
-  verifier = new ArtifactVerifier(trust, policy, (id) => (id === registryId ? client : undefined));
+  verifier = new ArtifactVerifier(trust, new CurrentTrust(policy), (id) =>
+    id === registryId ? client : undefined,
+  );
 });
 
 afterAll(async () => {

@@ -11,3 +11,4 @@ export * from './cosign-signature.js';
 export * from './pattern-cases.js';
 export * from './hung-server.js';
 export * from './streaming-replica.js';
+export * from './tuf-repository.js';

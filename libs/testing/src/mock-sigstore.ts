@@ -74,7 +74,9 @@ export async function startMockSigstore(): Promise<MockSigstore> {
   routes.set(FULCIO_PATH, fulcioHandler(ca).fn);
   routes.set(REKOR_PATH, rekorHandler(tlog).fn);
 
-  const trustedRoot = buildTrustedRoot(baseURL, ca.rootCertificate, ctlog.publicKey, tlog.publicKey);
+  const root = ca.rootCertificate;
+  const rootDer = Buffer.from(root.buffer, root.byteOffset, root.byteLength);
+  const trustedRoot = buildTrustedRoot(baseURL, rootDer, ctlog.publicKey, tlog.publicKey);
   const fulcio = (who: OidcIdentity): Signer =>
     new FulcioSigner({
       fulcioBaseURL: baseURL,

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
-import { dsse } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
 import { artifactSha256, type ArtifactInput } from './artifact.js';
@@ -65,10 +64,12 @@ export function assertArtifactBinding(bundle: Bundle, artifact: ArtifactInput): 
 }
 
 /**
- * The signed entity @sigstore/verify checks, adapted in two places it does not cover:
- * - digest-only artifacts: the message signature is verified over the given digest (ECDSA);
- * - DSSE logged as Rekor v2 hashedrekord ("hashedrekord over DSSE"): the entry records the hash of
- *   the DSSE pre-authentication encoding, not of the payload.
+ * The signed entity @sigstore/verify checks, adapted where it does not cover the case: for a
+ * digest-only artifact, the message signature is verified over the given digest (ECDSA).
+ *
+ * DSSE logged as hashedrekord (Rekor v2 `hashedrekord` 0.0.2, also 0.0.1) needs no adaptation
+ * since @sigstore/verify 4.1: the entry records the digest of the DSSE pre-authentication
+ * encoding, which its DSSE content compares through `compareSignedDigest`.
  */
 export function toEntity(bundle: Bundle, artifact: ArtifactInput): SignedEntity {
   const bytes = 'bytes' in artifact ? Buffer.from(artifact.bytes) : undefined;
@@ -81,36 +82,10 @@ export function toEntity(bundle: Bundle, artifact: ArtifactInput): SignedEntity 
       cause,
     });
   }
-  const content = bundle.content;
-  if (content.$case === 'messageSignature' && !bytes) {
+  if (bundle.content.$case === 'messageSignature' && !bytes) {
     return { ...entity, signature: prehashedContent(entity.signature, artifactSha256(artifact)) };
   }
-  if (content.$case === 'dsseEnvelope') {
-    const kinds = new Set(bundle.verificationMaterial.tlogEntries.map((t) => t.kindVersion?.kind));
-    if (kinds.has('hashedrekord')) {
-      if (kinds.size > 1) {
-        throw new VerificationFailure(
-          'tlog_invalid',
-          'DSSE bundle mixes hashedrekord and envelope log entries',
-        );
-      }
-      const env = content.dsseEnvelope;
-      const paeDigest = createHash('sha256')
-        .update(dsse.preAuthEncoding(env.payloadType, env.payload))
-        .digest();
-      return { ...entity, signature: withDigest(entity.signature, paeDigest) };
-    }
-  }
   return entity;
-}
-
-function withDigest(inner: SignatureContent, digest: Buffer): SignatureContent {
-  return {
-    signature: inner.signature,
-    compareSignature: (s) => inner.compareSignature(s),
-    compareDigest: (d) => bufferEqual(d, digest),
-    verifySignature: (key) => inner.verifySignature(key),
-  };
 }
 
 function prehashedContent(inner: SignatureContent, digest: Buffer): SignatureContent {
@@ -118,6 +93,7 @@ function prehashedContent(inner: SignatureContent, digest: Buffer): SignatureCon
     signature: inner.signature,
     compareSignature: (s) => inner.compareSignature(s),
     compareDigest: (d) => inner.compareDigest(d),
+    compareSignedDigest: (d) => inner.compareSignedDigest(d),
     verifySignature: (key: KeyObject) => {
       if (key.asymmetricKeyType !== 'ec') {
         throw new VerificationFailure(

@@ -57,3 +57,13 @@ export {
   type VexStatement,
   type VexStatus,
 } from './vulnerability/index.js';
+export { CurrentTrust, type TrustChangeListener } from './current-trust.js';
+export {
+  TrustRootRefresher,
+  initialTrustPolicy,
+  type RefreshEvents,
+  type RefreshLog,
+  type RefreshOutcome,
+  type RefresherOptions,
+} from './tuf/refresher.js';
+export { TufTrustedRootSource, type TrustedRootSource, type TufSourceOptions } from './tuf/tuf-source.js';

@@ -6,7 +6,9 @@ import { MediaType, parseManifest } from '#oci';
 import { buildManifest } from '#testing';
 import { createTestPki } from './notation/pki.test.js';
 import { planLayers } from './plan.js';
+import { STAGING_TRUSTED_ROOT } from './staging-trusted-root.js';
 import { TrustPolicy } from './trust-policy.js';
+import { TrustRoot } from './trust-root.js';
 
 describe('TrustPolicy', () => {
   const base = {
@@ -38,6 +40,20 @@ describe('TrustPolicy', () => {
     const c = await TrustPolicy.load({ ...base, repositories: base.repositories.slice(1) });
     expect(a.version).toBe(b.version);
     expect(a.version).not.toBe(c.version);
+  });
+
+  it("the version follows the trusted root's content, wherever the root came from", async () => {
+    const embedded = await TrustPolicy.load(base);
+    const sameContent = TrustRoot.fromJSON(JSON.parse(JSON.stringify(STAGING_TRUSTED_ROOT)), 'a file');
+    const staging = embedded.withTrustRoot(sameContent);
+    expect(staging.version).not.toBe(embedded.version);
+    expect(staging.trustRoot).toBe(sameContent);
+    // Same content under another name (a TUF refresh that changed nothing): same version.
+    expect(embedded.withTrustRoot(TrustRoot.fromJSON(STAGING_TRUSTED_ROOT, 'tuf')).version).toBe(
+      staging.version,
+    );
+    expect(staging.withTrustRoot(embedded.trustRoot).version).toBe(embedded.version);
+    expect(staging.authoritiesFor('local', 'app').map((a) => a.name)).toEqual(['ci', 'other']);
   });
 });
 

@@ -4,13 +4,15 @@ import { json } from '@sigstore/core';
 import { patternRegExp, type AuthorityConfig, type TrustConfig } from '#config';
 import type { NotationTrust } from './notation/index.js';
 import type { VerificationPolicy } from './policy.js';
-import { loadTrustRoot, type TrustRoot } from './trust-root.js';
+import { loadTrustRoot, type TrustRoot, type TrustRootSource } from './trust-root.js';
 
 /**
  * Bumped when verification code changes what it concludes or how results are stored, so stored
  * results are recomputed even when the configuration did not change.
  * 2: one result per repository that links the subject, and signatures kept apart from attestations.
- * 3: notation COSE envelopes and RFC 3161 timestamp countersignatures are verified.
+ * 3: notation COSE envelopes and RFC 3161 timestamp countersignatures are verified;
+ *    @sigstore/verify 4.1; DSSE logged as hashedrekord (over the pre-authentication encoding) is
+ *    accepted in cosign layers too, and beside other log entries of the same bundle.
  */
 export const VERIFIER_REVISION = 3;
 
@@ -38,9 +40,15 @@ export class TrustPolicy {
     readonly trustRoot: TrustRoot,
     readonly version: string,
     private readonly rules: RepositoryRule[],
+    /** Everything the version covers except the trusted root, for `withTrustRoot`. */
+    private readonly configured: object,
   ) {}
 
-  static async load(config: TrustConfig): Promise<TrustPolicy> {
+  /**
+   * Reads keys and trust stores and compiles the rules; the trusted root is `root` when given (a
+   * cached or refreshed one), else the one `config.trustedRoot` names.
+   */
+  static async load(config: TrustConfig, root?: TrustRoot): Promise<TrustPolicy> {
     const authorities = new Map<string, Authority>();
     for (const a of config.authorities) authorities.set(a.name, await resolveAuthority(a));
     const rules = config.repositories.map((r) => ({
@@ -48,23 +56,21 @@ export class TrustPolicy {
       re: patternRegExp(r.pattern),
       authorities: r.authorities.map((n) => authorities.get(n)).filter((a): a is Authority => !!a),
     }));
-    const isPublicGood = config.trustedRoot === 'public-good';
-    const trustRoot = await loadTrustRoot(
-      isPublicGood ? { kind: 'public-good' } : { kind: 'file', path: config.trustedRoot },
-    );
-    const rootDigest = isPublicGood ? 'public-good' : sha256(await readFile(config.trustedRoot));
-    const version = sha256(
-      json.canonicalize({
-        revision: VERIFIER_REVISION,
-        trustedRoot: rootDigest,
-        authorities: [...authorities.values()],
-        repositories: rules.map((r) => ({
-          pattern: r.pattern,
-          authorities: r.authorities.map((a) => a.name),
-        })),
-      }),
-    ).slice(0, 16);
-    return new TrustPolicy(trustRoot, version, rules);
+    const trustRoot = root ?? (await loadTrustRoot(configuredRootSource(config)));
+    const configured = {
+      revision: VERIFIER_REVISION,
+      authorities: [...authorities.values()],
+      repositories: rules.map((r) => ({
+        pattern: r.pattern,
+        authorities: r.authorities.map((a) => a.name),
+      })),
+    };
+    return new TrustPolicy(trustRoot, policyVersion(configured, trustRoot), rules, configured);
+  }
+
+  /** The same policy over another trusted root; its version differs when the root's content does. */
+  withTrustRoot(root: TrustRoot): TrustPolicy {
+    return new TrustPolicy(root, policyVersion(this.configured, root), this.rules, this.configured);
   }
 
   /**
@@ -80,6 +86,18 @@ export class TrustPolicy {
   authoritiesFor(registry: string, repository: string): Authority[] {
     return this.ruleFor(registry, repository)?.authorities ?? [];
   }
+}
+
+/** The root `trust.trustedRoot` names: the embedded public-good root, or a trusted_root.json file. */
+export function configuredRootSource(config: Pick<TrustConfig, 'trustedRoot'>): TrustRootSource {
+  return config.trustedRoot === 'public-good'
+    ? { kind: 'public-good' }
+    : { kind: 'file', path: config.trustedRoot };
+}
+
+/** A stable hash of the configuration and the trusted root's content; stored results carry it. */
+function policyVersion(configured: object, root: TrustRoot): string {
+  return sha256(json.canonicalize({ ...configured, trustedRoot: root.digest })).slice(0, 16);
 }
 
 async function resolveAuthority(a: AuthorityConfig): Promise<Authority> {

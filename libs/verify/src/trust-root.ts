@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { json as canonicalJson } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type KeyFinderFunc, type TrustMaterial } from '@sigstore/verify';
 import { VerificationFailure } from './result.js';
@@ -17,6 +19,11 @@ export class TrustRoot {
   private constructor(
     readonly name: string,
     private readonly root: TrustedRoot,
+    /**
+     * Hex sha256 of the root's canonical JSON: the same content has the same digest wherever it
+     * came from (embedded, a file, a TUF refresh), so the trust policy version follows the content.
+     */
+    readonly digest: string,
   ) {}
 
   /** Parses and validates `trusted_root.json` content; throws `trust_root_invalid`. */
@@ -37,7 +44,8 @@ export class TrustRoot {
         },
       );
     }
-    const trust = new TrustRoot(name, root);
+    const digest = createHash('sha256').update(canonicalJson.canonicalize(json)).digest('hex');
+    const trust = new TrustRoot(name, root, digest);
     trust.material(); // key and certificate encodings are checked here, once, not at first use
     return trust;
   }
@@ -95,11 +103,12 @@ export async function loadTrustRoot(source: TrustRootSource): Promise<TrustRoot>
   }
 }
 
-const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
+export const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
 
 /**
  * The production trusted root as pinned in `@sigstore/tuf`'s seeds (the TUF target, base64).
- * Loaded offline; a newer root requires a newer `@sigstore/tuf` (or a TUF refresh, done elsewhere).
+ * Loaded offline; a newer root comes with a newer `@sigstore/tuf`, or from a TUF refresh
+ * (`trust.tuf`, see tuf/refresher.ts).
  */
 function publicGoodRootJSON(): unknown {
   const require = createRequire(import.meta.url);

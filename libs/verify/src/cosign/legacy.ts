@@ -39,8 +39,10 @@ export interface CosignLayer {
 interface Signed {
   data: Buffer;
   signature: Buffer;
-  /** What the log records as the digest: sha256 of the payload. */
+  /** What intoto and dsse entries record: sha256 of the payload. */
   digest: Buffer;
+  /** What hashedrekord entries record: sha256 of `data`, the bytes the signature is over. */
+  signedDigest: Buffer;
   envelopeDigest?: Buffer;
 }
 
@@ -187,7 +189,8 @@ function simpleSigning(layer: CosignLayer): Signed {
       `payload signs ${named}, not the subject ${layer.subject}`,
     );
   }
-  return { data, signature: annotationSignature(layer.annotations), digest: sha256(data) };
+  const digest = sha256(data);
+  return { data, signature: annotationSignature(layer.annotations), digest, signedDigest: digest };
 }
 
 /** DSSE: the signature is over the pre-authentication encoding; the statement must name the subject. */
@@ -216,10 +219,12 @@ function dsseLayer(layer: CosignLayer): Signed {
   if (env.signatures.length !== 1 || env.signatures[0]!.sig.length === 0) {
     throw new VerificationFailure('bundle_malformed', 'DSSE envelope must carry exactly one signature');
   }
+  const data = dsse.preAuthEncoding(env.payloadType, env.payload);
   return {
-    data: dsse.preAuthEncoding(env.payloadType, env.payload),
+    data,
     signature: env.signatures[0]!.sig,
     digest: sha256(env.payload),
+    signedDigest: sha256(data),
     envelopeDigest: sha256(Buffer.from(layer.blob)),
   };
 }
@@ -239,6 +244,7 @@ function signatureContent(s: Signed): SignedEntity['signature'] {
     signature: s.signature,
     compareSignature: (other) => crypto.bufferEqual(other, s.signature),
     compareDigest: (d) => crypto.bufferEqual(d, s.digest),
+    compareSignedDigest: (d) => crypto.bufferEqual(d, s.signedDigest),
     verifySignature: (key: KeyObject) => crypto.verify(s.data, key, s.signature),
   };
 }

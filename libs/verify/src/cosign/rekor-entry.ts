@@ -22,8 +22,13 @@ export interface RekorBody {
 /** What the signature is over, as the log must have recorded it. */
 export interface LoggedContent {
   signature: Buffer;
-  /** sha256 the log records: of the simplesigning payload, or of the DSSE payload. */
+  /** sha256 of the payload: of the simplesigning payload, or of the DSSE payload (intoto, dsse). */
   digest: Buffer;
+  /**
+   * sha256 of the bytes the signature is over (hashedrekord records it): the simplesigning
+   * payload, or the DSSE pre-authentication encoding.
+   */
+  signedDigest: Buffer;
   /** Leaf certificate DER, or the signing key's SPKI DER. */
   keyDer: Buffer;
   /** sha256 of the DSSE envelope bytes (intoto v0.0.1 records it); absent for message signatures. */
@@ -108,49 +113,120 @@ export function verifySignedEntryTimestamp(entry: TransparencyLogEntry, material
 }
 
 /**
- * The logged entry must record this very signature, digest and key. Rekor entry kinds cosign has
- * written: hashedrekord 0.0.1 (signatures), intoto 0.0.1/0.0.2 and dsse 0.0.1 (attestations).
+ * The logged entry must record this very signature, digest and key. Rekor v1 entry kinds cosign
+ * has written: hashedrekord 0.0.1 (signatures), intoto 0.0.1/0.0.2 and dsse 0.0.1 (attestations);
+ * Rekor v2: hashedrekord 0.0.2 and dsse 0.0.2. A hashedrekord entry records the digest of the signed
+ * bytes, so over a DSSE envelope it is the digest of the pre-authentication encoding.
  */
 export function assertBodyMatches(body: RekorBody, content: LoggedContent): void {
-  const s = body.spec as Spec;
   const where = `${body.kind}/${body.apiVersion}`;
-  let sig: string | undefined;
-  let digest: string | undefined;
-  let key: string | undefined;
-  if (body.kind === 'hashedrekord' && body.apiVersion === '0.0.1') {
-    sig = s.signature?.content;
-    digest = s.data?.hash?.value;
-    key = s.signature?.publicKey?.content;
-  } else if (body.kind === 'intoto' && body.apiVersion === '0.0.1') {
-    digest = s.content?.payloadHash?.value;
-    key = s.publicKey;
-    const envelope = s.content?.hash?.value;
-    if (content.envelopeDigest && envelope && envelope !== content.envelopeDigest.toString('hex')) {
-      throw mismatch(where, 'envelope hash');
-    }
-  } else if (body.kind === 'intoto' && body.apiVersion === '0.0.2') {
-    const first = s.content?.envelope?.signatures;
-    if (first?.length !== 1) throw mismatch(where, 'signature count');
-    sig = first[0]?.sig ? Buffer.from(first[0].sig, 'base64').toString('utf8') : undefined;
-    digest = s.content?.payloadHash?.value;
-    key = first[0]?.publicKey;
-  } else if (body.kind === 'dsse' && body.apiVersion === '0.0.1') {
-    if (s.signatures?.length !== 1) throw mismatch(where, 'signature count');
-    sig = s.signatures[0]?.signature;
-    digest = s.payloadHash?.value;
-    key = s.signatures[0]?.verifier;
-  } else {
-    throw new VerificationFailure('tlog_invalid', `unsupported Rekor entry kind ${where}`);
-  }
-  if (sig !== undefined && !crypto.bufferEqual(Buffer.from(sig, 'base64'), content.signature)) {
+  const logged = loggedFields(body, content);
+  if (logged.sig !== undefined && !crypto.bufferEqual(logged.sig, content.signature)) {
     throw mismatch(where, 'signature');
   }
-  if (digest === undefined || digest.toLowerCase() !== content.digest.toString('hex')) {
+  const want = logged.digestKind === 'signed' ? content.signedDigest : content.digest;
+  if (logged.digest === undefined || !crypto.bufferEqual(logged.digest, want)) {
     throw mismatch(where, 'digest');
   }
-  if (key === undefined || !sameKey(Buffer.from(key, 'base64').toString('utf8'), content.keyDer)) {
+  if (logged.key === undefined || !logged.key(content.keyDer)) {
     throw mismatch(where, 'signing key or certificate');
   }
+}
+
+interface LoggedFields {
+  sig?: Buffer;
+  digest?: Buffer;
+  digestKind: 'payload' | 'signed';
+  /** Whether the logged key is ours (DER of the certificate or SPKI of the key). */
+  key?: (ours: Buffer) => boolean;
+}
+
+function loggedFields(body: RekorBody, content: LoggedContent): LoggedFields {
+  const s = body.spec as Spec;
+  const where = `${body.kind}/${body.apiVersion}`;
+  const pemKey = (b64: string | undefined) =>
+    b64 === undefined
+      ? undefined
+      : (ours: Buffer) => sameKey(Buffer.from(b64, 'base64').toString('utf8'), ours);
+  switch (where) {
+    case 'hashedrekord/0.0.1':
+      return {
+        sig: b64(s.signature?.content),
+        digest: hex(s.data?.hash?.value),
+        digestKind: 'signed',
+        key: pemKey(s.signature?.publicKey?.content),
+      };
+    case 'hashedrekord/0.0.2': {
+      const v = s.hashedRekordV002;
+      return {
+        sig: b64(v?.signature?.content),
+        digest: sha256Of(v?.data),
+        digestKind: 'signed',
+        key: v2Key(v?.signature?.verifier),
+      };
+    }
+    case 'intoto/0.0.1': {
+      const envelope = s.content?.hash?.value;
+      if (content.envelopeDigest && envelope && envelope !== content.envelopeDigest.toString('hex')) {
+        throw mismatch(where, 'envelope hash');
+      }
+      return { digest: hex(s.content?.payloadHash?.value), digestKind: 'payload', key: pemKey(s.publicKey) };
+    }
+    case 'intoto/0.0.2': {
+      const first = s.content?.envelope?.signatures;
+      if (first?.length !== 1) throw mismatch(where, 'signature count');
+      const sig = first[0]?.sig;
+      return {
+        // intoto 0.0.2 double-encodes the signature: base64 of the base64 text.
+        sig:
+          sig === undefined ? undefined : Buffer.from(Buffer.from(sig, 'base64').toString('utf8'), 'base64'),
+        digest: hex(s.content?.payloadHash?.value),
+        digestKind: 'payload',
+        key: pemKey(first[0]?.publicKey),
+      };
+    }
+    case 'dsse/0.0.1':
+      if (s.signatures?.length !== 1) throw mismatch(where, 'signature count');
+      return {
+        sig: b64(s.signatures[0]?.signature),
+        digest: hex(s.payloadHash?.value),
+        digestKind: 'payload',
+        key: pemKey(s.signatures[0]?.verifier),
+      };
+    case 'dsse/0.0.2': {
+      const v = s.dsseV002;
+      if (v?.signatures?.length !== 1) throw mismatch(where, 'signature count');
+      return {
+        sig: b64(v.signatures[0]?.content),
+        digest: sha256Of(v.payloadHash),
+        digestKind: 'payload',
+        key: v2Key(v.signatures[0]?.verifier),
+      };
+    }
+    default:
+      throw new VerificationFailure('tlog_invalid', `unsupported Rekor entry kind ${where}`);
+  }
+}
+
+/** Rekor v2 verifiers carry DER: a certificate, or a public key's SPKI. */
+function v2Key(verifier: V2Verifier | undefined): ((ours: Buffer) => boolean) | undefined {
+  const der = b64(verifier?.x509Certificate?.rawBytes ?? verifier?.publicKey?.rawBytes);
+  return der && ((ours) => crypto.bufferEqual(der, ours));
+}
+
+/** A Rekor v2 hash output; only SHA2_256 is what the content digests here are. */
+function sha256Of(h: { algorithm?: string; digest?: string } | undefined): Buffer | undefined {
+  return h?.algorithm === 'SHA2_256' ? b64(h.digest) : undefined;
+}
+
+function b64(text: string | undefined): Buffer | undefined {
+  return typeof text === 'string' ? Buffer.from(text, 'base64') : undefined;
+}
+
+function hex(text: string | undefined): Buffer | undefined {
+  return typeof text === 'string' && /^(?:[0-9a-fA-F]{2})+$/.test(text)
+    ? Buffer.from(text, 'hex')
+    : undefined;
 }
 
 /** The logged key is PEM (certificate or public key); compare it with ours as DER. */
@@ -187,4 +263,17 @@ interface Spec {
   publicKey?: string;
   payloadHash?: { value?: string };
   signatures?: { signature?: string; verifier?: string }[];
+  hashedRekordV002?: {
+    data?: { algorithm?: string; digest?: string };
+    signature?: { content?: string; verifier?: V2Verifier };
+  };
+  dsseV002?: {
+    payloadHash?: { algorithm?: string; digest?: string };
+    signatures?: { content?: string; verifier?: V2Verifier }[];
+  };
+}
+
+interface V2Verifier {
+  x509Certificate?: { rawBytes?: string };
+  publicKey?: { rawBytes?: string };
 }
