@@ -9,6 +9,7 @@ import {
   parseStatement,
   parseVulnerabilityDocument,
   signatureKindOf,
+  statementNames,
   summarizeStatement,
   type Decision,
   type InTotoStatement,
@@ -168,6 +169,13 @@ export class RecordBuilder {
     // cosign v3's signing statement is a signature of the subject, stored as such; it states
     // nothing else about the subject worth answering as an attestation.
     if (signed && st.predicateType === COSIGN_SIGN_PREDICATE) return;
+    // A statement is about the artifacts it names: linked to a subject it does not name (a copy of
+    // another image's provenance attached to this one), it says nothing about that subject.
+    const named = subjects.filter((s) => statementNames(st, s.digest));
+    for (const s of subjects) {
+      if (!named.includes(s)) this.attestationError(task, s, `the statement does not name ${s.digest}`);
+    }
+    subjects = named;
     const summary = summarizeStatement(st);
     for (const s of subjects) {
       this.out.attestations.push({

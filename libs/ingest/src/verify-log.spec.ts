@@ -107,7 +107,7 @@ describe('verification outcome lines', () => {
         level: 20,
         digest: other,
         outcome: 'skipped',
-        note: 'not a signature, attestation or SBOM',
+        note: 'not a signature, attestation, SBOM or vulnerability document',
       }),
     ]);
   });
