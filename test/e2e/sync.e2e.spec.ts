@@ -74,7 +74,16 @@ const hex = (digest: string) => digest.slice('sha256:'.length);
 /** The graph without event times: webhooks carry the registry's times, a sync its observation times. */
 async function graphOf(db: TestDatabase) {
   const snap = await graphSnapshot(db.url);
-  const strip = (rows: unknown[]) => rows.map((r) => ({ ...(r as object), event_at: undefined }));
+  const strip = (rows: unknown[]) =>
+    rows.map((r) => {
+      const row = r as { deleted_at?: Date | null };
+      // Times are when each side looked; whether a delete was seen is what must agree.
+      return {
+        ...row,
+        event_at: undefined,
+        ...('deleted_at' in row ? { deleted_at: row.deleted_at !== null } : {}),
+      };
+    });
   return { ...snap, locations: strip(snap.locations), tags: strip(snap.tags) };
 }
 

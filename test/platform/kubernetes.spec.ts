@@ -203,7 +203,7 @@ describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir
 
   it('asks for at least the memory the bench measured, and wires every selector to its pods', () => {
     const peak = Number(
-      /Peak RSS of the refgraph process across its runs: \*\*(\d+) MiB\*\*/.exec(
+      /Peak RSS of the all-roles refgraph process across its runs: \*\*(\d+) MiB\*\*/.exec(
         readFileSync('bench/RESULTS.md', 'utf8'),
       )![1],
     );
