@@ -51,14 +51,16 @@ function boundFired(err: unknown): boolean {
 }
 
 /**
- * One database's read pool. Connections set statement_timeout as their first statement (a SET,
- * not a startup parameter: PgBouncer refuses unknown startup parameters) and carry node-postgres'
- * query_timeout; a connection whose statement timed out on the client side is discarded by the
- * pool. Connections open on first use.
+ * One database's read pool. Each connection runs `SET statement_timeout` before its first read (a
+ * SET, not a startup parameter: PgBouncer refuses unknown startup parameters) and carries
+ * node-postgres' query_timeout; a connection that failed other than by a server's own error
+ * answer (a client-side timeout leaves a statement in flight) is discarded, never reused.
+ * Connections open on first use.
  */
 export class BoundedReads implements ReadSource {
   readonly pool: ReadQueryable;
   private readonly raw: pg.Pool;
+  private readonly bounded = new WeakSet<pg.PoolClient>();
 
   constructor(
     url: string,
@@ -76,13 +78,7 @@ export class BoundedReads implements ReadSource {
     });
     // A database going away must not crash the process; the failed read reports it.
     this.raw.on('error', () => undefined);
-    this.raw.on('connect', (client) => {
-      client.on('error', () => undefined);
-      // Queued before any statement the pool hands this client (a client runs its queue in order).
-      client
-        .query(`SET statement_timeout = ${Math.floor(bounds.statementTimeoutMs)}`)
-        .catch(() => undefined);
-    });
+    this.raw.on('connect', (client) => client.on('error', () => undefined));
     this.pool = { query: (textOrConfig, values) => this.query(textOrConfig, values) };
   }
 
@@ -90,11 +86,21 @@ export class BoundedReads implements ReadSource {
     textOrConfig: string | pg.QueryConfig,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
+    let client: pg.PoolClient | undefined;
+    let broken: Error | undefined;
     try {
-      return await this.raw.query<R>(textOrConfig as pg.QueryConfig, values);
+      client = await this.raw.connect();
+      if (!this.bounded.has(client)) {
+        await client.query(`SET statement_timeout = ${Math.floor(this.bounds.statementTimeoutMs)}`);
+        this.bounded.add(client);
+      }
+      return await client.query<R>(textOrConfig as pg.QueryConfig, values);
     } catch (err) {
+      if (!(err instanceof pg.DatabaseError)) broken = err instanceof Error ? err : new Error(String(err));
       if (boundFired(err)) throw new ReadTimeoutError(this.target, this.bounds, { cause: err });
       throw err;
+    } finally {
+      client?.release(broken);
     }
   }
 
