@@ -56,7 +56,12 @@ it('answers its probes, goes unready while Postgres is stopped and ready again o
   const ready = await probe(`${worker.url}/readyz`);
   expect(ready).toEqual({
     status: 200,
-    body: expect.objectContaining({ status: 'ready', database: true, worker: 'running', workerPresence: true }),
+    body: expect.objectContaining({
+      status: 'ready',
+      database: true,
+      worker: 'running',
+      workerPresence: true,
+    }),
   });
   expect((await probe(`${worker.url}/healthz`)).status).toBe(200);
   const metrics = await fetch(`${worker.url}/metrics`);
@@ -77,7 +82,12 @@ it('answers its probes, goes unready while Postgres is stopped and ready again o
 
   await pgServer.start();
   const back = await untilStatus(`${worker.url}/readyz`, 200);
-  expect(back.body).toMatchObject({ status: 'ready', database: true, worker: 'running', workerPresence: true });
+  expect(back.body).toMatchObject({
+    status: 'ready',
+    database: true,
+    worker: 'running',
+    workerPresence: true,
+  });
   expect(worker.hasExited()).toBe(false);
   expect(await worker.kill('SIGTERM')).toBe('exit 0');
 }, 240_000);

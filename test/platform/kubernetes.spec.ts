@@ -186,7 +186,9 @@ describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir
       selector: { matchLabels: Record<string, string> };
       podMetricsEndpoints: { port: string; path: string; scheme: string }[];
     };
-    expect(podMonitor.podMetricsEndpoints).toMatchObject([{ port: 'http', path: '/metrics', scheme: 'http' }]);
+    expect(podMonitor.podMetricsEndpoints).toMatchObject([
+      { port: 'http', path: '/metrics', scheme: 'http' },
+    ]);
     expect(selects(podMonitor.selector.matchLabels, podLabels(worker))).toBe(true);
     expect(selects(podMonitor.selector.matchLabels, podLabels(api))).toBe(false);
     if (config.server.tls) {

@@ -330,8 +330,7 @@ describe('read replicas', () => {
         kind: 'ProviderRequest',
         request: { keys: [`127.0.0.1:1/app@${image.digest}`] },
       });
-    const graphql = () =>
-      post('/graphql', { query: `{ artifact(digest: "${image.digest}") { digest } }` });
+    const graphql = () => post('/graphql', { query: `{ artifact(digest: "${image.digest}") { digest } }` });
     // Allowed while the primary answers.
     expect(await verdict()).toMatchObject({ statusCode: 200, body: { allowed: true } });
     const allowed = await gatekeeper();
@@ -355,11 +354,13 @@ describe('read replicas', () => {
       const provider = await gatekeeper();
       expect(provider.statusCode).toBe(200);
       expect(provider.body.response.items).toEqual([]);
-      expect(provider.body.response.systemError).toMatch(/^refgraph could not answer in time: primary gave no answer/);
+      expect(provider.body.response.systemError).toMatch(
+        /^refgraph could not answer in time: primary gave no answer/,
+      );
       const gql = await graphql();
-      expect((gql.body.errors as Array<{ extensions: { code: string } }>).map((e) => e.extensions.code)).toEqual([
-        'UNAVAILABLE',
-      ]);
+      expect(
+        (gql.body.errors as Array<{ extensions: { code: string } }>).map((e) => e.extensions.code),
+      ).toEqual(['UNAVAILABLE']);
     } finally {
       await pair.thaw('primary');
     }

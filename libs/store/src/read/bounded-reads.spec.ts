@@ -33,7 +33,9 @@ describe('BoundedReads', () => {
       );
       expect(((err as Error).cause as pg.DatabaseError).code).toBe('57014');
       // The server's own cancel leaves the one connection usable: same backend, same setting.
-      const pids = await Promise.all([1, 2].map(() => reads.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')));
+      const pids = await Promise.all(
+        [1, 2].map(() => reads.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')),
+      );
       expect(new Set(pids.map((p) => p.rows[0]!.pid)).size).toBe(1);
       // A statement's own error is not a timeout.
       const bad = await reads.pool.query('SELECT 1/0').catch((e: unknown) => e);
@@ -45,12 +47,19 @@ describe('BoundedReads', () => {
   });
 
   it('gives a server that never answers up at answerTimeoutMs while connecting (a frozen standby mid-statement: apps/server/src/health/replicas.spec.ts)', async () => {
-    const reads = new BoundedReads(`postgresql://refgraph@127.0.0.1:${hung.port}/refgraph`, {
-      statementTimeoutMs: 100,
-      answerTimeoutMs: 300,
-    }, 'replica', 2);
+    const reads = new BoundedReads(
+      `postgresql://refgraph@127.0.0.1:${hung.port}/refgraph`,
+      {
+        statementTimeoutMs: 100,
+        answerTimeoutMs: 300,
+      },
+      'replica',
+      2,
+    );
     try {
-      const errs = await Promise.all([1, 2, 3].map(() => reads.pool.query('SELECT 1').catch((e: unknown) => e)));
+      const errs = await Promise.all(
+        [1, 2, 3].map(() => reads.pool.query('SELECT 1').catch((e: unknown) => e)),
+      );
       for (const err of errs) {
         expect(isReadTimeout(err)).toBe(true);
         expect((err as Error).message).toMatch(/^replica gave no answer within its read bounds/);
