@@ -47,7 +47,8 @@ export function toClientError(err: unknown, logger: Logger): GraphQLError {
   if (err instanceof NotFoundError) return new GraphqlInputError(err.message, 'NOT_FOUND');
   if (err instanceof ReferenceError) return new GraphqlInputError(err.message, 'INVALID_REFERENCE');
   if (isInputError(err)) return new GraphqlInputError(INPUT_MESSAGE, 'BAD_USER_INPUT');
-  if (isReadTimeout(err)) return new GraphQLError(READ_TIMEOUT_MESSAGE, { extensions: { code: 'UNAVAILABLE' } });
+  if (isReadTimeout(err))
+    return new GraphQLError(READ_TIMEOUT_MESSAGE, { extensions: { code: 'UNAVAILABLE' } });
   if (err instanceof HttpException && err.getStatus() < 500) {
     return new GraphqlInputError(err.message, httpCode(err.getStatus()));
   }

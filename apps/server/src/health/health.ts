@@ -23,7 +23,10 @@ export interface Readiness {
  * replicas are reported (lag, in rotation) but never make the process unready: with none in
  * rotation the read model reads from the primary.
  */
-export async function readiness(s: HealthSources, opts: { requireWorker?: boolean } = {}): Promise<Readiness> {
+export async function readiness(
+  s: HealthSources,
+  opts: { requireWorker?: boolean } = {},
+): Promise<Readiness> {
   const database = await s.db.isReady();
   const worker = s.worker.snapshot();
   const workerReady = opts.requireWorker

@@ -30,7 +30,7 @@ export async function createWorkerListener(
     worker: runtime.workerHealth,
   };
   const config = routeAccess('public');
-  app.get('/healthz', { config }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config }, () => ({ status: 'ok' }));
   app.get('/readyz', { config }, async (_req, reply) => {
     const { ready, body } = await readiness(sources, { requireWorker: true });
     return reply.status(ready ? 200 : 503).send(body);
@@ -40,7 +40,9 @@ export async function createWorkerListener(
     return reply.status(200).header('content-type', contentType).send(text);
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send(errorBody('not_found', 'the worker serves /healthz, /readyz and /metrics only', String(req.id))),
+    reply
+      .status(404)
+      .send(errorBody('not_found', 'the worker serves /healthz, /readyz and /metrics only', String(req.id))),
   );
   await app.ready();
   return app;

@@ -118,7 +118,12 @@ export class ReadReplicas implements ReadSource {
       seen.set(name, n);
       if (n > 1) name = `${name}#${n}`;
       // A replica going away does not crash the process (BoundedReads); the next check takes it out.
-      const reads = new BoundedReads(url, options.bounds ?? DEFAULT_READ_BOUNDS, name, options.maxConnections);
+      const reads = new BoundedReads(
+        url,
+        options.bounds ?? DEFAULT_READ_BOUNDS,
+        name,
+        options.maxConnections,
+      );
       // Out of rotation until the first measurement says it is close enough.
       return {
         name,
@@ -211,7 +216,11 @@ export class ReadReplicas implements ReadSource {
     let lag: number | null = null;
     let reason: string | undefined;
     try {
-      const { rows } = await r.reads.pool.query<{ recovery: boolean; replayed: string | null; lag: number | null }>(
+      const { rows } = await r.reads.pool.query<{
+        recovery: boolean;
+        replayed: string | null;
+        lag: number | null;
+      }>(
         `SELECT pg_is_in_recovery() AS recovery, pg_last_wal_replay_lsn()::text AS replayed,
                 EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 AS lag`,
       );
