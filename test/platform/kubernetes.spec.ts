@@ -12,7 +12,7 @@ import { containers, render, type K8sObject } from './kustomize.js';
  * deploy/kubernetes without a cluster: every kustomization (base and overlays) is rendered by
  * ./kustomize.ts (a subset of kustomize, see there) and every object is validated against the
  * Kubernetes API schemas (kubernetes-models: validators generated from the Kubernetes OpenAPI
- * document) or, for the prometheus-operator ServiceMonitor, against a schema of the CRD fields
+ * document) or, for the prometheus-operator ServiceMonitor and PodMonitor, against schemas of the CRD fields
  * used here. Then the manifests must agree with the config schema (the mounted refgraph.yaml
  * passes parseConfig with exactly the environment the Deployment gives) and with the image
  * (Dockerfile user, port, data directory, health paths). Those schemas do not forbid unknown
