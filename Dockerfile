@@ -16,7 +16,7 @@ RUN npm run build \
   && node scripts/runtime-deps.mjs --prune
 
 FROM ${NODE_IMAGE} AS runtime
-ENV NODE_ENV=production PORT=8080 REFGRAPH_DATA_DIR=/data/postgres
+ENV NODE_ENV=production PORT=8080 WORKER_PORT=8081 REFGRAPH_DATA_DIR=/data/postgres
 # The heap: V8 otherwise lets it grow with the answers in flight before collecting, far past what
 # the service keeps live. Capped, the all-roles process stays under 300 MB under the bench's 50
 # concurrent GraphQL pages (docs/operations.md, Sizing); the bench starts refgraph with this line.
@@ -32,7 +32,8 @@ COPY --from=build /app/apps/ui/src ./apps/ui/src
 RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
-EXPOSE 8080
+# 8080: the api (and every role in one process); 8081: a worker-role process's probes and metrics.
+EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const w=process.env.REFGRAPH_ROLE==='worker';fetch('http://127.0.0.1:'+(w?process.env.WORKER_PORT||8081:process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/apps/server/src/main.js"]

@@ -184,6 +184,69 @@ describe('route policy walk', () => {
   });
 });
 
+/** The worker role's own listener (apps/server/src/health/worker-listener.ts): these and no others. */
+const EXPECTED_WORKER: Record<string, Access> = {
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /metrics': 'public',
+};
+
+describe('route policy walk of the worker listener', () => {
+  let worker: RunningApp | undefined;
+  let url = '';
+  beforeAll(async () => {
+    const cfg = parseConfig(
+      {
+        server: { host: '127.0.0.1', port: 0, logLevel: 'silent' },
+        worker: { host: '127.0.0.1', port: 0, pollIntervalMs: 100, concurrency: 1 },
+        registries: [localDistribution('http://127.0.0.1:9')],
+        auth: { tokens: [{ name: 'ops', sha256: sha(ADMIN), scopes: ['admin'] }] },
+      },
+      { HOOK: 'hook-secret' },
+    );
+    worker = await createApp({
+      config: cfg,
+      databaseUrl: dbOpen.url,
+      logger: pino({ level: 'silent' }),
+      role: 'worker',
+    });
+    url = await worker.listen();
+  });
+  afterAll(async () => {
+    await worker?.close();
+  });
+
+  it('registers exactly the three probes-and-metrics routes, each declared public', () => {
+    const routes = worker!.routes.filter((r) => r.method !== 'HEAD');
+    expect(Object.fromEntries(routes.map((r) => [`${r.method} ${r.url}`, r.access]))).toEqual(
+      EXPECTED_WORKER,
+    );
+    for (const r of worker!.routes.filter((x) => x.method === 'HEAD'))
+      expect([r.url, r.access]).toEqual([r.url, EXPECTED_WORKER[`GET ${r.url}`]]);
+  });
+
+  it('answers them without credentials, and nothing else with or without them', async () => {
+    for (const route of Object.keys(EXPECTED_WORKER)) {
+      const path = route.split(' ')[1]!;
+      for (const headers of [{}, bearer(ADMIN)])
+        expect([path, (await fetch(`${url}${path}`, { headers })).status]).toEqual([path, 200]);
+    }
+    for (const [method, path] of [
+      ['GET', '/api/v1/events'],
+      ['POST', '/webhooks/local'],
+      ['GET', '/v2/'],
+      ['POST', '/graphql'],
+      ['GET', '/docs'],
+    ] as const)
+      for (const headers of [{}, bearer(ADMIN)])
+        expect([method, path, (await fetch(`${url}${path}`, { method, headers })).status]).toEqual([
+          method,
+          path,
+          404,
+        ]);
+  });
+});
+
 /** Spellings of one admin route; which of them the router matches is its business, not ours. */
 function spellings(path: string, host: string): string[] {
   const [first, ...rest] = path.slice(1).split('/');

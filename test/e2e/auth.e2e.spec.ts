@@ -5,8 +5,9 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { createRequire } from 'node:module';
 import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
-import { Database, GraphRepository, RegistryRepository } from '#store';
+import { Database, GraphRepository, RegistryRepository, type GraphListener } from '#store';
 import { createTestDatabase, imageManifest, kindOf, referrerManifest, type TestDatabase } from '#testing';
+import { GRAPH_LISTENER } from '../../apps/server/src/graphql/events.js';
 import { eventually, startRefgraph, type StartedRefgraph } from './harness.js';
 
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
@@ -23,6 +24,10 @@ const imageA = imageManifest();
 const imageB = imageManifest();
 const sigA = referrerManifest(imageA.descriptor, 'application/vnd.example.sig');
 const sigB = referrerManifest(imageB.descriptor, 'application/vnd.example.sig');
+
+/** Subscriptions attached to the process's LISTEN connection: an event NOTIFYed from then on reaches them. */
+const subscribers = () =>
+  refgraph.running.app!.get<GraphListener>(GRAPH_LISTENER, { strict: false }).subscribers;
 
 beforeAll(async () => {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
@@ -275,11 +280,13 @@ describe('GraphQL over WebSocket', () => {
   }
 
   it('authenticates the token a browser sends in connection_init, and applies its scope', async () => {
+    const attached = subscribers();
     const reader = subscribe({ authorization: `Bearer ${READER}` }, imageA.digest);
     const bare = subscribe({}, imageA.digest);
     const wrong = subscribe({ authorization: 'Bearer wrong' }, imageA.digest);
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      // The reader's subscription is attached (the refused sockets never attach one).
+      await eventually(async () => expect(subscribers()).toBe(attached + 1));
       const db = new Database({ url: tdb.url, maxConnections: 1 });
       const registries = new RegistryRepository(db);
       const reg = (await registries.findRegistryByName('local'))!;
@@ -295,14 +302,19 @@ describe('GraphQL over WebSocket', () => {
       await eventually(async () =>
         expect(reader.received).toEqual([{ referrerAdded: { referrerDigest: late.digest } }]),
       );
-      await new Promise((r) => setTimeout(r, 1000));
+      // No credentials on the handshake nor in connection_init: the connection is refused (and a
+      // refused socket receives nothing after that).
+      await eventually(async () => {
+        expect(bare.errors.length).toBeGreaterThan(0);
+        expect(wrong.errors.length).toBeGreaterThan(0);
+      });
       expect(bare.received).toEqual([]);
-      // No credentials on the handshake nor in connection_init: the connection is refused.
-      expect(bare.errors.length).toBeGreaterThan(0);
       expect(wrong.received).toEqual([]);
-      expect(wrong.errors.length).toBeGreaterThan(0);
+      expect(subscribers()).toBe(attached + 1);
     } finally {
       await Promise.all([reader.dispose(), bare.dispose(), wrong.dispose()]);
+      // Detached again before the next test counts subscribers.
+      await eventually(async () => expect(subscribers()).toBe(attached));
     }
   });
 });
@@ -317,6 +329,7 @@ describe('verificationChanged', () => {
       connectionParams: { authorization: `Bearer ${READER}` },
     });
     const received: unknown[] = [];
+    const attached = subscribers();
     client.subscribe(
       {
         query:
@@ -326,7 +339,7 @@ describe('verificationChanged', () => {
       { next: (v) => received.push(v.data), error: () => undefined, complete: () => undefined },
     );
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      await eventually(async () => expect(subscribers()).toBe(attached + 1));
       await refgraph.running.runtime.trust.upsertSignatures([
         {
           artifactDigest: sigA.digest,

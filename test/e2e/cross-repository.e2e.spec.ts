@@ -1,23 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createClient } from 'graphql-ws';
-import { Database, GraphRepository, RegistryRepository, TrustRepository, type SignatureRecord } from '#store';
-import {
-  createTestDatabase,
-  imageManifest,
-  kindOf,
-  referrerManifest,
-  type BuiltManifest,
-  type TestDatabase,
-} from '#testing';
-import { eventually, startRefgraph, localDistribution, type StartedRefgraph } from './harness.js';
+import type { SignatureRecord, TrustRepository } from '#store';
+import { imageManifest, referrerManifest, type BuiltManifest } from '#testing';
+import { eventually, startTeamWorld, type StartedRefgraph, type TeamWorld } from './harness.js';
 
 /**
  * One image (the same digest) lives in team-a/app and team-b/app, each repository with its own
  * signatures, SBOM, attestation, tags and cosign `.sig`. A token scoped to team-a must see all of
  * team-a's and nothing of team-b's, through every read route and protocol.
  */
-const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 const READER = randomBytes(16).toString('hex');
 const ADMIN = randomBytes(16).toString('hex');
 
@@ -38,11 +30,9 @@ const onlyB = imageManifest();
 const SECRET_PURL = 'pkg:npm/team-b-secret@1.0.0';
 const OWN_PURL = 'pkg:npm/team-a-lib@2.0.0';
 
-let tdb: TestDatabase;
+let world: TeamWorld;
 let refgraph: StartedRefgraph;
-let db: Database;
 let trust: TrustRepository;
-const repoIds: Record<'a' | 'b', number> = { a: 0, b: 0 };
 
 const call = (path: string, token = READER, init: RequestInit = {}) =>
   fetch(`${refgraph.url}${path}`, {
@@ -74,7 +64,7 @@ function signatureRow(
     artifactDigest: sig.digest,
     layerDigest: '',
     subjectDigest: image.digest,
-    repositoryId: repoIds[repo],
+    repositoryId: world.repositoryIds[repo],
     kind: 'signature',
     format: 'sigstore-bundle',
     status: 'verified',
@@ -89,48 +79,24 @@ function signatureRow(
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  refgraph = await startRefgraph(
-    tdb.url,
-    {
-      server: { rateLimitPerMinute: 0 },
-      registries: [localDistribution('http://127.0.0.1:9')],
-      trust: {
-        authorities: [
-          { name: 'ci', keyless: { issuer: 'https://issuer.example', subject: 'https://ci.example/a' } },
-        ],
-      },
-      policies: [
-        { name: 'signed', signatures: { authorities: ['ci'] } },
-        { name: 'sbom', sbom: true },
-        { name: 'provenance', attestations: [{ predicateType: 'https://slsa.dev/provenance/v1' }] },
+  world = await startTeamWorld({
+    tokens: [
+      { name: 'team-a', secret: READER, scopes: ['read:local/team-a/**'] },
+      { name: 'ops', secret: ADMIN, scopes: ['admin'] },
+    ],
+    trust: {
+      authorities: [
+        { name: 'ci', keyless: { issuer: 'https://issuer.example', subject: 'https://ci.example/a' } },
       ],
-      auth: {
-        tokens: [
-          { name: 'team-a', sha256: sha(READER), scopes: ['read:local/team-a/**'] },
-          { name: 'ops', sha256: sha(ADMIN), scopes: ['admin'] },
-        ],
-      },
     },
-    { HOOK: 'hook-secret' },
-  );
-  db = new Database({ url: tdb.url, maxConnections: 2 });
-  const registries = new RegistryRepository(db);
-  const graph = new GraphRepository(db);
-  trust = new TrustRepository(db);
-  const reg = (await registries.findRegistryByName('local'))!;
-  repoIds.a = await registries.ensureRepository(reg.id, 'team-a/app');
-  repoIds.b = await registries.ensureRepository(reg.id, 'team-b/app');
-  const at = new Date();
-  const push = (repo: 'a' | 'b', m: BuiltManifest, tag?: string) =>
-    graph.applyPush({
-      repositoryId: repoIds[repo],
-      manifest: m.parsed,
-      kind: kindOf(m),
-      bytes: m.bytes,
-      tag,
-      eventAt: at,
-    });
+    policies: [
+      { name: 'signed', signatures: { authorities: ['ci'] } },
+      { name: 'sbom', sbom: true },
+      { name: 'provenance', attestations: [{ predicateType: 'https://slsa.dev/provenance/v1' }] },
+    ],
+  });
+  ({ refgraph, trust } = world);
+  const push = world.push;
   await push('a', image, 'v1');
   await push('b', image, 'b-only');
   await push('b', onlyB, 'hidden');
@@ -180,9 +146,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await db?.close();
-  await refgraph?.running.close();
-  await tdb?.drop();
+  await world?.close();
 });
 
 /** Nothing of team-b's in a response: no digest of its artifacts, no identity, no purl, no repository. */

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { pino } from 'pino';
 import { parseConfig, type RefgraphConfigInput } from '#config';
+import { Database, GraphRepository, RegistryRepository, TrustRepository } from '#store';
+import { createTestDatabase, kindOf, type BuiltManifest, type TestDatabase } from '#testing';
 import { createApp, type RunningApp } from '../../apps/server/src/app.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -39,6 +42,80 @@ export async function startRefgraph(
   const running = await createApp({ config: cfg, databaseUrl, logger: silentLogger });
   const url = await running.listen();
   return { running, url };
+}
+
+/** The two repositories of the scope suites, in the registry "local". */
+export type Team = 'a' | 'b';
+
+/**
+ * The scope suites' world: refgraph on its own database with registry "local" holding team-a/app
+ * and team-b/app, the suite's API tokens, and graph rows written the way ingestion writes them,
+ * straight through the store.
+ */
+export interface TeamWorld {
+  refgraph: StartedRefgraph;
+  /** A handle of the test's own on the service's database. */
+  db: Database;
+  trust: TrustRepository;
+  repositoryIds: Record<Team, number>;
+  /** Records a push of `m` (optionally tagged) into the team's repository, as ingestion does. */
+  push(team: Team, m: BuiltManifest, tag?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTeamWorld(opts: {
+  /** API tokens: each is configured by the SHA-256 of its secret. */
+  tokens: Array<{ name: string; secret: string; scopes: string[] }>;
+  trust?: RefgraphConfigInput['trust'];
+  policies?: RefgraphConfigInput['policies'];
+}): Promise<TeamWorld> {
+  const tdb: TestDatabase = await createTestDatabase();
+  const refgraph = await startRefgraph(
+    tdb.url,
+    {
+      server: { rateLimitPerMinute: 0 },
+      registries: [localDistribution('http://127.0.0.1:9')],
+      ...(opts.trust ? { trust: opts.trust } : {}),
+      ...(opts.policies ? { policies: opts.policies } : {}),
+      auth: {
+        tokens: opts.tokens.map((t) => ({
+          name: t.name,
+          sha256: createHash('sha256').update(t.secret).digest('hex'),
+          scopes: t.scopes,
+        })),
+      },
+    },
+    { HOOK: 'hook-secret' },
+  );
+  const db = new Database({ url: tdb.url, maxConnections: 2 });
+  const registries = new RegistryRepository(db);
+  const graph = new GraphRepository(db);
+  const reg = (await registries.findRegistryByName('local'))!;
+  const repositoryIds: Record<Team, number> = {
+    a: await registries.ensureRepository(reg.id, 'team-a/app'),
+    b: await registries.ensureRepository(reg.id, 'team-b/app'),
+  };
+  return {
+    refgraph,
+    db,
+    trust: new TrustRepository(db),
+    repositoryIds,
+    async push(team, m, tag) {
+      await graph.applyPush({
+        repositoryId: repositoryIds[team],
+        manifest: m.parsed,
+        kind: kindOf(m),
+        bytes: m.bytes,
+        tag,
+        eventAt: new Date(),
+      });
+    },
+    async close() {
+      await db.close();
+      await refgraph.running.close();
+      await tdb.drop();
+    },
+  };
 }
 
 export interface RecordedDelivery {

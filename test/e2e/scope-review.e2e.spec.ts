@@ -1,23 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { Database, GraphRepository, RegistryRepository } from '#store';
+import { randomBytes } from 'node:crypto';
 import { MediaType } from '#oci';
-import {
-  createTestDatabase,
-  imageManifest,
-  indexManifest,
-  kindOf,
-  referrerManifest,
-  type BuiltManifest,
-  type TestDatabase,
-} from '#testing';
-import { startRefgraph, localDistribution, type StartedRefgraph } from './harness.js';
+import { imageManifest, indexManifest, referrerManifest, type BuiltManifest } from '#testing';
+import { startTeamWorld, type StartedRefgraph, type TeamWorld } from './harness.js';
 
 /**
  * Reads that a token scoped to team-a can steer with content it may push into team-a: a
  * tag-schema index listing a digest that lives only in team-b, and a densely linked referrer
  * graph. Also input a caller controls directly (text parameters).
  */
-const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 const READER = randomBytes(16).toString('hex');
 const SIG = 'application/vnd.example.sig';
 const hexOf = (m: BuiltManifest) => m.digest.slice('sha256:'.length);
@@ -35,9 +25,8 @@ const DENSE = 6;
 const root = imageManifest();
 const dense = Array.from({ length: DENSE }, () => imageManifest());
 
-let tdb: TestDatabase;
+let world: TeamWorld;
 let refgraph: StartedRefgraph;
-let db: Database;
 
 const call = (path: string, init: RequestInit = {}) =>
   fetch(`${refgraph.url}${path}`, {
@@ -58,33 +47,11 @@ const gql = async (query: string, variables: Record<string, unknown> = {}) => {
 };
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  refgraph = await startRefgraph(
-    tdb.url,
-    {
-      server: { rateLimitPerMinute: 0 },
-      registries: [localDistribution('http://127.0.0.1:9')],
-      auth: { tokens: [{ name: 'team-a', sha256: sha(READER), scopes: ['read:local/team-a/**'] }] },
-    },
-    { HOOK: 'hook-secret' },
-  );
-  db = new Database({ url: tdb.url, maxConnections: 2 });
-  const registries = new RegistryRepository(db);
-  const graph = new GraphRepository(db);
-  const reg = (await registries.findRegistryByName('local'))!;
-  const repo = {
-    a: await registries.ensureRepository(reg.id, 'team-a/app'),
-    b: await registries.ensureRepository(reg.id, 'team-b/app'),
-  };
-  const push = (r: 'a' | 'b', m: BuiltManifest, tag?: string) =>
-    graph.applyPush({
-      repositoryId: repo[r],
-      manifest: m.parsed,
-      kind: kindOf(m),
-      bytes: m.bytes,
-      tag,
-      eventAt: new Date(),
-    });
+  world = await startTeamWorld({
+    tokens: [{ name: 'team-a', secret: READER, scopes: ['read:local/team-a/**'] }],
+  });
+  refgraph = world.refgraph;
+  const push = world.push;
   await push('a', image, 'v1');
   await push('b', onlyB, 'hidden');
   await push('b', secretSig);
@@ -100,9 +67,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await db?.close();
-  await refgraph?.running.close();
-  await tdb?.drop();
+  await world?.close();
 });
 
 describe('a referrer listed in team-a but stored only in team-b', () => {

@@ -1,22 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parseConfig } from '#config';
-import { Database, GraphRepository, RegistryRepository, TrustRepository } from '#store';
-import {
-  createTestDatabase,
-  imageManifest,
-  kindOf,
-  referrerManifest,
-  type BuiltManifest,
-  type TestDatabase,
-} from '#testing';
-import { startRefgraph, localDistribution, type StartedRefgraph } from './harness.js';
+import { imageManifest, referrerManifest, type BuiltManifest } from '#testing';
+import { startTeamWorld, type StartedRefgraph, type TeamWorld } from './harness.js';
 
 /**
  * Verdicts are `allowed` only on evidence refgraph has verified (README, "Verdicts fail closed").
  * An attestation whose own envelope failed verification, or a policy that requires nothing, must
  * not let an image through.
  */
-const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 const READER = randomBytes(16).toString('hex');
 const SLSA = 'https://slsa.dev/provenance/v1';
 const TRUSTED_BUILDER = 'https://ci.example/trusted-builder';
@@ -27,9 +18,8 @@ const forged = referrerManifest(image.descriptor, 'application/vnd.in-toto+json'
 const staleImage = imageManifest();
 const staleSig = referrerManifest(staleImage.descriptor, 'application/vnd.example.sig', {});
 
-let tdb: TestDatabase;
+let world: TeamWorld;
 let refgraph: StartedRefgraph;
-let db: Database;
 
 const post = async (path: string, body: unknown) => {
   const res = await fetch(`${refgraph.url}${path}`, {
@@ -41,40 +31,22 @@ const post = async (path: string, body: unknown) => {
 };
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  refgraph = await startRefgraph(
-    tdb.url,
-    {
-      server: { rateLimitPerMinute: 0 },
-      registries: [localDistribution('http://127.0.0.1:9')],
-      trust: {
-        authorities: [
-          { name: 'ci', keyless: { issuer: 'https://issuer.example', subject: 'https://ci.example/a' } },
-        ],
-      },
-      policies: [
-        { name: 'signed', signatures: { authorities: ['ci'] } },
-        { name: 'built-by-ci', attestations: [{ predicateType: SLSA, builderIds: [TRUSTED_BUILDER] }] },
+  world = await startTeamWorld({
+    tokens: [{ name: 'team-a', secret: READER, scopes: ['read:local/team-a/**'] }],
+    trust: {
+      authorities: [
+        { name: 'ci', keyless: { issuer: 'https://issuer.example', subject: 'https://ci.example/a' } },
       ],
-      auth: { tokens: [{ name: 'team-a', sha256: sha(READER), scopes: ['read:local/team-a/**'] }] },
     },
-    { HOOK: 'hook-secret' },
-  );
-  db = new Database({ url: tdb.url, maxConnections: 2 });
-  const registries = new RegistryRepository(db);
-  const graph = new GraphRepository(db);
-  const trust = new TrustRepository(db);
-  const reg = (await registries.findRegistryByName('local'))!;
-  const repo = await registries.ensureRepository(reg.id, 'team-a/app');
-  const push = (m: BuiltManifest, tag?: string) =>
-    graph.applyPush({
-      repositoryId: repo,
-      manifest: m.parsed,
-      kind: kindOf(m),
-      bytes: m.bytes,
-      tag,
-      eventAt: new Date(),
-    });
+    policies: [
+      { name: 'signed', signatures: { authorities: ['ci'] } },
+      { name: 'built-by-ci', attestations: [{ predicateType: SLSA, builderIds: [TRUSTED_BUILDER] }] },
+    ],
+  });
+  refgraph = world.refgraph;
+  const { trust } = world;
+  const repo = world.repositoryIds.a;
+  const push = (m: BuiltManifest, tag?: string) => world.push('a', m, tag);
   await push(image, 'v1');
   await push(forged);
   await push(staleImage, 'stale');
@@ -125,9 +97,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await db?.close();
-  await refgraph?.running.close();
-  await tdb?.drop();
+  await world?.close();
 });
 
 describe('verdicts on evidence refgraph has not verified', () => {

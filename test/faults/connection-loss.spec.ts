@@ -1,19 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
 import { startHttpStub, type HttpStub } from '#testing';
+import { buildCorpus, envelopes, manifestHandler, storedGraph, currentTags } from './corpus.js';
 import {
-  buildCorpus,
-  envelopes,
-  manifestHandler,
-  NOTIFICATION_TYPE,
-  storedGraph,
-  currentTags,
-} from './corpus.js';
-import { ensureBuilt, eventCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
+  ensureBuilt,
+  eventCounts,
+  sql,
+  startOwnPostgres,
+  startWebhookService,
+  stopAll,
+  type OwnPostgres,
+  type ServiceProcess,
+  type WebhookService,
+} from './service.js';
 
 /**
  * Every database connection of a running refgraph (api and worker in one process) terminated
@@ -36,16 +35,15 @@ const token = 'conn-loss-hook-token-0123456789';
 const corpus = buildCorpus(EVENTS, 11, 6);
 const HANG_REPO = 'hang/app';
 
-let dataDir: string;
-let pgServer: EmbeddedDatabase | undefined;
+let pgServer: OwnPostgres;
 let registry: HttpStub;
+let world: WebhookService;
 let service: ServiceProcess;
 const hung = new Set<ServerResponse>();
 
 beforeAll(async () => {
   await ensureBuilt();
-  dataDir = mkdtempSync(join(tmpdir(), 'refgraph-conn-loss-'));
-  pgServer = await startEmbeddedPostgres(dataDir, { port: await freePort() });
+  pgServer = await startOwnPostgres('conn-loss');
   const serve = manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected));
   registry = await startHttpStub((req: IncomingMessage, res: ServerResponse) => {
     // A registry that accepts the connection and never answers (until the test ends).
@@ -58,29 +56,11 @@ afterAll(async () => {
   await stopAll();
   for (const res of hung) res.destroy();
   await registry?.stop();
-  await pgServer?.stop().catch(() => undefined);
-  rmSync(dataDir, { recursive: true, force: true });
+  await pgServer?.destroy();
 });
 
-async function post(body: string): Promise<number> {
-  try {
-    const res = await fetch(`${service.url}/webhooks/local`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': NOTIFICATION_TYPE },
-      body,
-    });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 0; // no answer at all (asserted below: the process must still be running)
-  }
-}
-
-const readyz = async () =>
-  fetch(`${service.url}/readyz`).then(
-    async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }),
-    () => ({ status: 0, body: {} }),
-  );
+const post = (body: string) => world.post(body);
+const readyz = () => world.readyz();
 
 /** Terminates every other backend of the database; returns how many it terminated. */
 async function terminateAll(url: string): Promise<number> {
@@ -93,24 +73,14 @@ async function terminateAll(url: string): Promise<number> {
 }
 
 it('keeps taking jobs through repeated connection loss and processes every acknowledged event', async () => {
-  const url = pgServer!.url;
-  service = await startService({
-    role: 'all',
+  const url = pgServer.url;
+  world = await startWebhookService({
     databaseUrl: url,
-    env: { HOOK_TOKEN: token },
-    config: {
-      registries: [
-        {
-          name: 'local',
-          kind: 'distribution',
-          url: registry.url,
-          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK_TOKEN' } },
-        },
-      ],
-      worker: { concurrency: CONCURRENCY, pollIntervalMs: 200 },
-      server: { host: '127.0.0.1', rateLimitPerMinute: 0 },
-    },
+    registryUrl: registry.url,
+    token,
+    concurrency: CONCURRENCY,
   });
+  service = world.service;
   const bodies = envelopes(corpus.events, 1);
   const acked = new Set<number>();
   const refused: number[] = [];

@@ -1,17 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
 import { startHttpStub, type HttpStub } from '#testing';
+import { buildCorpus, envelopes, manifestHandler, storedGraph, currentTags } from './corpus.js';
 import {
-  buildCorpus,
-  envelopes,
-  manifestHandler,
-  NOTIFICATION_TYPE,
-  storedGraph,
-  currentTags,
-} from './corpus.js';
-import { ensureBuilt, eventCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
+  ensureBuilt,
+  eventCounts,
+  sql,
+  startOwnPostgres,
+  startWebhookService,
+  stopAll,
+  type OwnPostgres,
+  type ServiceProcess,
+  type WebhookService,
+} from './service.js';
 
 /**
  * Postgres stopped and started again under a running refgraph (api and worker in one process) that
@@ -25,66 +24,30 @@ const OUTAGE_MS = 8000;
 const token = 'pg-restart-hook-token-0123456789';
 const corpus = buildCorpus(EVENTS, 7, 5);
 
-let dataDir: string;
-let port: number;
-let pgServer: EmbeddedDatabase | undefined;
+let pgServer: OwnPostgres;
 let registry: HttpStub;
+let world: WebhookService;
 let service: ServiceProcess;
 
 beforeAll(async () => {
   await ensureBuilt();
-  dataDir = mkdtempSync(join(tmpdir(), 'refgraph-pg-restart-'));
-  port = await freePort();
-  pgServer = await startEmbeddedPostgres(dataDir, { port });
+  pgServer = await startOwnPostgres('pg-restart');
   registry = await startHttpStub(manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected)));
 }, 240_000);
 
 afterAll(async () => {
   await stopAll();
   await registry?.stop();
-  await pgServer?.stop().catch(() => undefined);
-  rmSync(dataDir, { recursive: true, force: true });
+  await pgServer?.destroy();
 });
 
-async function post(body: string): Promise<number> {
-  try {
-    const res = await fetch(`${service.url}/webhooks/local`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': NOTIFICATION_TYPE },
-      body,
-    });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 0; // no answer at all: the process is gone (asserted below)
-  }
-}
-
-const readyz = async () =>
-  fetch(`${service.url}/readyz`).then(
-    (r) => r.status,
-    () => 0,
-  );
+const post = (body: string) => world.post(body);
+const readyz = async () => (await world.readyz()).status;
 
 it('reports not ready, refuses, recovers by itself and loses nothing it acknowledged', async () => {
-  const url = pgServer!.url;
-  service = await startService({
-    role: 'all',
-    databaseUrl: url,
-    env: { HOOK_TOKEN: token },
-    config: {
-      registries: [
-        {
-          name: 'local',
-          kind: 'distribution',
-          url: registry.url,
-          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK_TOKEN' } },
-        },
-      ],
-      worker: { concurrency: 4, pollIntervalMs: 200 },
-      server: { host: '127.0.0.1', rateLimitPerMinute: 0 },
-    },
-  });
+  const url = pgServer.url;
+  world = await startWebhookService({ databaseUrl: url, registryUrl: registry.url, token, concurrency: 4 });
+  service = world.service;
   // One event per envelope, like Distribution: each acknowledgement covers exactly one event.
   const bodies = envelopes(corpus.events, 1);
   const acked = new Set<number>();
@@ -111,8 +74,7 @@ it('reports not ready, refuses, recovers by itself and loses nothing it acknowle
 
   await new Promise((r) => setTimeout(r, 3000));
   const ackedBefore = acked.size;
-  await pgServer!.stop();
-  pgServer = undefined;
+  await pgServer.stop();
   phase = 'down';
   const outageStarted = Date.now();
   while (Date.now() - outageStarted < OUTAGE_MS) {
@@ -122,7 +84,7 @@ it('reports not ready, refuses, recovers by itself and loses nothing it acknowle
   // From here on Postgres may already answer: a 2xx is correct again, so it no longer counts as
   // a delivery during the outage.
   phase = 'restarting';
-  pgServer = await startEmbeddedPostgres(dataDir, { port });
+  await pgServer.start();
   const restartedAt = Date.now();
   let readyAfterMs = -1;
   while (Date.now() - restartedAt < 60_000) {

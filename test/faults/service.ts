@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '#store';
+import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '#store';
+import { NOTIFICATION_TYPE } from './corpus.js';
 
 /**
  * Runs refgraph the way it is deployed: `node dist/apps/server/src/main.js` as its own process,
@@ -67,7 +68,7 @@ export type Role = 'api' | 'worker' | 'all';
 
 export interface ServiceProcess {
   role: Role;
-  /** Base URL for api/all roles, '' for a worker. */
+  /** Base URL: the api's for api/all roles, the worker listener's (probes and metrics) for a worker. */
   url: string;
   child: ChildProcess;
   /** Last output lines (logs), for failure messages. */
@@ -87,6 +88,7 @@ export interface StartOptions {
   /** The refgraph.yaml content (JSON is YAML). */
   config: Record<string, unknown>;
   env?: Record<string, string>;
+  /** The api's port, or the worker listener's (WORKER_PORT) for a worker; default a free one. */
   port?: number;
   /**
    * Leads its own process group, as a shell's foreground job does, so that a signal can go to
@@ -100,7 +102,7 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
   mkdirSync(dir, { recursive: true });
   const configPath = join(dir, 'refgraph.yaml');
   writeFileSync(configPath, JSON.stringify(opts.config));
-  const port = opts.role === 'worker' ? 0 : (opts.port ?? (await freePort()));
+  const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, [MAIN], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.group === true,
@@ -110,7 +112,7 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
       ...(opts.databaseUrl !== undefined && { DATABASE_URL: opts.databaseUrl }),
       REFGRAPH_CONFIG: configPath,
       REFGRAPH_ROLE: opts.role,
-      PORT: String(port),
+      ...(opts.role === 'worker' ? { PORT: '0', WORKER_PORT: String(port) } : { PORT: String(port) }),
       LOG_LEVEL: 'info',
     },
   });
@@ -130,7 +132,7 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
   );
   const proc: ServiceProcess = {
     role: opts.role,
-    url: opts.role === 'worker' ? '' : `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
     child,
     output: () => tail,
     exited,
@@ -155,7 +157,6 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
       throw new Error(`refgraph ${opts.role} did not start within 60 s:\n${tail}`);
     }
     if (/"msg":"refgraph started\b/.test(tail)) {
-      if (opts.role === 'worker') return proc;
       const ok = await fetch(`${proc.url}/readyz`).then(
         (r) => r.ok,
         () => false,
@@ -164,6 +165,98 @@ export async function startService(opts: StartOptions): Promise<ServiceProcess> 
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A Postgres cluster of the test file's own (a fault may hit every backend of it), kept on one port. */
+export interface OwnPostgres {
+  readonly url: string;
+  /** Stops the server (fast shutdown); the data directory stays. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+  /** Stops it if it runs and removes its directory (afterAll). */
+  destroy(): Promise<void>;
+}
+
+export async function startOwnPostgres(name: string): Promise<OwnPostgres> {
+  const dataDir = mkdtempSync(join(tmpdir(), `refgraph-${name}-`));
+  const port = await freePort();
+  let server: EmbeddedDatabase | undefined = await startEmbeddedPostgres(dataDir, { port });
+  const url = server.url;
+  return {
+    url,
+    async stop() {
+      const s = server;
+      server = undefined;
+      await s?.stop();
+    },
+    async start() {
+      server ??= await startEmbeddedPostgres(dataDir, { port });
+    },
+    async destroy() {
+      await server?.stop().catch(() => undefined);
+      server = undefined;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A refgraph process with every role, taking Distribution notifications for registry "local". */
+export interface WebhookService {
+  service: ServiceProcess;
+  /** Posts one notification body; the status, or 0 when no answer came at all. */
+  post(body: string): Promise<number>;
+  /** /readyz's status and body; status 0 when no answer came. */
+  readyz(): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+export async function startWebhookService(opts: {
+  databaseUrl: string;
+  registryUrl: string;
+  token: string;
+  concurrency: number;
+}): Promise<WebhookService> {
+  const service = await startService({
+    role: 'all',
+    databaseUrl: opts.databaseUrl,
+    env: { HOOK_TOKEN: opts.token },
+    config: {
+      registries: [
+        {
+          name: 'local',
+          kind: 'distribution',
+          url: opts.registryUrl,
+          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK_TOKEN' } },
+        },
+      ],
+      worker: { concurrency: opts.concurrency, pollIntervalMs: 200 },
+      server: { host: '127.0.0.1', rateLimitPerMinute: 0 },
+    },
+  });
+  return {
+    service,
+    async post(body) {
+      try {
+        const res = await fetch(`${service.url}/webhooks/local`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${opts.token}`, 'content-type': NOTIFICATION_TYPE },
+          body,
+        });
+        await res.arrayBuffer();
+        return res.status;
+      } catch {
+        return 0; // no answer at all (the suites assert the process is still running)
+      }
+    },
+    readyz: () =>
+      fetch(`${service.url}/readyz`).then(
+        async (r) => ({
+          status: r.status,
+          body: (await r.json().catch(() => ({}))) as Record<string, unknown>,
+        }),
+        () => ({ status: 0, body: {} }),
+      ),
+  };
 }
 
 /** Kills every process this file started that is still running (afterAll). */

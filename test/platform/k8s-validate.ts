@@ -1,8 +1,9 @@
 /**
  * Validation of rendered objects: the built-in kinds against the Kubernetes API schemas
  * (kubernetes-models: validators generated from the Kubernetes OpenAPI document), the
- * prometheus-operator ServiceMonitor against a schema of the CRD fields deploy/kubernetes uses
- * (stricter than the CRD: a field not listed here is refused until it is added).
+ * prometheus-operator ServiceMonitor and PodMonitor against schemas of the CRD fields
+ * deploy/kubernetes uses (stricter than the CRDs: a field not listed here is refused until it is
+ * added).
  */
 import { Ajv } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -88,12 +89,51 @@ const serviceMonitorSchema = {
     },
   },
 };
-const validateServiceMonitor = new Ajv({ allErrors: true }).compile(serviceMonitorSchema);
+/** The PodMonitor fields (monitoring.coreos.com/v1 CRD) used: a plain-HTTP scrape of a named pod port. */
+const podMonitorSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { const: 'monitoring.coreos.com/v1' },
+    kind: { const: 'PodMonitor' },
+    metadata: { type: 'object', required: ['name'] },
+    spec: {
+      type: 'object',
+      required: ['selector', 'podMetricsEndpoints'],
+      additionalProperties: false,
+      properties: {
+        selector: serviceMonitorSchema.properties.spec.properties.selector,
+        podMetricsEndpoints: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            required: ['port'],
+            additionalProperties: false,
+            properties: {
+              port: { type: 'string', minLength: 1 },
+              path: { type: 'string', pattern: '^/' },
+              scheme: { enum: ['http', 'https'] },
+              interval: duration,
+              scrapeTimeout: duration,
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const ajv = new Ajv({ allErrors: true });
+const CRD_VALIDATORS = {
+  ServiceMonitor: ajv.compile(serviceMonitorSchema),
+  PodMonitor: ajv.compile(podMonitorSchema),
+};
 
 export function validate(o: K8sObject): void {
-  if (o.kind === 'ServiceMonitor') {
-    if (!validateServiceMonitor(o))
-      throw new Error(`ServiceMonitor ${o.metadata.name}: ${JSON.stringify(validateServiceMonitor.errors)}`);
+  if (o.kind === 'ServiceMonitor' || o.kind === 'PodMonitor') {
+    const check = CRD_VALIDATORS[o.kind];
+    if (!check(o)) throw new Error(`${o.kind} ${o.metadata.name}: ${JSON.stringify(check.errors)}`);
     return;
   }
   const model = MODELS[`${o.apiVersion}/${o.kind}`];

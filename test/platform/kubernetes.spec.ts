@@ -12,7 +12,7 @@ import { containers, render, type K8sObject } from './kustomize.js';
  * deploy/kubernetes without a cluster: every kustomization (base and overlays) is rendered by
  * ./kustomize.ts (a subset of kustomize, see there) and every object is validated against the
  * Kubernetes API schemas (kubernetes-models: validators generated from the Kubernetes OpenAPI
- * document) or, for the prometheus-operator ServiceMonitor, against a schema of the CRD fields
+ * document) or, for the prometheus-operator ServiceMonitor and PodMonitor, against schemas of the CRD fields
  * used here. Then the manifests must agree with the config schema (the mounted refgraph.yaml
  * passes parseConfig with exactly the environment the Deployment gives) and with the image
  * (Dockerfile user, port, data directory, health paths). Those schemas do not forbid unknown
@@ -23,7 +23,7 @@ const ROOT = join('deploy', 'kubernetes');
 const KUSTOMIZATIONS = { base: join(ROOT, 'base'), production: join(ROOT, 'overlays', 'production') };
 
 /** The image's facts, from the Dockerfile's runtime stage. */
-function image(): { user: string; env: Record<string, string>; expose: number; healthPath: string } {
+function image(): { user: string; env: Record<string, string>; expose: number[]; healthPath: string } {
   const text = readFileSync('Dockerfile', 'utf8').replace(/\\\n/g, ' ');
   const runtime = text.slice(text.lastIndexOf('\nFROM '));
   const env = Object.fromEntries(
@@ -34,7 +34,7 @@ function image(): { user: string; env: Record<string, string>; expose: number; h
   return {
     user: /^USER (\S+)$/m.exec(runtime)![1]!,
     env,
-    expose: Number(/^EXPOSE (\d+)$/m.exec(runtime)![1]),
+    expose: /^EXPOSE ([\d ]+)$/m.exec(runtime)![1]!.trim().split(/\s+/).map(Number),
     healthPath: /^HEALTHCHECK .*'(\/[a-z]+)'/m.exec(runtime)![1]!,
   };
 }
@@ -114,6 +114,7 @@ describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir
         'NetworkPolicy',
         'NetworkPolicy',
         'PodDisruptionBudget',
+        'PodMonitor',
         'Service',
         'ServiceAccount',
         'ServiceMonitor',
@@ -145,8 +146,10 @@ describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir
       expect(config.databaseUrl).toBeDefined();
       // More than one api replica: /v2/token tokens must verify on every replica.
       expect(config.registryView.tokenSecret).toBeDefined();
-      if (role === 'api')
-        expect(c.ports!.find((p) => p.name === 'http')!.containerPort).toBe(config.server.port);
+      // The api listens on server.port, the worker role's own listener on worker.port.
+      expect(c.ports!.find((p) => p.name === 'http')!.containerPort).toBe(
+        role === 'api' ? config.server.port : config.worker.port,
+      );
     }
     const tls = containerConfig(objects, api, main(api)).server.tls;
     expect(tls !== undefined).toBe(name === 'production');
@@ -156,8 +159,8 @@ describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir
     const img = image();
     const c = main(api);
     const config = containerConfig(objects, api, c);
-    expect(Number(img.env.PORT)).toBe(img.expose);
-    expect(c.ports).toEqual([{ name: 'http', containerPort: img.expose, protocol: 'TCP' }]);
+    expect(img.expose).toEqual([Number(img.env.PORT), Number(img.env.WORKER_PORT)]);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: Number(img.env.PORT), protocol: 'TCP' }]);
     const scheme = config.server.tls ? 'HTTPS' : 'HTTP';
     expect(c.startupProbe!.httpGet).toEqual({ path: img.healthPath, port: 'http', scheme });
     expect(c.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http', scheme });
@@ -165,6 +168,29 @@ describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir
     const health = readFileSync('apps/server/src/health/health.controller.ts', 'utf8');
     for (const route of ['healthz', 'readyz', 'metrics'])
       expect(health).toMatch(new RegExp(`@Access\\('public'\\)\\s+@Get\\('${route}'\\)`));
+
+    // The worker's own listener: plain HTTP in every overlay (it serves no data, and the TLS
+    // certificate is the api's), on the port its config and the image name.
+    const w = main(worker);
+    const workerConfig = containerConfig(objects, worker, w);
+    expect(w.ports).toEqual([{ name: 'http', containerPort: workerConfig.worker.port, protocol: 'TCP' }]);
+    expect(Number(img.env.WORKER_PORT)).toBe(workerConfig.worker.port);
+    expect(w.startupProbe!.httpGet).toEqual({ path: '/healthz', port: 'http', scheme: 'HTTP' });
+    expect(w.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http', scheme: 'HTTP' });
+    expect(w.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTP' });
+    const listener = readFileSync('apps/server/src/health/worker-listener.ts', 'utf8');
+    expect(listener).toMatch(/const config = routeAccess\('public'\);/);
+    for (const route of ['healthz', 'readyz', 'metrics'])
+      expect(listener).toMatch(new RegExp(`app\\.get\\('/${route}', \\{ config \\}`));
+    const podMonitor = find(objects, 'PodMonitor', 'refgraph-worker').spec as {
+      selector: { matchLabels: Record<string, string> };
+      podMetricsEndpoints: { port: string; path: string; scheme: string }[];
+    };
+    expect(podMonitor.podMetricsEndpoints).toMatchObject([
+      { port: 'http', path: '/metrics', scheme: 'http' },
+    ]);
+    expect(selects(podMonitor.selector.matchLabels, podLabels(worker))).toBe(true);
+    expect(selects(podMonitor.selector.matchLabels, podLabels(api))).toBe(false);
     if (config.server.tls) {
       // The certificate files are in a mounted Secret volume.
       for (const file of [config.server.tls.certFile, config.server.tls.keyFile]) {
@@ -262,7 +288,10 @@ describe.each(Object.entries(KUSTOMIZATIONS))('deploy/kubernetes %s', (name, dir
       );
     expect(covered(api)).toHaveLength(1);
     expect(covered(worker)).toHaveLength(1);
-    expect((covered(worker)[0]!.spec as { ingress: unknown[] }).ingress).toEqual([]);
+    // The worker takes connections on its probes-and-metrics port only.
+    expect((covered(worker)[0]!.spec as { ingress: unknown[] }).ingress).toEqual([
+      { ports: [{ port: 'http', protocol: 'TCP' }] },
+    ]);
     for (const d of deployments)
       expect(podSpec(d).volumes.every((v) => !v.configMap || v.configMap.name === 'refgraph-config')).toBe(
         true,
@@ -295,6 +324,9 @@ describe('deploy/kubernetes overlays', () => {
     const monitor = structuredClone(find(render(KUSTOMIZATIONS.base), 'ServiceMonitor', 'refgraph'));
     (monitor.spec as { endpoints: unknown[] }).endpoints = [];
     expect(() => validate(monitor)).toThrow(/ServiceMonitor/);
+    const podMonitor = structuredClone(find(render(KUSTOMIZATIONS.base), 'PodMonitor', 'refgraph-worker'));
+    (podMonitor.spec as { podMetricsEndpoints: unknown[] }).podMetricsEndpoints = [{ targetPort: 8081 }];
+    expect(() => validate(podMonitor)).toThrow(/PodMonitor/);
   });
 
   it('the renderer refuses a patch that matches nothing and a kustomize feature it does not implement', () => {
@@ -364,7 +396,7 @@ describe('the roles as deploy/kubernetes/base runs them', () => {
     expect(await api.kill('SIGTERM')).toBe('exit 0');
   }, 120_000);
 
-  it('the worker starts from the same files, schedules the configured reconcile and stops on SIGTERM', async () => {
+  it('the worker starts from the same files, answers its probes and scrape, schedules the reconcile and stops on SIGTERM', async () => {
     const objects = render(KUSTOMIZATIONS.base);
     const d = find(objects, 'Deployment', 'refgraph-worker');
     const c = main(d);
@@ -381,6 +413,36 @@ describe('the roles as deploy/kubernetes/base runs them', () => {
       `SELECT key, run_at > now() + interval '50 minutes' AS due FROM graphile_worker.jobs WHERE key IS NOT NULL`,
     );
     expect(jobs.filter((j) => j.key.includes('main'))).toEqual([expect.objectContaining({ due: true })]);
+    const probes = [c.startupProbe!, c.livenessProbe!, c.readinessProbe!].map((p) => p.httpGet.path);
+    const answers = await Promise.all(
+      probes.map(async (path) => {
+        const res = await fetch(`${worker.url}${path}`);
+        return { path, status: res.status, body: (await res.json()) as Record<string, unknown> };
+      }),
+    );
+    expect(answers.map((a) => [a.path, a.status])).toEqual(probes.map((p) => [p, 200]));
+    expect(answers[2]!.body).toMatchObject({
+      status: 'ready',
+      database: true,
+      worker: 'running',
+      workerPresence: true,
+    });
+    const metrics = await fetch(`${worker.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^# TYPE refgraph_jobs_done_total counter$/m);
+    // Nothing but the three: no api, webhook, UI or GraphQL route answers on the worker's port.
+    for (const [method, path] of [
+      ['GET', '/'],
+      ['GET', '/api/v1/policies'],
+      ['POST', '/webhooks/main'],
+      ['POST', '/graphql'],
+      ['GET', '/v2/'],
+    ] as const)
+      expect([method, path, (await fetch(`${worker.url}${path}`, { method })).status]).toEqual([
+        method,
+        path,
+        404,
+      ]);
     expect(worker.hasExited()).toBe(false);
     expect(await worker.kill('SIGTERM')).toBe('exit 0');
   }, 120_000);

@@ -17,7 +17,9 @@ import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import { AppModule } from './app.module.js';
 import { declaredAccess, type Access } from './auth/access.js';
-import { installAuth } from './auth/auth.hook.js';
+import { installAuth, warnWhenOpen } from './auth/auth.hook.js';
+import { createWorkerListener } from './health/worker-listener.js';
+import type { FastifyInstance } from 'fastify';
 import { installResponseCap } from './graphql/response-cap.js';
 import { firstRunRoutes } from './first-run.js';
 import { AllErrorsFilter } from './http/errors.js';
@@ -48,12 +50,17 @@ export interface RegisteredRoute {
 export interface RunningApp {
   runtime: Runtime;
   app?: NestFastifyApplication;
+  /** The worker role's probes-and-metrics listener (only when the process runs no api). */
+  workerListener?: FastifyInstance;
   worker?: Runner;
   /** Every route registered on the HTTP server with its declared access, for the route-policy walk. */
   routes: RegisteredRoute[];
   /** Re-queues stale results when the trust policy changes at run time (worker role). */
   trustChanges?: StaleVerificationRequeuer;
-  /** Listens on config.server.port (0 picks a free one) and returns the base URL. */
+  /**
+   * Listens on config.server.port (config.worker.port for the worker role's listener; 0 picks a
+   * free one) and returns the base URL.
+   */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -66,6 +73,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
   const { config, logger } = runtime;
 
   let app: NestFastifyApplication | undefined;
+  let workerListener: FastifyInstance | undefined;
   let worker: Runner | undefined;
   let trustChanges: StaleVerificationRequeuer | undefined;
   let stopListening: (() => void) | undefined;
@@ -95,6 +103,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url, access });
       });
       const oci = new OciTokens(runtime.authenticator, config.registryView);
+      warnWhenOpen(runtime.authenticator, logger);
       installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci);
       installResponseCap(fastify, config.graphql.maxResponseBytes, logger);
       firstRunRoutes(fastify);
@@ -109,6 +118,8 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       await app.register(oci.routes(view.countToken));
       await app.register(referrersRoutes(runtime.referrers, runtime.catalog, view));
       await app.init();
+    } else {
+      workerListener = await createWorkerListener(runtime, routes);
     }
     if (role !== 'api' && config.worker.enabled) {
       worker = await startQueueWorker({
@@ -145,7 +156,9 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
     await runtime.trustRefresher?.stop();
     await trustChanges?.close();
     await app?.close().catch(() => undefined);
+    await workerListener?.close().catch(() => undefined);
     await runtime.replicas?.close();
+    await runtime.primaryReads.close();
     await runtime.db.close().catch(() => undefined);
     throw err;
   }
@@ -153,10 +166,17 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
   return {
     runtime,
     app,
+    workerListener,
     worker,
     routes,
     trustChanges,
     async listen() {
+      if (workerListener) {
+        await workerListener.listen({ port: config.worker.port, host: config.worker.host });
+        const addr = workerListener.server.address();
+        const port = typeof addr === 'object' && addr ? addr.port : config.worker.port;
+        return `http://127.0.0.1:${port}`;
+      }
       if (!app) return '';
       await app.listen({ port: config.server.port, host: config.server.host });
       const addr = app.getHttpServer().address();
@@ -168,9 +188,12 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       await runtime.trustRefresher?.stop();
       await trustChanges?.close();
       await app?.close();
+      // Closed after the drain: /readyz says "stopping" while jobs finish.
       await worker?.stop();
+      await workerListener?.close();
       runtime.lines.flush();
       await runtime.replicas?.close();
+      await runtime.primaryReads.close();
       await runtime.db.close();
     },
   };

@@ -45,8 +45,13 @@ async function main(): Promise<void> {
 
   const running = await createApp({ config, databaseUrl, logger, role });
   const url = await running.listen();
-  logger.info({ url, role }, `refgraph started at ${url || '(worker only, no HTTP)'}`);
-  if (url) {
+  logger.info(
+    { url, role },
+    role === 'worker'
+      ? `refgraph started at ${url} (worker: /healthz, /readyz and /metrics only)`
+      : `refgraph started at ${url}`,
+  );
+  if (role !== 'worker') {
     const lines = startupLines(
       url,
       config,

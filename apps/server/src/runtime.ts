@@ -14,6 +14,8 @@ import {
 } from '#ingest';
 import { RegistryClient } from '#registry';
 import {
+  BoundedReads,
+  DEFAULT_READ_BOUNDS,
   Database,
   GraphRepository,
   InboxRepository,
@@ -46,9 +48,12 @@ export interface Runtime {
   db: Database;
   /**
    * What the read model reads from: the replicas in rotation (api role with replicas configured),
-   * else the primary. Only ReadRepository, ReferrersRepository and RegistryViewRepository use it.
+   * else the primary's bounded read pool. Only ReadRepository, ReferrersRepository and
+   * RegistryViewRepository use it; every statement is time-bounded (config.reads).
    */
   readDb: ReadSource;
+  /** The primary's bounded read pool (the replicas' fallback, and the subscriptions' reads). */
+  primaryReads: BoundedReads;
   /** The replica chooser and its lag checks, when replicas are configured for this process. */
   replicas?: ReadReplicas;
   logger: Logger;
@@ -119,6 +124,10 @@ export async function buildRuntime(
   const graph = new GraphRepository(db);
   const inbox = new InboxRepository(db, config.worker.maxAttempts);
   const syncs = new SyncRepository(db);
+  const bounds = config.reads ?? DEFAULT_READ_BOUNDS;
+  // Its own pool: statement_timeout is set per connection, and writes, jobs and migrations on the
+  // main pool must not inherit the read bound.
+  const primaryReads = new BoundedReads(databaseUrl, bounds, 'primary');
   const replicaUrls = options.replicas === false ? [] : (config.readReplicas?.urls ?? []);
   let replicas: ReadReplicas | undefined;
   if (replicaUrls.length) {
@@ -128,14 +137,16 @@ export async function buildRuntime(
         urls: replicaUrls,
         maxLagSeconds: config.readReplicas!.maxLagSeconds,
         checkIntervalMs: config.readReplicas!.checkIntervalMs,
+        bounds,
       },
       replicaMetrics(metrics.registry),
+      primaryReads,
     );
     // Measured before the first request: until then every read goes to the primary.
     await replicas.start();
     logger.info({ replicas: replicas.status() }, 'read replicas');
   }
-  const readDb: ReadSource = replicas ?? db;
+  const readDb: ReadSource = replicas ?? primaryReads;
   const read = new ReadRepository(readDb);
   const trust = new TrustRepository(db);
   const { currentTrust, trustRefresher } = await startTrust(config, logger, metrics);
@@ -151,6 +162,7 @@ export async function buildRuntime(
     limiter: new RateLimiter(config.server.rateLimitPerMinute),
     db,
     readDb,
+    primaryReads,
     replicas,
     logger,
     lines,
@@ -164,7 +176,7 @@ export async function buildRuntime(
     read,
     answers,
     primaryAnswers: replicas
-      ? new Answers(new ReadRepository(db), catalog, config.policies, trustVersion)
+      ? new Answers(new ReadRepository(primaryReads), catalog, config.policies, trustVersion)
       : answers,
     currentTrust,
     get trustVersion() {

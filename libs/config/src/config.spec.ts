@@ -163,3 +163,12 @@ describe('outbound isolation and caps', () => {
     expect(() => parseConfig({ limits: { layersPerArtifact: 0 } }, {})).toThrow(/limits\.layersPerArtifact/);
   });
 });
+
+describe('worker.port', () => {
+  it('is 8081 unless configured; WORKER_PORT overrides the file', () => {
+    expect(parseConfig({}, {}).worker).toMatchObject({ port: 8081, host: '0.0.0.0' });
+    expect(parseConfig({ worker: { port: 9100 } }, {}).worker.port).toBe(9100);
+    expect(parseConfig({ worker: { port: 9100 } }, { WORKER_PORT: '9200' }).worker.port).toBe(9200);
+    expect(() => parseConfig({}, { WORKER_PORT: 'x' })).toThrow(/WORKER_PORT: "x" is not a port number/);
+  });
+});

@@ -6,6 +6,7 @@ import {
   configSchema,
   type LimitsConfig,
   type ReadReplicasConfig,
+  type ReadTimeoutsConfig,
   type ParsedConfig,
   type RegistryKind,
 } from './schema.js';
@@ -53,6 +54,8 @@ export interface RefgraphConfig {
   databaseUrl?: string;
   /** Absent in hand-built configs: no replicas, every read goes to the primary. */
   readReplicas?: ReadReplicasConfig;
+  /** Absent in hand-built configs: DEFAULT_READ_TIMEOUTS apply. */
+  reads?: ReadTimeoutsConfig;
   registries: RegistryConfig[];
 }
 
@@ -189,6 +192,13 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
       problems.push(`PORT: "${env.PORT}" is not a port number`);
     else server.port = port;
   }
+  const worker = { ...cfg.worker };
+  if (env.WORKER_PORT !== undefined) {
+    const port = Number(env.WORKER_PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      problems.push(`WORKER_PORT: "${env.WORKER_PORT}" is not a port number`);
+    else worker.port = port;
+  }
   if (env.LOG_LEVEL) {
     const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
     const level = levels.find((l) => l === env.LOG_LEVEL);
@@ -207,7 +217,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
   if (problems.length) throw new ConfigError(`${source}: ${problems.join('; ')}`);
   return {
     server,
-    worker: cfg.worker,
+    worker,
     sync: cfg.sync,
     trust: cfg.trust.tuf
       ? {
@@ -225,6 +235,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
       ...cfg.database.readReplicas,
       urls,
     },
+    reads: cfg.database.reads,
     registries,
   };
 }

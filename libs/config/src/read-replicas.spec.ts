@@ -30,3 +30,20 @@ describe('database.readReplicas', () => {
     expect(() => parseConfig({ database: { readReplicas: { maxLag: 3 } } }, {})).toThrow(ConfigError);
   });
 });
+
+describe('database.reads', () => {
+  it('bounds every read statement: 2 s on the server, 2.5 s on the client, unless configured', () => {
+    expect(parseConfig({}, {}).reads).toEqual({ statementTimeoutMs: 2000, answerTimeoutMs: 2500 });
+    expect(
+      parseConfig({ database: { reads: { statementTimeoutMs: 500, answerTimeoutMs: 800 } } }, {}).reads,
+    ).toEqual({ statementTimeoutMs: 500, answerTimeoutMs: 800 });
+  });
+
+  it('refuses a client bound below the server one, zero, and unknown fields', () => {
+    expect(() =>
+      parseConfig({ database: { reads: { statementTimeoutMs: 3000, answerTimeoutMs: 1000 } } }, {}),
+    ).toThrow(/database\.reads\.answerTimeoutMs: answerTimeoutMs must be at least statementTimeoutMs/);
+    expect(() => parseConfig({ database: { reads: { statementTimeoutMs: 0 } } }, {})).toThrow(ConfigError);
+    expect(() => parseConfig({ database: { reads: { timeoutMs: 100 } } }, {})).toThrow(ConfigError);
+  });
+});

@@ -285,6 +285,26 @@ const readReplicas = z
 
 const defaultReadReplicas = () => ({ urls: [] as string[], maxLagSeconds: 10, checkIntervalMs: 2000 });
 
+/**
+ * Time bounds of every read-model statement (README "Read timeouts"), on the primary and on each
+ * replica. Postgres cancels a statement past statementTimeoutMs (statement_timeout); a server
+ * that stops answering altogether (a frozen host cannot enforce its own timeout) is given up on
+ * after answerTimeoutMs, for connecting and for each statement.
+ */
+const reads = z
+  .object({
+    statementTimeoutMs: z.number().int().min(1).max(600_000).default(2000),
+    answerTimeoutMs: z.number().int().min(1).max(600_000).default(2500),
+  })
+  .strict()
+  // The server's own cancel comes first and keeps the connection; the client bound is the backstop.
+  .refine((r) => r.answerTimeoutMs >= r.statementTimeoutMs, {
+    message: 'answerTimeoutMs must be at least statementTimeoutMs',
+    path: ['answerTimeoutMs'],
+  });
+
+const defaultReads = () => ({ statementTimeoutMs: 2000, answerTimeoutMs: 2500 });
+
 export const configSchema = z
   .object({
     server: z
@@ -331,9 +351,22 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(256).default(8),
         maxAttempts: z.number().int().min(1).max(100).default(12),
         pollIntervalMs: z.number().int().min(50).default(2000),
+        /**
+         * The worker role's own HTTP listener (probes and metrics only; WORKER_PORT overrides the
+         * port). Plain HTTP: it serves no data. Unused when the process also runs the api.
+         */
+        port: z.number().int().min(0).max(65535).default(8081),
+        host: z.string().default('0.0.0.0'),
       })
       .strict()
-      .default({ enabled: true, concurrency: 8, maxAttempts: 12, pollIntervalMs: 2000 }),
+      .default({
+        enabled: true,
+        concurrency: 8,
+        maxAttempts: 12,
+        pollIntervalMs: 2000,
+        port: 8081,
+        host: '0.0.0.0',
+      }),
     sync: z
       .object({
         /** Seconds between reconcile runs of every registry; 0 turns the periodic reconcile off. */
@@ -364,9 +397,9 @@ export const configSchema = z
       tokenTtlSeconds: 300,
     }),
     database: z
-      .object({ readReplicas: readReplicas.default(defaultReadReplicas) })
+      .object({ readReplicas: readReplicas.default(defaultReadReplicas), reads: reads.default(defaultReads) })
       .strict()
-      .default(() => ({ readReplicas: defaultReadReplicas() })),
+      .default(() => ({ readReplicas: defaultReadReplicas(), reads: defaultReads() })),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -433,3 +466,4 @@ export type AuthConfig = ParsedConfig['auth'];
 export type LimitsConfig = ParsedConfig['limits'];
 export type RegistryViewConfigInput = ParsedConfig['registryView'];
 export type ReadReplicasConfig = ParsedConfig['database']['readReplicas'];
+export type ReadTimeoutsConfig = ParsedConfig['database']['reads'];

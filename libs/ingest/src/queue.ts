@@ -74,6 +74,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<Runner
   const stallMs = opts.stallMs ?? Math.max(MIN_STALL_MS, 5 * opts.pollInterval);
   const presence = new WorkerPresence(opts.pool, {
     onError: (err) => log('warn', 'worker presence', { error: String(err) }),
+    onHeld: (held) => health.presenceHeld(held),
   });
   const events: WorkerEvents = new EventEmitter();
 

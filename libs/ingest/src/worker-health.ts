@@ -15,10 +15,15 @@ export interface WorkerHealthSnapshot {
   restarts: number;
   /** Jobs picked up since start-up. */
   pickups: number;
+  /**
+   * Whether the runner's presence lock is held (libs/store/src/jobs/worker-presence.ts): without
+   * it other workers take this one for dead and hand its locked jobs out again.
+   */
+  presence: boolean;
 }
 
 export class WorkerHealth {
-  private current: WorkerHealthSnapshot = { state: 'off', restarts: 0, pickups: 0 };
+  private current: WorkerHealthSnapshot = { state: 'off', restarts: 0, pickups: 0, presence: false };
 
   /** Ready unless this process runs a job runner that is not taking jobs. */
   get ready(): boolean {
@@ -35,6 +40,10 @@ export class WorkerHealth {
 
   restarted(): void {
     this.current.restarts++;
+  }
+
+  presenceHeld(held: boolean): void {
+    this.current.presence = held;
   }
 
   pickedUp(): void {

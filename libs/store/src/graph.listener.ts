@@ -52,6 +52,11 @@ export class GraphListener {
     return this.client !== undefined;
   }
 
+  /** In-process subscribers attached now (a subscription counts from the moment it receives). */
+  get subscribers(): number {
+    return this.handlers.size;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);

@@ -24,3 +24,4 @@ export * from './jobs/jobs.js';
 export * from './jobs/worker-presence.js';
 export * from './errors.js';
 export * from './read/replicas.js';
+export * from './read/bounded-reads.js';

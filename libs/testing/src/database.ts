@@ -76,10 +76,18 @@ function handle(name: string): TestDatabase {
   };
 }
 
+/**
+ * A test database's name: it carries the run's id, so that on a shared server only this run, or
+ * a later one once this run is over, drops it (global-setup.ts).
+ */
+function testDatabaseName(): string {
+  return `refgraph_t_${process.env.REFGRAPH_TEST_RUN_ID ?? 'local'}_${randomBytes(6).toString('hex')}`;
+}
+
 /** A fresh database with every migration applied, cloned from the run's template. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = await ensureTemplate();
-  const name = `refgraph_t_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName();
   // CREATE DATABASE ... TEMPLATE fails while another session is connected to the template.
   await withAdmin(async (c) => {
     await c.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK_KEY]);
@@ -94,7 +102,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** An empty database (no migrations), for tests of the migrator itself. */
 export async function createEmptyDatabase(): Promise<TestDatabase> {
-  const name = `refgraph_t_${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName();
   await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
   return handle(name);
 }

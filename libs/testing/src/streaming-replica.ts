@@ -3,7 +3,7 @@
 // binaries, on free loopback ports in temporary directories. Postgres refuses to run as root, so
 // as root every server command runs as the `postgres` OS user, which owns the directories.
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp, appendFile, rm } from 'node:fs/promises';
+import { chown, mkdtemp, appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +22,13 @@ export interface StreamingPair {
   standbyUrl: string;
   /** Stops the standby (`pg_ctl stop -m fast`). */
   stopStandby(): Promise<void>;
+  /**
+   * SIGSTOPs a server's postmaster and every process it started: the host is frozen, connections
+   * are accepted by the kernel and never answered, and no statement_timeout can fire. thaw()
+   * (SIGCONT) must follow, also when the test fails. Returns how many processes were stopped.
+   */
+  freeze(server: 'primary' | 'standby'): Promise<number>;
+  thaw(server: 'primary' | 'standby'): Promise<void>;
   /** Stops both servers and removes their directories. */
   destroy(): Promise<void>;
 }
@@ -72,6 +79,20 @@ async function serverSettings(dir: string, port: number): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/** The postmaster of a data directory (line 1 of postmaster.pid) and the processes it forked. */
+async function serverProcesses(dir: string): Promise<number[]> {
+  const postmaster = Number((await readFile(join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const children: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Field 4 (ppid) follows the command name in parentheses, which may itself hold spaces.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === postmaster) children.push(Number(entry));
+  }
+  return [postmaster, ...children];
 }
 
 /** Starts a primary, migrates it as libs/testing/src/database.ts does, and a standby streaming from it. */
@@ -129,11 +150,40 @@ export async function startStreamingPair(): Promise<StreamingPair> {
     await serverSettings(standbyDir, standbyPort);
     await pgBin(!!owner, 'pg_ctl', ['-D', standbyDir, '-l', join(root, 'standby.log'), '-w', 'start']);
     started.push(standbyDir);
+    const frozen = new Map<string, number[]>();
+    const dirOf = (server: 'primary' | 'standby') => (server === 'primary' ? primaryDir : standbyDir);
+    const thaw = async (server: 'primary' | 'standby') => {
+      for (const pid of frozen.get(server) ?? []) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // Gone already.
+        }
+      }
+      frozen.delete(server);
+    };
     return {
       primaryUrl: url(primaryPort),
       standbyUrl: url(standbyPort),
       stopStandby: () => stop(standbyDir),
-      destroy,
+      async freeze(server) {
+        // The postmaster first: once it is stopped it forks nothing new, so the list is complete.
+        const [postmaster, ...children] = await serverProcesses(dirOf(server));
+        process.kill(postmaster!, 'SIGSTOP');
+        frozen.set(server, [postmaster!]);
+        const all = await serverProcesses(dirOf(server));
+        for (const pid of new Set([...children, ...all.slice(1)])) {
+          process.kill(pid, 'SIGSTOP');
+          frozen.get(server)!.push(pid);
+        }
+        return frozen.get(server)!.length;
+      },
+      thaw,
+      async destroy() {
+        await thaw('primary');
+        await thaw('standby');
+        await destroy();
+      },
     };
   } catch (err) {
     await destroy();

@@ -1,5 +1,18 @@
-import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import {
+  Body,
+  Catch,
+  Controller,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  UseFilters,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import type { Answers, Viewer } from '#answers';
+import { ReadTimeoutError } from '#store';
 import { CallerView } from '../http/scope.js';
 import { ANSWERS } from '../tokens.js';
 import { PolicyParams, ProviderRequest } from './schemas.js';
@@ -23,6 +36,19 @@ function response(items: Item[], systemError = '') {
 }
 
 /**
+ * A read past its time bound fails the whole request as a systemError (Gatekeeper denies on it,
+ * examples/gatekeeper/constraint-template.yaml): never items for some keys and not others. Every
+ * other error takes the global filter's way.
+ */
+@Catch(ReadTimeoutError)
+export class GatekeeperTimeoutFilter implements ExceptionFilter {
+  catch(exception: ReadTimeoutError, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    void reply.status(200).send(response([], `refgraph could not answer in time: ${exception.message}`));
+  }
+}
+
+/**
  * Gatekeeper external data provider: each key is an image as the pod names it (the registry by its
  * host, Docker Hub when there is none, as a container runtime reads it); each item's value is the
  * named policy's verdict for it. A key refgraph cannot vouch for carries an error and a denying
@@ -30,6 +56,7 @@ function response(items: Item[], systemError = '') {
  * expects.
  */
 @Controller('api/v1/gatekeeper')
+@UseFilters(GatekeeperTimeoutFilter)
 export class GatekeeperController {
   constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
 

@@ -65,6 +65,15 @@ export function limitKey(principal: Principal | undefined, ip: string): string {
   return !principal || principal.kind === 'anonymous' ? `ip:${ip}` : `p:${principal.name}`;
 }
 
+/** The start-up warning of an api that serves reads to anyone (no `auth:` section). */
+export function warnWhenOpen(auth: Authenticator, logger: Logger): void {
+  if (!auth.enabled) {
+    logger.warn(
+      'no API tokens or OIDC issuer configured: all reads are open to anyone who can reach refgraph; admin routes are disabled (configure auth.tokens)',
+    );
+  }
+}
+
 /**
  * One onRequest hook in front of every route (Nest controllers, plain Fastify routes, GraphQL):
  * reads the access policy the matched route declares (see access.ts), authenticates the caller,
@@ -78,11 +87,6 @@ export function installAuth(
   logger: Logger,
   oci?: OciTokens,
 ): void {
-  if (!auth.enabled) {
-    logger.warn(
-      'no API tokens or OIDC issuer configured: all reads are open to anyone who can reach refgraph; admin routes are disabled (configure auth.tokens)',
-    );
-  }
   // Registered before the websocket server's own listener (installAuth runs before GraphQL is
   // set up), so the mark exists when the handshake is routed through this hook.
   const handshakes = new WeakSet<IncomingMessage>();

@@ -3,8 +3,8 @@ import { Catch, HttpException, Inject, type ExceptionFilter } from '@nestjs/comm
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { NotFoundError, ReferenceError } from '#answers';
-import { isInputError } from '#store';
-import { INPUT_MESSAGE } from '../http/errors.js';
+import { isInputError, isReadTimeout } from '#store';
+import { INPUT_MESSAGE, READ_TIMEOUT_MESSAGE } from '../http/errors.js';
 import { LOGGER } from '../tokens.js';
 
 /** Codes in `extensions.code`; clients branch on these, never on messages. */
@@ -21,6 +21,7 @@ export type GraphqlErrorCode =
   | 'RESPONSE_TOO_LARGE'
   | 'GRAPHQL_PARSE_FAILED'
   | 'GRAPHQL_VALIDATION_FAILED'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 /** A caller's mistake, reported as is with its code. */
@@ -46,6 +47,8 @@ export function toClientError(err: unknown, logger: Logger): GraphQLError {
   if (err instanceof NotFoundError) return new GraphqlInputError(err.message, 'NOT_FOUND');
   if (err instanceof ReferenceError) return new GraphqlInputError(err.message, 'INVALID_REFERENCE');
   if (isInputError(err)) return new GraphqlInputError(INPUT_MESSAGE, 'BAD_USER_INPUT');
+  if (isReadTimeout(err))
+    return new GraphQLError(READ_TIMEOUT_MESSAGE, { extensions: { code: 'UNAVAILABLE' } });
   if (err instanceof HttpException && err.getStatus() < 500) {
     return new GraphqlInputError(err.message, httpCode(err.getStatus()));
   }

@@ -2,7 +2,9 @@ import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nest
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { NotFoundError, ReferenceError } from '#answers';
-import { isInputError } from '#store';
+import { isInputError, isReadTimeout } from '#store';
+
+export const READ_TIMEOUT_MESSAGE = 'the database did not answer in time; no answer is given';
 
 export const INPUT_MESSAGE = 'a parameter holds characters refgraph cannot search for (such as NUL)';
 
@@ -53,6 +55,15 @@ export class AllErrorsFilter implements ExceptionFilter {
       // A parameter Postgres cannot compare or store (a NUL character, an invalid byte): the
       // caller's input, never a server fault.
       void reply.status(400).send(errorBody('invalid_input', INPUT_MESSAGE, requestId));
+      return;
+    }
+    if (isReadTimeout(exception)) {
+      // No answer rather than a partial one: policy engines deny on a non-200 (fail closed).
+      this.logger.warn({ requestId, url: request.url, target: exception.target }, exception.message);
+      void reply
+        .status(503)
+        .header('retry-after', '1')
+        .send(errorBody('unavailable', READ_TIMEOUT_MESSAGE, requestId));
       return;
     }
     if (exception instanceof HttpException) {

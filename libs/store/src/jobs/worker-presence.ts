@@ -11,6 +11,8 @@ export interface WorkerPresenceOptions {
   graceSeconds?: number;
   sweepIntervalMs?: number;
   onError?: (err: unknown) => void;
+  /** Told each time the presence connection is won (its locks taken) or lost. */
+  onHeld?: (held: boolean) => void;
 }
 
 /**
@@ -95,6 +97,7 @@ export class WorkerPresence {
     // ordered: a database stopped next would otherwise terminate it mid-close, as an error.
     const client = this.client;
     this.client = undefined;
+    this.opts.onHeld?.(false);
     if (!client) return;
     let timer: NodeJS.Timeout | undefined;
     const closed = new Promise<void>((resolve) => {
@@ -126,6 +129,7 @@ export class WorkerPresence {
         this.lost(err);
         throw err;
       });
+      if (this.client === client) this.opts.onHeld?.(true);
     })().finally(() => {
       this.connecting = undefined;
     });
@@ -144,6 +148,7 @@ export class WorkerPresence {
     const client = this.client;
     this.client = undefined;
     client?.release(err instanceof Error ? err : true);
+    if (client) this.opts.onHeld?.(false);
     this.opts.onError?.(err);
   }
 }

@@ -2,8 +2,9 @@
 // replica in rotation (round robin) and to the primary when none is. Only the read repositories
 // (ReadRepository, ReferrersRepository, RegistryViewRepository) are built on it; writes and reads
 // that must see their own writes use the primary's Database directly.
-import pg from 'pg';
+import type pg from 'pg';
 import type { Database } from '../database.js';
+import { BoundedReads, DEFAULT_READ_BOUNDS, isReadTimeout, type ReadBounds } from './bounded-reads.js';
 
 /** What a read repository needs of a database: one `query` per statement. */
 export interface ReadQueryable {
@@ -25,6 +26,8 @@ export interface ReplicaOptions {
   /** How often each replica's lag is measured. */
   checkIntervalMs: number;
   maxConnections?: number;
+  /** Time bounds of every statement on a replica (default DEFAULT_READ_BOUNDS). */
+  bounds?: ReadBounds;
 }
 
 /** One replica as /readyz and the metrics report it. */
@@ -45,7 +48,7 @@ export interface ReplicaMetrics {
 
 interface Replica {
   name: string;
-  pool: pg.Pool;
+  reads: BoundedReads;
   status: ReplicaStatus;
   /** Statements sent to it (for tests and the metrics). */
   queries: number;
@@ -65,10 +68,12 @@ export function replicaName(url: string): string {
 
 /**
  * Errors after which a read is retried on the primary: the replica is unreachable or shutting
- * down (no SQLSTATE, class 08, 57P*, 53*), or cancelled a statement in conflict with recovery
- * (40001). A statement's own error (bad input, class 22/42) is returned as it is.
+ * down (no SQLSTATE, class 08, 57P*, 53*), gave no answer within its read bounds (a hung or
+ * frozen replica), or cancelled a statement in conflict with recovery (40001). A statement's own
+ * error (bad input, class 22/42) is returned as it is.
  */
 function replicaFault(err: unknown): boolean {
+  if (isReadTimeout(err)) return true;
   const code = (err as { code?: unknown })?.code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return code.startsWith('08') || code.startsWith('57P') || code.startsWith('53') || code === '40001';
@@ -96,10 +101,15 @@ export class ReadReplicas implements ReadSource {
   /** Statements the primary answered for the read model. */
   primaryQueries = 0;
 
+  /**
+   * `primary` is measured for the lag checks; `fallback` answers reads no replica takes (default:
+   * the primary's own pool; the api passes the primary's bounded read pool).
+   */
   constructor(
     private readonly primary: Database,
     private readonly options: ReplicaOptions,
     private readonly metrics?: ReplicaMetrics,
+    private readonly fallback: ReadSource = primary,
   ) {
     const seen = new Map<string, number>();
     this.replicas = options.urls.map((url) => {
@@ -107,19 +117,17 @@ export class ReadReplicas implements ReadSource {
       const n = (seen.get(name) ?? 0) + 1;
       seen.set(name, n);
       if (n > 1) name = `${name}#${n}`;
-      const pool = new pg.Pool({
-        connectionString: url,
-        max: options.maxConnections ?? 20,
-        connectionTimeoutMillis: 5000,
-        idleTimeoutMillis: 30000,
-      });
-      // A replica going away must not crash the process; the next check takes it out.
-      pool.on('error', () => undefined);
-      pool.on('connect', (client) => client.on('error', () => undefined));
+      // A replica going away does not crash the process (BoundedReads); the next check takes it out.
+      const reads = new BoundedReads(
+        url,
+        options.bounds ?? DEFAULT_READ_BOUNDS,
+        name,
+        options.maxConnections,
+      );
       // Out of rotation until the first measurement says it is close enough.
       return {
         name,
-        pool,
+        reads,
         queries: 0,
         check: 0,
         status: { name, lagSeconds: null, inRotation: false, reason: 'not measured yet' },
@@ -208,7 +216,11 @@ export class ReadReplicas implements ReadSource {
     let lag: number | null = null;
     let reason: string | undefined;
     try {
-      const { rows } = await r.pool.query<{ recovery: boolean; replayed: string | null; lag: number | null }>(
+      const { rows } = await r.reads.pool.query<{
+        recovery: boolean;
+        replayed: string | null;
+        lag: number | null;
+      }>(
         `SELECT pg_is_in_recovery() AS recovery, pg_last_wal_replay_lsn()::text AS replayed,
                 EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 AS lag`,
       );
@@ -266,7 +278,7 @@ export class ReadReplicas implements ReadSource {
       try {
         r.queries++;
         this.metrics?.query(r.name);
-        return await r.pool.query<R>(textOrConfig as pg.QueryConfig, values);
+        return await r.reads.pool.query<R>(textOrConfig as pg.QueryConfig, values);
       } catch (err) {
         if (!replicaFault(err)) throw err;
         // Reads are safe to repeat: take the replica out until the next check and ask the primary.
@@ -279,7 +291,7 @@ export class ReadReplicas implements ReadSource {
     }
     this.primaryQueries++;
     this.metrics?.query('primary');
-    return this.primary.pool.query<R>(textOrConfig as pg.QueryConfig, values);
+    return this.fallback.pool.query<R>(textOrConfig as pg.QueryConfig, values);
   }
 
   /** Every replica's last measurement, in configuration order. */
@@ -297,6 +309,6 @@ export class ReadReplicas implements ReadSource {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.checking?.catch(() => undefined);
-    await Promise.all(this.replicas.map((r) => r.pool.end().catch(() => undefined)));
+    await Promise.all(this.replicas.map((r) => r.reads.close()));
   }
 }
