@@ -12,7 +12,13 @@ import {
   type TestDatabase,
   type TestRegistry,
 } from '#testing';
-import { eventually, startRefgraph, type StartedRefgraph, localDistribution } from './harness.js';
+import {
+  eventually,
+  localDistribution,
+  readStatementsDuring,
+  startRefgraph,
+  type StartedRefgraph,
+} from './harness.js';
 
 const token = randomBytes(16).toString('hex');
 const SBOM = 'application/spdx+json';
@@ -244,23 +250,14 @@ describe('REST API over a graph built from the real registry', () => {
       'elsewhere.example/demo:v1',
     ];
     const keys = Array.from({ length: 100 }, (_, i) => kinds[i % kinds.length]!);
-    const pool = refgraph.running.runtime.db.pool;
-    let statements = 0;
-    const original = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    pool.query = ((...args: unknown[]) => {
-      statements++;
-      return original(...args);
-    }) as typeof pool.query;
-    let gk: Awaited<ReturnType<typeof post>>;
-    try {
-      gk = await post('/api/v1/gatekeeper/needs-provenance', {
+    const { statements: sent, result: gk } = await readStatementsDuring(refgraph, () =>
+      post('/api/v1/gatekeeper/needs-provenance', {
         apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
         kind: 'ProviderRequest',
         request: { keys },
-      });
-    } finally {
-      pool.query = original as typeof pool.query;
-    }
+      }),
+    );
+    const statements = sent.length;
     const items = gk.body.response.items as Array<{
       key: string;
       value?: { digest: string };

@@ -225,6 +225,7 @@ describe('OIDC bearer tokens', () => {
   it('closes a GraphQL socket when the token it was opened with expires', async () => {
     const { WebSocket } = createRequire(import.meta.url)('ws') as { WebSocket: unknown };
     const token = await jwt({ exp: Math.floor(Date.now() / 1000) + 2 });
+    const before = subscribers();
     const events: string[] = [];
     const closed = new Promise<{ code: number; reason: string }>((resolve) => {
       const client = createClient({
@@ -232,6 +233,7 @@ describe('OIDC bearer tokens', () => {
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         lazy: false,
+        onNonLazyError: () => undefined,
         connectionParams: { authorization: `Bearer ${token}` },
         on: {
           connected: () => events.push('connected'),
@@ -252,6 +254,8 @@ describe('OIDC bearer tokens', () => {
     // Accepted while the token was valid, then closed by the server with graphql-ws's Forbidden.
     expect(await closed).toEqual({ code: 4403, reason: 'credentials expired' });
     expect(events).toEqual(['connected']);
+    // Its subscription ended on the server too (and before the next test counts subscribers).
+    await eventually(async () => expect(subscribers()).toBe(before));
   });
 });
 

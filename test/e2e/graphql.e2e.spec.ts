@@ -17,7 +17,13 @@ import {
   type TestDatabase,
   type TestRegistry,
 } from '#testing';
-import { eventually, startRefgraph, type StartedRefgraph, localDistribution } from './harness.js';
+import {
+  eventually,
+  localDistribution,
+  readStatementsDuring,
+  startRefgraph,
+  type StartedRefgraph,
+} from './harness.js';
 
 // graphql-ws needs a WebSocket implementation on Node 20; `ws` is the one mercurius itself uses.
 const { WebSocket } = createRequire(import.meta.url)('ws') as { WebSocket: unknown };
@@ -319,25 +325,15 @@ describe('GraphQL over a graph built from the real registry', () => {
   });
 
   it('answers a page of 50 artifacts with referrers and signatures in at most 3 SQL statements', async () => {
-    // Every statement the service sends through its pool while the request runs.
-    const pool = refgraph.running.runtime.db.pool;
-    const statements: string[] = [];
-    const original = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    pool.query = ((...args: unknown[]) => {
-      const q = args[0];
-      statements.push(typeof q === 'string' ? q : String((q as { text?: string }).text));
-      return original(...args);
-    }) as typeof pool.query;
-    let body: Json;
-    try {
-      ({ body } = await gql(`{ artifacts(first: 50) { edges { node {
+    // Every statement the read model sends while the request runs.
+    const { statements, result } = await readStatementsDuring(refgraph, () =>
+      gql(`{ artifacts(first: 50) { edges { node {
           digest kind
           referrers { edges { kind node { digest artifactType signatures { status } } } }
           signatures { status identity artifactDigest }
-        } } } }`));
-    } finally {
-      pool.query = original as typeof pool.query;
-    }
+        } } } }`),
+    );
+    const body: Json = result.body;
     expect(body.errors).toBeUndefined();
     const nodes = body.data.artifacts.edges.map((e: Json) => e.node) as Json[];
     expect(nodes).toHaveLength(50);

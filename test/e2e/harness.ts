@@ -165,6 +165,28 @@ export function forwardable(headers: IncomingHttpHeaders): Record<string, string
 }
 
 /** Polls until `check` passes or the deadline; the last failure is rethrown so it explains itself. */
+/**
+ * The statements the read model sends while `fn` runs (its own time-bounded pool on the primary;
+ * no replicas are configured in these suites), with `fn`'s result.
+ */
+export async function readStatementsDuring<T>(
+  refgraph: StartedRefgraph,
+  fn: () => Promise<T>,
+): Promise<{ statements: string[]; result: T }> {
+  const pool = refgraph.running.runtime.primaryReads.pool;
+  const statements: string[] = [];
+  const original = pool.query;
+  pool.query = ((textOrConfig: string | { text: string }, values?: unknown[]) => {
+    statements.push(typeof textOrConfig === 'string' ? textOrConfig : textOrConfig.text);
+    return original.call(pool, textOrConfig, values);
+  }) as typeof pool.query;
+  try {
+    return { statements, result: await fn() };
+  } finally {
+    pool.query = original;
+  }
+}
+
 export async function eventually<T>(
   check: () => Promise<T>,
   timeoutMs = 30_000,
