@@ -22,6 +22,7 @@ import { createWorkerListener } from './health/worker-listener.js';
 import type { FastifyInstance } from 'fastify';
 import { installResponseCap } from './graphql/response-cap.js';
 import { firstRunRoutes } from './first-run.js';
+import { closeWithin, trackUpgrades } from './http/drain.js';
 import { AllErrorsFilter } from './http/errors.js';
 import { JsonLogger } from './logger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -98,6 +99,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
           : {}),
       });
       const fastify = adapter.getInstance();
+      trackUpgrades(fastify.server);
       fastify.addHook('onRoute', (r) => {
         const access = declaredAccess(r.config);
         for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url, access });
@@ -187,10 +189,11 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       stopListening?.();
       await runtime.trustRefresher?.stop();
       await trustChanges?.close();
-      await app?.close();
+      const drainMs = config.server.drainSeconds * 1000;
+      if (app) await closeWithin(app.getHttpAdapter().getInstance(), () => app.close(), drainMs);
       // Closed after the drain: /readyz says "stopping" while jobs finish.
       await worker?.stop();
-      await workerListener?.close();
+      if (workerListener) await closeWithin(workerListener, () => workerListener.close(), drainMs);
       runtime.lines.flush();
       await runtime.replicas?.close();
       await runtime.primaryReads.close();

@@ -250,6 +250,11 @@ export const configSchema = z
          * client, whatever the header says.
          */
         trustProxy: z.array(proxyAddress).default([]),
+        /**
+         * At shutdown, how long open requests and WebSockets get to finish before their
+         * connections are cut.
+         */
+        drainSeconds: z.number().min(0).max(300).default(10),
       })
       .strict()
       .default({
@@ -259,6 +264,7 @@ export const configSchema = z
         logLevel: 'info',
         rateLimitPerMinute: 60000,
         trustProxy: [],
+        drainSeconds: 10,
       }),
     auth: auth.default({ tokens: [] }),
     worker: z
