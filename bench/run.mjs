@@ -26,13 +26,20 @@ import { pick, runLoad } from './lib/load.mjs';
 import { freePort } from './lib/net.mjs';
 import { migrate, startDatabase } from './lib/postgres.mjs';
 import { startNodeServer } from './lib/proc.mjs';
-import { registryStorage, referrerContent, startRegistryProcess, OCI_INDEX } from './lib/registry.mjs';
+import {
+  registryStorage,
+  referrerContent,
+  startRegistryProcess,
+  OCI_INDEX,
+  OCI_MANIFEST,
+} from './lib/registry.mjs';
 import {
   countStatements,
   explainReferrers,
   sameAnswers,
   sameAsRegistry,
   sameRestAnswers,
+  sameViewBytes,
   waitForEvents,
   webhookRequests,
 } from './lib/checks.mjs';
@@ -427,6 +434,56 @@ async function main() {
     });
     await measure('bare-regsubjects', 'bare fastify + pg, same subjects as the registry', bare, {
       next: referrersReq(regKeys),
+    });
+    await measureRegistryView(content);
+  }
+
+  /**
+   * The registry view (`/v2/<registry>/<repository>/…`) against the registry it fronts, same
+   * requests: manifests by digest (refgraph answers from its store) and blobs (streamed through
+   * from the registry, so the direct GET is the ceiling).
+   */
+  async function measureRegistryView(content) {
+    const referrer = () => {
+      const s = pick(content.subjects);
+      const r = pick(s.referrers);
+      return {
+        repository: s.repository,
+        digest: r.descriptor.digest,
+        layer: JSON.parse(r.bytes).layers[0].digest,
+      };
+    };
+    const manifest = (prefix) => () => {
+      const r = referrer();
+      return {
+        path: `/v2/${prefix}${r.repository}/manifests/${r.digest}`,
+        headers: { accept: OCI_MANIFEST },
+      };
+    };
+    const blob = (prefix) => () => {
+      const r = referrer();
+      return { path: `/v2/${prefix}${r.repository}/blobs/${r.layer}` };
+    };
+    const pairs = [];
+    for (let i = 0; i < 40; i++) {
+      const r = referrer();
+      const api = i % 2 ? `blobs/${r.layer}` : `manifests/${r.digest}`;
+      pairs.push({
+        view: `/v2/bench/${r.repository}/${api}`,
+        direct: `/v2/${r.repository}/${api}`,
+        headers: { accept: OCI_MANIFEST },
+      });
+    }
+    results.checks.push(await sameViewBytes(service.url, registry.url, pairs));
+    await measure('view-manifest', 'registry view: manifest GET by digest', service, {
+      next: manifest('bench/'),
+    });
+    await measure('registry-manifest', 'Distribution 2.8.2: same manifest GETs', registry, {
+      next: manifest(''),
+    });
+    await measure('view-blob', 'registry view: blob GET (proxied)', service, { next: blob('bench/') });
+    await measure('registry-blob', 'Distribution 2.8.2: same blob GETs, direct', registry, {
+      next: blob(''),
     });
   }
 

@@ -44,6 +44,31 @@ export async function sameAsRegistry(serviceUrl, subjects) {
 }
 
 /**
+ * The registry view serves the bytes the registry holds: each request pair (view, registry)
+ * answers 200 with the same body.
+ */
+export async function sameViewBytes(serviceUrl, registryUrl, pairs) {
+  let mismatches = 0;
+  let first;
+  for (const { view, direct, headers } of pairs) {
+    const [a, b] = await Promise.all([
+      fetch(`${serviceUrl}${view}`, { headers }),
+      fetch(`${registryUrl}${direct}`, { headers }),
+    ]);
+    const [x, y] = await Promise.all([a.arrayBuffer(), b.arrayBuffer()]);
+    if (a.status !== 200 || b.status !== 200 || !Buffer.from(x).equals(Buffer.from(y))) {
+      mismatches++;
+      first ??= `${view}: ${a.status} (${x.byteLength} bytes) vs ${b.status} (${y.byteLength} bytes)`;
+    }
+  }
+  return {
+    check: `the registry view serves the registry's bytes (${pairs.length} manifests and blobs)`,
+    ok: mismatches === 0,
+    detail: mismatches ? `${mismatches} differ; first: ${first}` : '',
+  };
+}
+
+/**
  * EXPLAIN ANALYZE of the hot query on 30 random image keys: median execution time, and the plan
  * of the median one.
  */

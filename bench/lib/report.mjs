@@ -77,6 +77,22 @@ function render(r) {
     R.hot && R.hot.rps / R['bare-hot']?.rps >= 0.85,
   );
   line(R['bare-hot'], 'baseline (stack limit)', '', undefined);
+  const vm = R['view-manifest'];
+  line(
+    vm,
+    vs(vm, R['registry-manifest'], 'registry'),
+    '≥ 1× registry',
+    vm && vm.rps / R['registry-manifest']?.rps >= 1,
+  );
+  line(R['registry-manifest'], 'baseline (the registry itself)', '', undefined);
+  const vb = R['view-blob'];
+  line(
+    vb,
+    vs(vb, R['registry-blob'], 'direct'),
+    '≥ 0.5× direct',
+    vb && vb.rps / R['registry-blob']?.rps >= 0.5,
+  );
+  line(R['registry-blob'], 'baseline (ceiling: the proxy makes this request)', '', undefined);
   const one = R[`referrers-1c@${L}`];
   const bareOne = R['bare-referrers-1c'];
   line(one, one && bareOne ? `p50 ${x(one.p50 / bareOne.p50)} bare's` : '–', '', undefined);
@@ -156,7 +172,7 @@ function render(r) {
     );
   }
   const own = Object.entries(R).filter(
-    ([k, v]) => !k.startsWith('bare') && k !== 'registry' && Number.isFinite(v.peakRssMiB),
+    ([k, v]) => !k.startsWith('bare') && !k.startsWith('registry') && Number.isFinite(v.peakRssMiB),
   );
   const peakOf = (runs) => Math.max(...runs.map(([, v]) => v.peakRssMiB));
   // Webhook accept (and the GraphQL statement count) run the api role alone; sync is the CLI.
