@@ -4,13 +4,13 @@ import { normalisePurl } from '#verify';
 import type {
   ArtifactRow,
   AttestationRow,
-  Location,
   PackageRow,
   ReadRepository,
   ReferrerKindFilter,
   RegistrySummaryRow,
   SignatureRow,
 } from '#store';
+import type { ArtifactSummary, ReferrersPage, Resolved } from './answer-types.js';
 import { NotFoundError } from './errors.js';
 import { buildTree } from './referrer-tree.js';
 import { GraphReader } from './graph-reader.js';
@@ -32,50 +32,7 @@ import {
 } from './vulnerabilities.js';
 import type { Viewer } from './viewer.js';
 
-export interface Resolved {
-  reference: string;
-  registry?: string;
-  repository?: string;
-  tag?: string;
-  digest: string;
-}
-
-export interface ArtifactSummary {
-  digest: string;
-  mediaType: string;
-  artifactType: string | null;
-  kind: string;
-  size: number;
-  subject: string | null;
-  annotations: Record<string, string>;
-  locations: Location[];
-  /** Signatures over the artifact (not signed attestations), by status. */
-  signatures: { total: number; verified: number; failed: number; noAuthority: number; pending: number };
-  attestations: Record<string, number>;
-  sboms: number;
-}
-
-export interface ReferrerNode {
-  digest: string;
-  edgeKind: string;
-  mediaType: string | null;
-  artifactType: string | null;
-  kind: string;
-  size: number | null;
-  annotations: Record<string, string>;
-  /** When this node is a signature or a signed attestation: its verification outcome(s). */
-  verification: SignatureRow[];
-  /** When this node is an attestation: the statements it carries. */
-  attestations: AttestationRow[];
-  referrers: ReferrerNode[];
-}
-
-export interface ReferrersPage {
-  subject: string;
-  referrers: ReferrerNode[];
-  children?: Array<{ digest: string; mediaType?: string; platform?: unknown }>;
-  nextCursor: string | null;
-}
+export type { ArtifactSummary, ReferrerNode, ReferrersPage, Resolved } from './answer-types.js';
 
 /** Hard caps of the REST answers' lists that are not paged (GraphQL uses its own LIST_CAPS). */
 export const LIST_LIMITS = { children: 1000, parents: 1000, verifications: 1000, locations: 1000 };
@@ -339,7 +296,6 @@ export class Reader {
     return this.read.findSbomPackages(this.scope, { subject: digest }, opts);
   }
 
-  /** Artifacts whose visible SBOMs list the package. */
   /** Artifacts whose visible SBOMs list the package; the purl is compared in canonical form. */
   searchPackages(purl: string, limit: number) {
     return this.read.findArtifactsByPurl(this.scope, normalisePurl(purl)?.purl ?? purl, limit);
