@@ -54,12 +54,10 @@ function render(r) {
     run &&
     row([run.label, n0(run.rps), ms(run.p50), ms(run.p99), mib(run.peakRssMiB), ratio, target, met(ok)]);
   const vs = (a, b, name) => (a && b ? `${x(a.rps / b.rps)} ${name}` : '–');
-  line(
-    main,
-    vs(main, R['bare-referrers'], 'bare'),
-    '≥ 0.85× bare',
-    main && main.rps / R['bare-referrers']?.rps >= 0.85,
-  );
+  /** A run against its baseline, met when its throughput is at least `floor` times the baseline's. */
+  const against = (run, base, name, floor) =>
+    line(run, vs(run, base, name), `≥ ${floor}× ${name}`, run && run.rps / base?.rps >= floor);
+  against(main, R['bare-referrers'], 'bare', 0.85);
   line(R['bare-referrers'], 'baseline (stack limit)', '', undefined);
   const rs = R['referrers-regsubjects'];
   line(
@@ -70,39 +68,17 @@ function render(r) {
   );
   line(R.registry, 'baseline (what clients do today)', '', undefined);
   line(R['bare-regsubjects'], 'baseline (stack limit)', '', undefined);
-  line(
-    R.hot,
-    vs(R.hot, R['bare-hot'], 'bare'),
-    '≥ 0.85× bare',
-    R.hot && R.hot.rps / R['bare-hot']?.rps >= 0.85,
-  );
+  against(R.hot, R['bare-hot'], 'bare', 0.85);
   line(R['bare-hot'], 'baseline (stack limit)', '', undefined);
-  const vm = R['view-manifest'];
-  line(
-    vm,
-    vs(vm, R['registry-manifest'], 'registry'),
-    '≥ 1× registry',
-    vm && vm.rps / R['registry-manifest']?.rps >= 1,
-  );
+  against(R['view-manifest'], R['registry-manifest'], 'registry', 1);
   line(R['registry-manifest'], 'baseline (the registry itself)', '', undefined);
-  const vb = R['view-blob'];
-  line(
-    vb,
-    vs(vb, R['registry-blob'], 'direct'),
-    '≥ 0.5× direct',
-    vb && vb.rps / R['registry-blob']?.rps >= 0.5,
-  );
+  against(R['view-blob'], R['registry-blob'], 'direct', 0.5);
   line(R['registry-blob'], 'baseline (ceiling: the proxy makes this request)', '', undefined);
   const one = R[`referrers-1c@${L}`];
   const bareOne = R['bare-referrers-1c'];
   line(one, one && bareOne ? `p50 ${x(one.p50 / bareOne.p50)} bare's` : '–', '', undefined);
   line(bareOne, 'baseline (stack limit)', '', undefined);
-  line(
-    R['rest-referrers'],
-    vs(R['rest-referrers'], R['bare-rest-referrers'], 'bare'),
-    '≥ 0.85× bare',
-    R['rest-referrers'] && R['rest-referrers'].rps / R['bare-rest-referrers']?.rps >= 0.85,
-  );
+  against(R['rest-referrers'], R['bare-rest-referrers'], 'bare', 0.85);
   line(R['bare-rest-referrers'], 'baseline (stack limit)', '', undefined);
   line(R['rest-summary'], vs(R['rest-summary'], R['bare-rest-summary'], 'bare'), '', undefined);
   line(R['bare-rest-summary'], 'baseline (stack limit)', '', undefined);
