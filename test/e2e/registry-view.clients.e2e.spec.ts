@@ -435,6 +435,20 @@ describe('auth the way OCI clients do it', () => {
     expect((await get(`team-a/app/blobs/${layer}`)).status).toBe(404);
     expect((await get(`team-b/app/manifests/v1`, {}, TEAM_B)).status).toBe(200);
   });
+
+  it("a blob the registry mounted into team-a from team-b is not team-a's until a team-a manifest names it", async () => {
+    const layer = other.blobs.at(-1)!.digest;
+    const mount = await fetch(`${source.url}/v2/team-a/app/blobs/uploads/?mount=${layer}&from=team-b/app`, {
+      method: 'POST',
+    });
+    expect(mount.status).toBe(201);
+    // Distribution now serves it under team-a/app; refgraph's record says no manifest there names it.
+    expect((await fetch(`${source.url}/v2/team-a/app/blobs/${layer}`)).status).toBe(200);
+    const res = await get(`team-a/app/blobs/${layer}`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('BLOB_UNKNOWN');
+    expect((await get(`team-b/app/blobs/${layer}`, {}, TEAM_B)).status).toBe(200);
+  });
 });
 
 describe('tags, errors and writes', () => {

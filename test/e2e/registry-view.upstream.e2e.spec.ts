@@ -3,6 +3,8 @@ import { request } from 'node:http';
 import pg from 'pg';
 import {
   createTestDatabase,
+  OCI_EMPTY,
+  OCI_MANIFEST,
   randomImage,
   sha256,
   startHttpStub,
@@ -24,6 +26,12 @@ const wrongBlob = randomBytes(MAX_BLOB - 100);
 const wrongDigest = sha256(randomBytes(8));
 const bigDigest = sha256(randomBytes(8));
 const unboundedDigest = sha256(randomBytes(8));
+/** Names the blobs below, so the view may serve them from stub/app once it has pulled this through. */
+const carrier = manifestNaming([sha256(goodBlob), wrongDigest, bigDigest, unboundedDigest]);
+/** A blob the stub serves under any repository, as a registry that does not scope blobs would. */
+const unscoped = randomBytes(1024);
+/** Further manifests the stub serves, by path. */
+const stubbed = new Map<string, Buffer>();
 let tdb: TestDatabase;
 let stub: HttpStub;
 let refgraph: StartedRefgraph;
@@ -51,6 +59,10 @@ beforeAll(async () => {
         image.manifest,
       );
     }
+    const manifest = path === `/v2/app/manifests/${carrier.digest}` ? carrier.bytes : stubbed.get(path);
+    if (manifest)
+      return send(200, { 'content-type': OCI_MANIFEST, 'docker-content-digest': sha256(manifest) }, manifest);
+    if (path.endsWith(`/blobs/${sha256(unscoped)}`)) return send(200, {}, unscoped);
     if (path === `/v2/app/manifests/${liar.digest}`) {
       // Claims the asked-for digest, sends other bytes of the same length.
       const other = Buffer.from(image.manifest.toString().padEnd(liar.size, ' ').slice(0, liar.size));
@@ -101,6 +113,38 @@ afterAll(async () => {
   await stub?.stop();
   await tdb?.drop();
 });
+
+/** Records the blob as named by a manifest of `registry/repository`, as ingestion does. */
+async function link(registry: string, repository: string, digest: string): Promise<void> {
+  const c = new pg.Client({ connectionString: tdb.url });
+  await c.connect();
+  try {
+    await c.query(
+      `INSERT INTO repository (registry_id, name) SELECT id, $2 FROM registry WHERE name = $1
+       ON CONFLICT DO NOTHING`,
+      [registry, repository],
+    );
+    await c.query(
+      `INSERT INTO repository_blob (repository_id, blob_digest)
+       SELECT r.id, $3 FROM repository r JOIN registry g ON g.id = r.registry_id WHERE g.name = $1 AND r.name = $2`,
+      [registry, repository, digest],
+    );
+  } finally {
+    await c.end();
+  }
+}
+
+function manifestNaming(digests: string[]) {
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_EMPTY, digest: sha256(Buffer.from('{}')), size: 2 },
+      layers: digests.map((digest) => ({ mediaType: 'application/octet-stream', digest, size: 1 })),
+    }),
+  );
+  return { bytes, digest: sha256(bytes) };
+}
 
 const v2 = (path: string, init?: RequestInit) => fetch(`${refgraph.url}/v2/${path}`, init);
 const codeOf = async (res: Response) =>
@@ -165,7 +209,43 @@ describe('pull-through', () => {
   });
 });
 
+describe('which blobs the view serves', () => {
+  it('serves a blob only where a manifest of that repository names it, without asking the registry otherwise', async () => {
+    const path = `stub/app/blobs/${sha256(unscoped)}`;
+    for (const method of ['GET', 'HEAD']) {
+      const res = await v2(path, { method });
+      expect([method, res.status]).toEqual([method, 404]);
+      if (method === 'GET') expect((await codeOf(res)).code).toBe('BLOB_UNKNOWN');
+    }
+    expect(visits(`/v2/app/blobs/${sha256(unscoped)}`)).toBe(0);
+  });
+
+  it('serves a blob a recorded manifest links to the repository, and only there', async () => {
+    stub.requests.length = 0;
+    await link('stub', 'linked', sha256(unscoped));
+    const linked = await v2(`stub/linked/blobs/${sha256(unscoped)}`);
+    expect(linked.status).toBe(200);
+    expect(Buffer.from(await linked.arrayBuffer()).equals(unscoped)).toBe(true);
+    expect((await v2(`stub/other/blobs/${sha256(unscoped)}`)).status).toBe(404);
+    expect(visits(`/v2/other/blobs/${sha256(unscoped)}`)).toBe(0);
+  });
+
+  it('serves the blobs of a manifest it pulled through from that repository, not from others', async () => {
+    const pulled = manifestNaming([sha256(unscoped)]);
+    stubbed.set(`/v2/pulled/manifests/${pulled.digest}`, pulled.bytes);
+    expect((await v2(`stub/pulled/manifests/${pulled.digest}`)).status).toBe(200);
+    expect((await v2(`stub/pulled/blobs/${sha256(unscoped)}`)).status).toBe(200);
+    expect((await v2(`stub/elsewhere/blobs/${sha256(unscoped)}`)).status).toBe(404);
+    expect(visits(`/v2/elsewhere/blobs/${sha256(unscoped)}`)).toBe(0);
+  });
+});
+
 describe('a registry that answers wrong', () => {
+  beforeAll(async () => {
+    // Pulled through, not ingested yet: its blobs are served from stub/app for a while.
+    expect((await v2(`stub/app/manifests/${carrier.digest}`)).status).toBe(200);
+  });
+
   it('never forwards a manifest whose bytes do not hash to the digest', async () => {
     const res = await v2(`stub/app/manifests/${liar.digest}`);
     expect(res.status).toBe(502);
@@ -205,6 +285,8 @@ describe('a registry that answers wrong', () => {
   });
 
   it('answers 503 with a message when the registry is down, for manifests, tags and blobs', async () => {
+    // The blob is linked to down/app, so only the registry's absence stops it.
+    await link('down', 'app', sha256(goodBlob));
     for (const path of [
       `down/app/manifests/${image.digest}`,
       'down/app/manifests/latest',

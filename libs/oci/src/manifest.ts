@@ -135,3 +135,9 @@ function inferMediaType(doc: Json, hint: string | undefined): string {
   if (doc.config !== undefined) return MediaType.OciManifest;
   throw new ManifestError('cannot tell the manifest media type');
 }
+
+/** The blobs a manifest names (its config and layers, once each): what a registry links into its repository. */
+export function blobDigests(m: ParsedManifest): Digest[] {
+  const all = m.config ? [m.config.digest, ...m.layers.map((l) => l.digest)] : m.layers.map((l) => l.digest);
+  return [...new Set(all)];
+}

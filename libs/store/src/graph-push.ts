@@ -1,4 +1,11 @@
-import { contentEdges, tagEdges, type ArtifactKind, type ExtractedEdge, type ParsedManifest } from '#oci';
+import {
+  blobDigests,
+  contentEdges,
+  tagEdges,
+  type ArtifactKind,
+  type ExtractedEdge,
+  type ParsedManifest,
+} from '#oci';
 import { addJobsSql, verifyJobSpecSql } from './jobs/jobs.js';
 
 // The batched push: its inputs and outcomes, the one statement that writes many pushes, and how
@@ -65,6 +72,9 @@ const EDGE_COLUMNS = 'repository_id, subject_digest, referrer_digest, kind, sour
  * inserting one row in a single statement would leave it deleted), and why the link check in
  * `targets` sees the edges as they were before.
  *
+ * Every push links the blobs its manifest names into its repository (`linked`), stale or not: a
+ * registry links a blob when it is uploaded, and keeps the link after the manifest goes.
+ *
  * Verification is queued for the trust artifacts pushed (when the push applies) and for those
  * linked to a subject they had no edge to in that repository before; other new edges (the same
  * link from another source) change nothing verification depends on.
@@ -92,6 +102,13 @@ WITH items AS (
         updated_at = CASE WHEN artifact_location.event_at <= EXCLUDED.event_at THEN now()
                           ELSE artifact_location.updated_at END
   RETURNING repository_id, digest, present, event_at, deleted_at
+), linked AS (
+  -- Key order, as every statement that writes this table, so concurrent pushes never deadlock.
+  INSERT INTO repository_blob (repository_id, blob_digest)
+  SELECT DISTINCT i.repository_id, b.digest
+  FROM unnest($30::int[], $31::text[]) AS b(idx, digest) JOIN items i ON i.idx = b.idx
+  ORDER BY 1, 2
+  ON CONFLICT DO NOTHING
 ), located AS (
   SELECT i.*, l.present AND l.event_at = i.event_at AS applies, l.deleted_at > i.event_at AS deleted_since
   FROM items i JOIN loc l ON l.repository_id = i.repository_id AND l.digest = i.digest
@@ -186,6 +203,7 @@ export function pushValues(inputs: PushInput[]): unknown[] {
   });
   // The verification task and kinds are the same for every push that asks for verification.
   const verify = inputs.find((p) => p.verify)?.verify;
+  const blobs = inputs.flatMap((p, idx) => blobDigests(p.manifest).map((d): [number, string] => [idx, d]));
   const col = <T>(f: (p: PushInput) => T) => inputs.map(f);
   return [
     inputs.map((_, idx) => idx),
@@ -209,6 +227,8 @@ export function pushValues(inputs: PushInput[]): unknown[] {
     verify?.task ?? null,
     STALE_NOTE,
     verify?.priority ?? null,
+    blobs.map(([idx]) => idx),
+    blobs.map(([, d]) => d),
   ];
 }
 

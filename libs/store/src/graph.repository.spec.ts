@@ -1,5 +1,11 @@
 import { MediaType } from '#oci';
-import { Database, GraphRepository, ReferrersRepository, RegistryRepository } from '#store';
+import {
+  Database,
+  GraphRepository,
+  ReferrersRepository,
+  RegistryRepository,
+  RegistryViewRepository,
+} from '#store';
 import {
   createTestDatabase,
   imageManifest,
@@ -182,5 +188,23 @@ describe('GraphRepository', () => {
     await push(r, idx, at(1));
     expect(await referrerDigests('index', idx.digest)).toEqual([]);
     expect(await referrerDigests('index', image.digest)).toEqual([]);
+  });
+
+  it('links the blobs a manifest names into its repository, stale or deleted alike, and nowhere else', async () => {
+    const r = await repo('blobs');
+    await repo('blobs-other');
+    const view = new RegistryViewRepository(db);
+    const image = imageManifest();
+    const blobs = [image.parsed.config!.digest, ...image.parsed.layers.map((l) => l.digest)];
+    await push(r, image, at(2));
+    // An older push of the same manifest is stale for the graph; its blobs stay linked all the same.
+    await push(r, image, at(1));
+    await graph.applyDelete(r, image.digest, at(3));
+    for (const d of blobs) {
+      expect([d, await view.blobLinked('local', 'blobs', d)]).toEqual([d, true]);
+      expect([d, await view.blobLinked('local', 'blobs-other', d)]).toEqual([d, false]);
+    }
+    // A manifest's own digest is not a blob of the repository.
+    expect(await view.blobLinked('local', 'blobs', image.digest)).toBe(false);
   });
 });

@@ -113,4 +113,43 @@ describe('applyMigrations', () => {
       await c.end();
     }
   });
+
+  it('repository_blobs: links the blobs of the manifests already recorded, skipping bytes that do not parse', async () => {
+    const migrations = await readMigrations(resolve('prisma/migrations'));
+    const blobs = migrations.findIndex((m) => m.name === '20261203000000_repository_blobs');
+    expect(blobs).toBeGreaterThan(0);
+    const c = await connect();
+    try {
+      await applyMigrations(c, migrations.slice(0, blobs));
+      const d = (ch: string) => `sha256:${ch.repeat(64)}`;
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: d('1'), size: 2 },
+        layers: [
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d('2'), size: 3 },
+          { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: 'not a digest', size: 3 },
+          'not a descriptor',
+        ],
+      });
+      await c.query(
+        `INSERT INTO registry (name, kind, base_url) VALUES ('r', 'distribution', 'http://127.0.0.1:1')`,
+      );
+      await c.query(`INSERT INTO repository (registry_id, name) SELECT id, 'app' FROM registry`);
+      await c.query(
+        `INSERT INTO artifact (digest, media_type, kind, size, manifest)
+         VALUES ($1, 'application/vnd.oci.image.manifest.v1+json', 'image', 1, convert_to($3, 'UTF8')),
+                ($2, 'application/vnd.oci.image.manifest.v1+json', 'image', 1, '\xff'::bytea)`,
+        [d('a'), d('b'), manifest],
+      );
+      await c.query(
+        `INSERT INTO artifact_location (repository_id, digest, present, event_at)
+         SELECT r.id, a.digest, true, now() FROM repository r, artifact a`,
+      );
+      expect(await applyMigrations(c, migrations)).toEqual(migrations.slice(blobs).map((m) => m.name));
+      const { rows } = await c.query(`SELECT blob_digest FROM repository_blob ORDER BY blob_digest`);
+      expect(rows.map((r) => r.blob_digest)).toEqual([d('1'), d('2')]);
+    } finally {
+      await c.end();
+    }
+  });
 });

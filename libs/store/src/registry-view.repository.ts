@@ -32,6 +32,8 @@ FROM artifact a
 LEFT JOIN artifact_location l ON l.digest = a.digest AND l.repository_id = ${REPOSITORY_ID}
 WHERE a.digest = $3`;
 
+const BLOB_SQL = `SELECT 1 FROM repository_blob b WHERE b.repository_id = ${REPOSITORY_ID} AND b.blob_digest = $3`;
+
 const TAG_SQL = `SELECT t.digest, t.updated_at FROM tag t WHERE t.repository_id = ${REPOSITORY_ID} AND t.name = $3`;
 
 // Byte order (COLLATE "C"): the distribution spec lists tags in lexical order, and `last` must
@@ -74,6 +76,16 @@ export class RegistryViewRepository {
     }>({ name: 'view-find-manifest', text: MANIFEST_SQL, values: [registry, repository, digest] });
     const r = rows[0];
     return r ? { digest: r.digest, bytes: r.manifest, mediaType: r.media_type, present: r.present } : null;
+  }
+
+  /** Whether a manifest refgraph recorded in the repository names the blob (config or layer). */
+  async blobLinked(registry: string, repository: string, digest: string): Promise<boolean> {
+    const { rowCount } = await this.db.pool.query({
+      name: 'view-blob-linked',
+      text: BLOB_SQL,
+      values: [registry, repository, digest],
+    });
+    return (rowCount ?? 0) > 0;
   }
 
   async findTag(registry: string, repository: string, tag: string): Promise<ViewTag | null> {

@@ -3,8 +3,10 @@ import type { FastifyReply } from 'fastify';
 import type { RegistryCatalog } from '#ingest';
 import { InvalidDigestError, parseDigest } from '#oci';
 import { RegistryClient } from '#registry';
+import type { RegistryViewRepository } from '#store';
 import type { Logger } from 'pino';
 import { decideViewAccess, type Viewer } from '#answers';
+import type { PulledBlobs } from './pulled-blobs.js';
 import { ViewError, viewErrorFor } from './view-errors.js';
 import type { ViewMetrics } from './view.metrics.js';
 
@@ -17,19 +19,24 @@ export interface BlobRequest {
   range?: string;
 }
 
+export interface BlobViewDeps {
+  view: RegistryViewRepository;
+  pulled: PulledBlobs;
+  catalog: RegistryCatalog;
+  metrics: ViewMetrics;
+  maxBytes: number;
+  logger: Logger;
+}
+
 /**
- * Blobs are not stored by refgraph, so there is no presence record to consult: the registry's own
- * repository decides whether the blob is there (Distribution serves only blobs linked into that
- * repository), reached with refgraph's pull credentials once the caller's scope covers the
- * repository. Nothing is cached.
+ * Blobs are not stored by refgraph; they are streamed from the registry with refgraph's pull
+ * credentials once the caller's scope covers the repository. Which repository holds a blob is
+ * refgraph's record, not the registry's: a blob is served only where a manifest recorded in that
+ * repository names it (or one the view just pulled through from there), since refgraph's
+ * credentials may reach blobs the registry does not scope by repository. Nothing is cached.
  */
 export class BlobView {
-  constructor(
-    private readonly catalog: RegistryCatalog,
-    private readonly metrics: ViewMetrics,
-    private readonly maxBytes: number,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly d: BlobViewDeps) {}
 
   async send(req: BlobRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (decideViewAccess(req.viewer, req.registry, req.repository) === 'denied') {
@@ -42,16 +49,26 @@ export class BlobView {
       if (err instanceof InvalidDigestError) throw new ViewError(400, 'DIGEST_INVALID', err.message);
       throw err;
     }
-    const client = this.catalog.byName(req.registry)?.client;
+    const client = this.d.catalog.byName(req.registry)?.client;
     if (!(client instanceof RegistryClient)) {
       throw new ViewError(404, 'BLOB_UNKNOWN', `registry ${req.registry} cannot serve blobs`);
     }
-    const opened = await this.metrics
+    if (
+      !this.d.pulled.has(req.registry, req.repository, digest) &&
+      !(await this.d.view.blobLinked(req.registry, req.repository, digest))
+    ) {
+      throw new ViewError(
+        404,
+        'BLOB_UNKNOWN',
+        `no manifest in ${req.registry}/${req.repository} names blob ${digest}`,
+      );
+    }
+    const opened = await this.d.metrics
       .time(req.registry, 'blob', () =>
         client.openBlob(req.repository, digest, {
           method: req.method,
-          maxBytes: this.maxBytes,
-          onBytes: (n) => this.metrics.bytesProxied.inc({ registry: req.registry }, n),
+          maxBytes: this.d.maxBytes,
+          onBytes: (n) => this.d.metrics.bytesProxied.inc({ registry: req.registry }, n),
           ...(req.range ? { range: req.range } : {}),
         }),
       )
@@ -73,8 +90,8 @@ export class BlobView {
     if (!body) return reply.send();
     body.once('error', (err) => {
       // The response is under way: the only honest signal left is a broken transfer.
-      this.metrics.streamsBroken.inc({ registry: req.registry });
-      this.logger.warn({ err, registry: req.registry, digest }, 'registry view: blob stream cut off');
+      this.d.metrics.streamsBroken.inc({ registry: req.registry });
+      this.d.logger.warn({ err, registry: req.registry, digest }, 'registry view: blob stream cut off');
     });
     return reply.send(body);
   }

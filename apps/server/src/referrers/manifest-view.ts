@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { LegacyTags } from './legacy-tags.js';
 import { decideViewAccess, type Viewer } from '#answers';
 import { ViewError } from './view-errors.js';
+import type { PulledBlobs } from './pulled-blobs.js';
 import { Lru } from './view-lru.js';
 import type { ViewMetrics } from './view.metrics.js';
 
@@ -33,6 +34,8 @@ export interface ManifestViewDeps {
   catalog: RegistryCatalog;
   inbox: InboxRepository;
   metrics: ViewMetrics;
+  /** Where the blobs of pulled-through manifests are recorded, for the blob view to serve. */
+  pulled: PulledBlobs;
   config: RegistryViewConfig;
   logger: Logger;
   now?: () => number;
@@ -87,6 +90,7 @@ export class ManifestView {
     const fetched = await this.d.metrics.time(w.registry, 'manifest', () =>
       this.entry(w).client.fetchManifest(w.repository, digest),
     );
+    this.d.pulled.record(w.registry, w.repository, fetched);
     await this.queue(w, fetched.digest, fetched.mediaType, tag);
     return fetched;
   }
