@@ -74,12 +74,24 @@ function hasIdentityFields(policy: object): boolean {
   ].some((k) => k in policy);
 }
 
+/**
+ * Parsed keys by PEM text: policies come from the configuration and are resolved per verification,
+ * so the same few keys are parsed over and over otherwise. Bounded all the same.
+ */
+const parsedKeys = new Map<string, KeyObject>();
+const PARSED_KEYS_MAX = 1024;
+
 function parsePublicKey(pem: unknown): KeyObject {
   if (typeof pem !== 'string' || pem.trim() === '') {
     throw new VerificationFailure('policy_missing', 'the key policy has no public key');
   }
+  const known = parsedKeys.get(pem);
+  if (known) return known;
   try {
-    return createPublicKey({ key: pem, format: 'pem' });
+    const key = createPublicKey({ key: pem, format: 'pem' });
+    if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.delete(parsedKeys.keys().next().value!);
+    parsedKeys.set(pem, key);
+    return key;
   } catch (cause) {
     throw new VerificationFailure(
       'policy_invalid',

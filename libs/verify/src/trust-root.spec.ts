@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { resolvePolicy } from './policy.js';
 import { STAGING_TRUSTED_ROOT } from './staging-trusted-root.js';
 import { TrustRoot, loadTrustRoot } from './trust-root.js';
 
@@ -13,6 +15,25 @@ describe('trusted roots', () => {
     expect(material.tlogs.length).toBeGreaterThan(0);
     expect(material.certificateAuthorities.length).toBeGreaterThan(0);
     expect(material.tlogs.map((t) => t.baseURL)).toContain('https://rekor.sigstore.dev');
+  });
+
+  it('builds verification material once per root and per pinned key, not per verification', async () => {
+    const root = await loadTrustRoot({ kind: 'staging' });
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { publicKey: other } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    expect(root.material()).toBe(root.material());
+    const pinned = root.material(publicKey);
+    expect(root.material(publicKey)).toBe(pinned);
+    expect(pinned).not.toBe(root.material());
+    expect(root.material(other)).not.toBe(pinned);
+    // The pinned key answers a key-signed bundle's hint; the keyless material has none.
+    expect(pinned.publicKey('any hint').publicKey).toBe(publicKey);
+    expect(root.material(other).publicKey('any hint').publicKey).toBe(other);
+    // A key policy resolved again from the same PEM pins the same key, so the material is reused.
+    const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const once = resolvePolicy({ publicKey: pem });
+    const twice = resolvePolicy({ publicKey: pem });
+    expect(once.kind === 'key' && twice.kind === 'key' && once.key === twice.key).toBe(true);
   });
 
   it('loads the staging root shipped with refgraph', async () => {

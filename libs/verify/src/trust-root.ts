@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { json as canonicalJson } from '@sigstore/core';
@@ -16,6 +16,10 @@ export type TrustRootSource =
 
 /** A validated Sigstore trusted root, ready to build verification material from. */
 export class TrustRoot {
+  /** Built once: parsing the root's keys and certificates is most of a verification's CPU otherwise. */
+  private keyless: TrustMaterial | undefined;
+  private readonly pinned = new WeakMap<KeyObject, TrustMaterial>();
+
   private constructor(
     readonly name: string,
     private readonly root: TrustedRoot,
@@ -51,10 +55,17 @@ export class TrustRoot {
   }
 
   /**
-   * Verification material; `keyFinder` resolves the hint of key-signed bundles (the trusted root
-   * itself carries no signing keys).
+   * Verification material, built once per root and per pinned key: with `key`, key-signed bundles
+   * resolve their hint to that key (the trusted root itself carries no signing keys).
    */
-  material(keyFinder?: KeyFinderFunc): TrustMaterial {
+  material(key?: KeyObject): TrustMaterial {
+    if (!key) return (this.keyless ??= this.build());
+    let m = this.pinned.get(key);
+    if (!m) this.pinned.set(key, (m = this.build(() => ({ publicKey: key, validFor: () => true }))));
+    return m;
+  }
+
+  private build(keyFinder?: KeyFinderFunc): TrustMaterial {
     try {
       return toTrustMaterial(this.root, keyFinder);
     } catch (cause) {

@@ -1,13 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import type { X509Certificate } from '@sigstore/core';
-import {
-  Verifier,
-  type KeyFinderFunc,
-  type SignedEntity,
-  type Signer,
-  type TrustMaterial,
-} from '@sigstore/verify';
+import { Verifier, type SignedEntity, type Signer, type TrustMaterial } from '@sigstore/verify';
 import type { ArtifactInput } from './artifact.js';
 import { leafCertificate, parseBundle } from './bundle.js';
 import { classify, type FailureContext } from './classify.js';
@@ -33,10 +27,8 @@ export interface VerifyRequest {
  * identity. Every failure yields a stable reason; only a fully checked bundle yields `verified`.
  */
 export class BundleVerifier {
-  private readonly keylessMaterial: TrustMaterial;
-
   constructor(private readonly trustRoot: TrustRoot) {
-    this.keylessMaterial = trustRoot.material();
+    trustRoot.material(); // an unusable root fails here, not at the first bundle
   }
 
   verify(request: VerifyRequest): VerificationResult {
@@ -57,8 +49,7 @@ export class BundleVerifier {
     const entity = toEntity(bundle, artifact);
     const facts = logFacts(bundle);
 
-    const material =
-      policy.kind === 'key' ? this.trustRoot.material(pinnedKey(policy.key)) : this.keylessMaterial;
+    const material = this.trustRoot.material(policy.kind === 'key' ? policy.key : undefined);
     const signer = verifyCryptography(material, entity, {
       entity,
       leaf,
@@ -123,10 +114,6 @@ function assertMaterialMatchesPolicy(bundle: Bundle, policy: ResolvedPolicy): vo
 }
 
 /** With a pinned key, the bundle's key hint is only a label: the policy key is the one trusted. */
-function pinnedKey(key: KeyObject): KeyFinderFunc {
-  return () => ({ publicKey: key, validFor: () => true });
-}
-
 function safeLeaf(bundle: Bundle): X509Certificate | undefined {
   try {
     return leafCertificate(bundle);

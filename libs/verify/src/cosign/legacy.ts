@@ -159,9 +159,7 @@ export class CosignLegacyVerifier {
   }
 
   private material(policy: ResolvedPolicy): TrustMaterial {
-    if (policy.kind !== 'key') return this.trustRoot.material();
-    const key = policy.key;
-    return this.trustRoot.material(() => ({ publicKey: key, validFor: () => true }));
+    return this.trustRoot.material(policy.kind === 'key' ? policy.key : undefined);
   }
 }
 
