@@ -24,7 +24,7 @@ import pg from 'pg';
 import { generateGraph, hotKeys, sampleKeys, dropSeeds } from './lib/generate.mjs';
 import { pick, runLoad } from './lib/load.mjs';
 import { freePort } from './lib/net.mjs';
-import { migrate, startDatabase } from './lib/postgres.mjs';
+import { migrate, serialCommitRate, startDatabase } from './lib/postgres.mjs';
 import { startNodeServer } from './lib/proc.mjs';
 import {
   registryStorage,
@@ -409,9 +409,11 @@ async function main() {
       timedOut: done.timedOut,
       peakRssMiB: rss.stop(),
       ...(await e2eTimeline(sql, before[0].n, t0)),
+      commitsPerSecond: await serialCommitRate(sql),
     };
     log(
-      `    ${results.runs.e2e.rps.toFixed(0)} manifests/s end to end; registry accepted pushes at ${results.runs.e2e.pushRps.toFixed(0)}/s`,
+      `    ${results.runs.e2e.rps.toFixed(0)} manifests/s end to end; registry accepted pushes at ${results.runs.e2e.pushRps.toFixed(0)}/s; ` +
+        `one client's durable commits: ${results.runs.e2e.commitsPerSecond.toFixed(0)}/s`,
     );
     results.checks.push(await sameAsRegistry(service.url, content.subjects));
 

@@ -75,3 +75,20 @@ export async function migrate(url) {
     await db.close();
   }
 }
+
+/**
+ * Durable commits per second for one client that waits for each (a serial webhook sender waits
+ * for refgraph's 202, which follows the commit): one-row INSERTs into a logged table with
+ * synchronous_commit on, one commit each — the ceiling of any serial delivery on this disk.
+ */
+export async function serialCommitRate(sql, commits = 300) {
+  await sql.query(`CREATE TABLE IF NOT EXISTS bench_commit_floor (id bigserial PRIMARY KEY, at timestamptz)`);
+  try {
+    await sql.query(`SET synchronous_commit = on`);
+    const t0 = performance.now();
+    for (let i = 0; i < commits; i++) await sql.query(`INSERT INTO bench_commit_floor (at) VALUES (now())`);
+    return commits / ((performance.now() - t0) / 1000);
+  } finally {
+    await sql.query(`DROP TABLE bench_commit_floor`);
+  }
+}

@@ -146,6 +146,15 @@ function render(r) {
         `${e.lastReceivedMs.toFixed(0)} ms; the last event was processed at ${e.lastProcessedMs.toFixed(0)} ms. ` +
         `Received → processed per event: p50 ${ms(e.processWaitP50Ms)} ms, p99 ${ms(e.processWaitP99Ms)} ms.`,
     );
+    if (Number.isFinite(e.commitsPerSecond)) {
+      // The registry sends one notification per push and waits for each answer, which follows a commit.
+      lines.push('');
+      lines.push(
+        `Ceiling for a sender that waits for each answer: one client's durable commits on this database, ` +
+          `**${n0(e.commitsPerSecond)}/s** (${x(e.commitsPerSecond / e.pushRps)} the registry's push rate); ` +
+          `refgraph delivered ${x(e.rps / e.commitsPerSecond)} of that ceiling.`,
+      );
+    }
   }
   const own = Object.entries(R).filter(
     ([k, v]) => !k.startsWith('bare') && !k.startsWith('registry') && Number.isFinite(v.peakRssMiB),
