@@ -388,6 +388,11 @@ describe('auth the way OCI clients do it', () => {
         headers: { authorization: `Bearer ${String(body.token)}` },
       });
       expect(v2.status).toBe(200);
+      // An issued token reads, but does not buy a fresher one, as Bearer or as the Basic password.
+      for (const again of [`Bearer ${String(body.token)}`, basic(String(body.token))]) {
+        const renewed = await fetch(`${refgraph.url}/v2/token`, { headers: { authorization: again } });
+        expect(renewed.status).toBe(401);
+      }
     }
     for (const authorization of [undefined, basic('wrong'), 'Bearer wrong']) {
       const res = await fetch(

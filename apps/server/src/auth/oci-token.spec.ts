@@ -64,6 +64,16 @@ describe('OciTokens', () => {
     });
   });
 
+  it('never issues a token that outlives the credential it was issued for', async () => {
+    const now = Date.UTC(2026, 0, 1);
+    const tokens = new OciTokens(auth, config, () => now);
+    const oidc = { name: 'ci', kind: 'oidc' as const, scopes: ['read:**'], expiresAt: now + 42_000 };
+    const issued = await tokens.issue(oidc, []);
+    expect(issued.expires_in).toBe(42);
+    const read = await tokens.authenticate(`Bearer ${issued.token}`);
+    expect(read.ok && read.principal.expiresAt).toBe(now + 42_000);
+  });
+
   it('refuses a token signed with another secret', async () => {
     const mine = new OciTokens(auth, config);
     const theirs = new OciTokens(auth, { ...config, tokenSecret: 'y'.repeat(32) });

@@ -45,17 +45,19 @@ export class OciTokens {
    * password (any username) or as Bearer, or an OIDC token, as elsewhere.
    */
   async authenticate(authorization: string | undefined): Promise<AuthOutcome> {
-    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
-    if (basic) {
-      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-      if (!password || /\s/.test(password)) return { ok: false, reason: 'invalid credentials' };
-      return this.auth.authenticate(`Bearer ${password}`);
+    const p = presented(authorization);
+    if (p?.scheme === 'basic') {
+      if (!p.secret || /\s/.test(p.secret)) return { ok: false, reason: 'invalid credentials' };
+      return this.auth.authenticate(`Bearer ${p.secret}`);
     }
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (bearer && this.isIssuedHere(bearer[1]!)) return this.verify(bearer[1]!);
+    if (p && this.isIssuedHere(p.secret)) return this.verify(p.secret);
     return this.auth.authenticate(authorization);
+  }
+
+  /** Whether the credential is a token issued here, as Bearer or as the Basic password. */
+  private issuedHere(authorization: string | undefined): boolean {
+    const p = presented(authorization);
+    return p !== undefined && this.isIssuedHere(p.secret);
   }
 
   /** The challenge a 401 on a /v2 route carries: where to get a token, and for which repository. */
@@ -75,18 +77,23 @@ export class OciTokens {
   async issue(principal: Principal, requested: string[]): Promise<TokenResponse> {
     const scopes = grantedScopes(readScope(principal), requested);
     const issuedAt = Math.floor(this.now() / 1000);
+    // Never valid longer than the credential it was issued for (an OIDC token's expiry).
+    const expiresAt =
+      principal.expiresAt === undefined
+        ? issuedAt + this.config.tokenTtlSeconds
+        : Math.min(issuedAt + this.config.tokenTtlSeconds, Math.floor(principal.expiresAt / 1000));
     const token = await new SignJWT({ scopes })
       .setProtectedHeader({ alg: 'HS256', kid: KEY_ID, typ: 'JWT' })
       .setIssuer(SERVICE)
       .setAudience(SERVICE)
       .setSubject(principal.name)
       .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + this.config.tokenTtlSeconds)
+      .setExpirationTime(expiresAt)
       .sign(this.key);
     return {
       token,
       access_token: token,
-      expires_in: this.config.tokenTtlSeconds,
+      expires_in: expiresAt - issuedAt,
       issued_at: new Date(issuedAt * 1000).toISOString(),
     };
   }
@@ -104,7 +111,14 @@ export class OciTokens {
         async (req: FastifyRequest, reply: FastifyReply) => {
           let principal: Principal = { name: 'anonymous', kind: 'anonymous', scopes: ['read:**'] };
           if (this.auth.enabled) {
-            const outcome = await this.authenticate(req.headers.authorization);
+            // Only the caller's own credential buys a token: one issued here is not traded for a
+            // fresher one, or a token once issued would be renewable forever.
+            const outcome = this.issuedHere(req.headers.authorization)
+              ? {
+                  ok: false as const,
+                  reason: 'a token issued here cannot be exchanged for another: use an API or OIDC token',
+                }
+              : await this.authenticate(req.headers.authorization);
             if (!outcome.ok) {
               return reply
                 .status(401)
@@ -168,6 +182,20 @@ export class OciTokens {
       };
     }
   }
+}
+
+/** The secret a request presents: the Basic password (any username) or the Bearer token. */
+function presented(
+  authorization: string | undefined,
+): { scheme: 'basic' | 'bearer'; secret: string } | undefined {
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return { scheme: 'basic', secret: colon >= 0 ? decoded.slice(colon + 1) : '' };
+  }
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return bearer ? { scheme: 'bearer', secret: bearer[1]! } : undefined;
 }
 
 /**
