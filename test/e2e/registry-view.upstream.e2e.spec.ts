@@ -105,6 +105,7 @@ beforeAll(async () => {
       { name: 'down', kind: 'distribution', url: 'http://127.0.0.1:9', ...hook },
     ],
     registryView: { maxBlobBytes: MAX_BLOB },
+    database: { reads: { statementTimeoutMs: 300, answerTimeoutMs: 400 } },
   });
 }, 120_000);
 
@@ -297,5 +298,36 @@ describe('a registry that answers wrong', () => {
       expect([path, res.status, err.code]).toEqual([path, 503, 'UNAVAILABLE']);
       expect(err.message).toMatch(/registry unavailable/);
     }
+  });
+});
+
+describe('when refgraph itself cannot answer', () => {
+  it('answers 503 UNAVAILABLE with Retry-After while its record is locked, never a bare 500', async () => {
+    const c = new pg.Client({ connectionString: tdb.url });
+    await c.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('LOCK TABLE tag, edge IN ACCESS EXCLUSIVE MODE');
+      for (const path of ['stub/app/manifests/latest', `stub/app/referrers/${image.digest}`]) {
+        const res = await v2(path);
+        const err = await codeOf(res);
+        expect([path, res.status, err.code, res.headers.get('retry-after')]).toEqual([
+          path,
+          503,
+          'UNAVAILABLE',
+          '1',
+        ]);
+        expect(err.message).not.toMatch(/statement|primary|bounds/);
+      }
+    } finally {
+      await c.query('ROLLBACK');
+      await c.end();
+    }
+  });
+
+  it('answers 400 for a parameter the database cannot compare', async () => {
+    const res = await v2('stub/app/tags/list?last=%00');
+    expect(res.status).toBe(400);
+    expect((await codeOf(res)).code).toBe('UNSUPPORTED');
   });
 });

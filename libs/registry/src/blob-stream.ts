@@ -79,6 +79,9 @@ export async function openBlobStream(
     return { status: 416, ...(contentRange ? { contentRange } : {}) };
   }
   if (res.status !== 200 && res.status !== 206) return fail(errorForStatus(res, ctx.what));
+  // Part of a blob cannot be hashed: a range is taken only when one was asked for.
+  if (res.status === 206 && !o.range)
+    return fail(new RegistryError('bad_response', `${ctx.what}: 206 for a request without a Range`));
   let claimed: string | undefined;
   try {
     claimed = headerDigest(res);
@@ -91,6 +94,8 @@ export async function openBlobStream(
   const declared = parseLength(res.headers.get('content-length'));
   let length = declared;
   let contentRange: string | undefined;
+  /** A 206 that covers the whole blob is hashed like a 200. */
+  let whole = res.status === 200;
   if (res.status === 206) {
     contentRange = res.headers.get('content-range') ?? '';
     const m = CONTENT_RANGE_RE.exec(contentRange);
@@ -103,6 +108,7 @@ export async function openBlobStream(
     }
     if (total !== undefined && total > o.maxBytes) return fail(tooLarge(ctx.what, total, o.maxBytes));
     length = end - start + 1;
+    whole = start === 0 && total !== undefined && end === total - 1;
   } else if (declared !== undefined && declared > o.maxBytes) {
     return fail(tooLarge(ctx.what, declared, o.maxBytes));
   }
@@ -114,7 +120,7 @@ export async function openBlobStream(
     return { status: res.status, ...sized, ...range };
   }
   const check = new BlobCheck({
-    digest: res.status === 200 ? digest : undefined,
+    digest: whole ? digest : undefined,
     length,
     maxBytes: o.maxBytes,
     what: ctx.what,

@@ -97,6 +97,25 @@ describe('blob streaming (registry view)', () => {
     expect(registry.requests[0]!.headers.range).toBe('bytes=10-19');
   });
 
+  it('refuses a 206 nobody asked for, and hashes a 206 that covers the whole blob', async () => {
+    const wrong = Buffer.alloc(21, 'A');
+    respond = (_req, res) => {
+      res.writeHead(206, { 'content-length': '21', 'content-range': 'bytes 0-20/21' });
+      res.end(wrong);
+    };
+    await expect(
+      client().openBlob('app', digestOf(blob), { method: 'GET', maxBytes: 1e6 }),
+    ).rejects.toMatchObject({ code: 'bad_response' });
+    const asked = await client().openBlob('app', digestOf(blob), {
+      method: 'GET',
+      maxBytes: 1e6,
+      range: 'bytes=0-',
+    });
+    const got = await drain(asked.body!);
+    expect(got.error?.code).toBe('digest_mismatch');
+    expect(got.received.length).toBeLessThan(wrong.length);
+  });
+
   it('follows a redirect to a listed storage host without credentials, refuses an unlisted one', async () => {
     respond = (_req, res) => {
       res.writeHead(307, { location: `${storage.url}/bucket/blob` });

@@ -10,7 +10,7 @@ import { viewerOf, type ScopedRequest } from '../http/scope.js';
 import type { BlobView } from './blob-view.js';
 import type { ManifestView, ServedManifest } from './manifest-view.js';
 import { decideViewAccess } from '#answers';
-import { sendOciError, ViewError, viewErrorFor } from './view-errors.js';
+import { sendOciError, sendUnexpected, ViewError, viewErrorFor } from './view-errors.js';
 import { parseViewPath, viewApiOf, type ViewTarget } from './view-path.js';
 import type { ViewMetrics } from './view.metrics.js';
 
@@ -49,9 +49,8 @@ export class RegistryViewRoutes {
     app.setErrorHandler((err, req, reply) => {
       const api = viewApiOf(req.url.split('?', 1)[0]!);
       const mapped = viewErrorFor(err, api === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN');
-      if (!mapped) throw err;
       void reply.removeHeader('content-length').removeHeader('docker-content-digest');
-      return sendOciError(reply, mapped);
+      return mapped ? sendOciError(reply, mapped) : sendUnexpected(req, reply, err);
     });
     app.route({
       method: ['GET', 'HEAD'],
@@ -106,8 +105,7 @@ export class RegistryViewRoutes {
       }
     } catch (err) {
       const mapped = viewErrorFor(err, target?.api === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN');
-      if (!mapped) throw err;
-      return sendOciError(reply, mapped);
+      return mapped ? sendOciError(reply, mapped) : sendUnexpected(req, reply, err);
     }
   }
 

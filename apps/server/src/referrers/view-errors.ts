@@ -1,6 +1,7 @@
 /** Distribution-spec error bodies for the registry view, and how upstream failures map to them. */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, InvalidNameError } from '#registry';
+import { isInputError, isReadTimeout } from '#store';
 
 export type OciErrorCode =
   | 'MANIFEST_UNKNOWN'
@@ -14,7 +15,8 @@ export type OciErrorCode =
   | 'DENIED'
   | 'UNSUPPORTED'
   | 'TOOMANYREQUESTS'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'UNKNOWN';
 
 /** A view answer that is not content: status, spec code, message. */
 export class ViewError extends Error {
@@ -38,10 +40,11 @@ export function sendOciError(reply: FastifyReply, err: ViewError): FastifyReply 
 }
 
 /**
- * What a client sees when the registry could not give refgraph the content: 404 for absent,
- * 503 while the registry is down or limiting, 502 for any answer refgraph refuses to pass on
- * (wrong bytes, refused credentials, redirects to unlisted hosts). Returns undefined for errors
- * that are not the registry's (they stay 500s).
+ * What a client sees when refgraph could not answer: 404 for absent, 503 while the registry is
+ * down or limiting or the database gave no answer in time (never a partial one), 502 for any
+ * registry answer refgraph refuses to pass on (wrong bytes, refused credentials, redirects to
+ * unlisted hosts), 400 for a parameter the database cannot compare. Returns undefined for the
+ * rest: the caller answers those with a 500 that names only the request.
  */
 export function viewErrorFor(
   err: unknown,
@@ -49,6 +52,14 @@ export function viewErrorFor(
 ): ViewError | undefined {
   if (err instanceof ViewError) return err;
   if (err instanceof InvalidNameError) return new ViewError(400, 'NAME_INVALID', err.message);
+  if (isReadTimeout(err))
+    return new ViewError(503, 'UNAVAILABLE', 'refgraph could not read its record in time', 1);
+  if (isInputError(err))
+    return new ViewError(
+      400,
+      'UNSUPPORTED',
+      'a parameter holds a character refgraph cannot compare (NUL or an invalid byte)',
+    );
   if (!(err instanceof RegistryError)) return undefined;
   const retry = err.retryAfterMs === undefined ? undefined : Math.ceil(err.retryAfterMs / 1000);
   switch (err.code) {
@@ -70,4 +81,13 @@ export function viewErrorFor(
     case 'forbidden_redirect':
       return new ViewError(502, 'UNAVAILABLE', `refused the registry's answer: ${err.message}`);
   }
+}
+
+/** Anything else: a spec-shaped 500 naming only the request, the cause in the log. */
+export function sendUnexpected(req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  req.log.error({ err }, 'registry view: unhandled error');
+  return sendOciError(
+    reply,
+    new ViewError(500, 'UNKNOWN', `internal error; quote request id ${String(req.id)} when reporting it`),
+  );
 }
