@@ -154,7 +154,10 @@ export class Sbom {
   @Field({ description: 'Format: `spdx` or `cyclonedx`.' })
   format!: string;
 
-  @Field(() => String, { nullable: true, description: 'Specification version, e.g. `SPDX-2.3`, `1.5`.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Specification version, e.g. `2.3` or `3.0.1` (SPDX), `1.7` (CycloneDX).',
+  })
   specVersion!: string | null;
 
   @Field(() => String, { nullable: true, description: 'Document name.' })
