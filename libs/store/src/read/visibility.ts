@@ -32,6 +32,13 @@ export type ScopeRef = number | string;
 
 const ref = (scope: ScopeRef): string => (typeof scope === 'number' ? `$${scope}` : scope);
 
+/**
+ * A scope in a column cannot be estimated: planned as a join, the check would be driven from
+ * every location of the scope's repositories (hundreds per group) instead of from the few rows
+ * it checks. OFFSET 0 keeps it a per-row check (Postgres does not flatten such an EXISTS).
+ */
+const perRow = (scope: ScopeRef): string => (typeof scope === 'number' ? '' : ' OFFSET 0');
+
 /** The repository `repoId` is in scope (`$param` from scopeParam). */
 export function repositoryInScope(repoId: string, param: ScopeRef): string {
   return `(${ref(param)}::text = '' OR EXISTS (SELECT 1 FROM repository vr JOIN registry vg ON vg.id = vr.registry_id
@@ -56,7 +63,7 @@ export function verificationVisible(alias: string, param: ScopeRef): string {
   return `EXISTS (SELECT 1 FROM artifact_location vl JOIN repository vr ON vr.id = vl.repository_id
            JOIN registry vg ON vg.id = vr.registry_id
            WHERE vl.repository_id = ${alias}.repository_id AND vl.digest = ${alias}.artifact_digest AND vl.present
-             AND (${ref(param)}::text = '' OR (vg.name || '/' || vr.name) ~ ${ref(param)}))`;
+             AND (${ref(param)}::text = '' OR (vg.name || '/' || vr.name) ~ ${ref(param)})${perRow(param)})`;
 }
 
 /**
@@ -69,7 +76,7 @@ export function linkedInScope(artifact: string, subject: string, param: ScopeRef
   return `EXISTS (SELECT 1 FROM edge ve JOIN artifact_location vl ON vl.repository_id = ve.repository_id AND vl.digest = ve.referrer_digest
            JOIN repository vr ON vr.id = ve.repository_id JOIN registry vg ON vg.id = vr.registry_id
            WHERE ve.referrer_digest = ${artifact} AND ve.subject_digest = ${subject} AND ve.kind <> 'index-child' AND vl.present
-             AND (${ref(param)}::text = '' OR (vg.name || '/' || vr.name) ~ ${ref(param)}))`;
+             AND (${ref(param)}::text = '' OR (vg.name || '/' || vr.name) ~ ${ref(param)})${perRow(param)})`;
 }
 
 /**
