@@ -36,6 +36,7 @@ import {
 import {
   countStatements,
   explainReferrers,
+  gatekeeperKeysResolve,
   sameAnswers,
   sameAsRegistry,
   sameRestAnswers,
@@ -257,11 +258,13 @@ async function main() {
       body: JSON.stringify(body),
     });
     const verdict = () => post('/api/v1/verdict', { policy: POLICY, subjects: [reference(pick(known))] });
+    // Gatekeeper keys are pod images: the registry is named by its host, as a runtime pulls it.
+    const hosts = { bench: new URL(registry.url).host, 'bench-sync': new URL(syncRegistry.url).host };
     const gatekeeper = () =>
       post(`/api/v1/gatekeeper/${POLICY}`, {
         apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
         kind: 'ProviderRequest',
-        request: { keys: Array.from({ length: GATEKEEPER_KEYS }, () => reference(pick(known))) },
+        request: { keys: Array.from({ length: GATEKEEPER_KEYS }, () => imageReference(pick(known), hosts)) },
       });
     const sample = (gen, n) => Array.from({ length: n }, gen);
     results.checks.push(
@@ -272,6 +275,7 @@ async function main() {
         ...sample(gatekeeper, 5),
       ]),
     );
+    results.checks.push(await gatekeeperKeysResolve(service.url, sample(gatekeeper, 5)));
     await measure('rest-referrers', 'REST referrers', service, { next: restReferrers });
     await measure('bare-rest-referrers', 'bare fastify + pg, REST referrers', bare, { next: restReferrers });
     await measure('rest-summary', 'REST artifact summary', service, { next: summary });
@@ -536,6 +540,13 @@ const GRAPHQL_PAGE_QUERY = `query Page($after: String) {
 /** How admission controllers name images: by tag where there is one, else by digest. */
 function reference(k) {
   return k.tag ? `${k.registry}/${k.repository}:${k.tag}` : `${k.registry}/${k.repository}@${k.digest}`;
+}
+
+/** The key as a pod spec names the image: `<registry host>/<repository>` (`hosts` by registry name). */
+function imageReference(k, hosts) {
+  const host = hosts[k.registry];
+  if (!host) throw new Error(`no host for registry ${k.registry}`);
+  return k.tag ? `${host}/${k.repository}:${k.tag}` : `${host}/${k.repository}@${k.digest}`;
 }
 
 /** The trust policy version the service computes from the bench config (stored results carry it). */

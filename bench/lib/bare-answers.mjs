@@ -21,8 +21,9 @@ export async function registerAnswerRoutes(app, { databaseUrl, registries, polic
   const catalog = new RegistryCatalog(
     registries.map((config, i) => ({ id: i + 1, config, client: undefined })),
   );
+  // The version in force, asked when results are read (the service's refreshes; the bench's stays).
   const version = (await TrustPolicy.load(trust)).version;
-  const answers = new Answers(new ReadRepository(db), catalog, policies, version);
+  const answers = new Answers(new ReadRepository(db), catalog, policies, () => version);
   // The bench configures no API tokens: every caller reads everything, as in the service.
   const reader = () => answers.for(Viewer.everything('anonymous'));
   const json = (reply, status, body) =>

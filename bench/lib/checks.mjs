@@ -187,6 +187,30 @@ export async function sameRestAnswers(label, aUrl, bUrl, requests) {
 }
 
 /**
+ * Every key of the Gatekeeper batches names an image refgraph knows (it resolves to a digest),
+ * so the runs measure verdicts, not the refusal of an unknown registry.
+ */
+export async function gatekeeperKeysResolve(serviceUrl, requests) {
+  let keys = 0;
+  let resolved = 0;
+  let firstError;
+  for (const r of requests) {
+    const res = await fetch(serviceUrl + r.path, { method: r.method, headers: r.headers, body: r.body });
+    const items = (await res.json()).response?.items ?? [];
+    keys += items.length;
+    for (const item of items) {
+      if (item.value?.digest) resolved++;
+      else firstError ??= `${item.key}: ${item.error}`;
+    }
+  }
+  return {
+    check: `Gatekeeper batch keys resolve to digests (${resolved} of ${keys})`,
+    ok: keys > 0 && resolved === keys,
+    detail: firstError ? `first unresolved: ${firstError}` : '',
+  };
+}
+
+/**
  * SQL statements per request, from the database's own count of committed transactions (each
  * statement outside BEGIN is one): the request is sent `n` times, one at a time, to a server that
  * does nothing else, and the same interval with no requests is subtracted. Backends report their

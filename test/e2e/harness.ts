@@ -58,8 +58,10 @@ export interface TeamWorld {
   db: Database;
   trust: TrustRepository;
   repositoryIds: Record<Team, number>;
-  /** Records a push of `m` (optionally tagged) into the team's repository, as ingestion does. */
-  push(team: Team, m: BuiltManifest, tag?: string): Promise<void>;
+  /** Records a push of `m` (optionally tagged) into the team's repository (or one by id), as ingestion does. */
+  push(team: Team | number, m: BuiltManifest, tag?: string): Promise<void>;
+  /** The id of repository `name` of registry "local", created when new. */
+  repository(name: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -102,7 +104,7 @@ export async function startTeamWorld(opts: {
     repositoryIds,
     async push(team, m, tag) {
       await graph.applyPush({
-        repositoryId: repositoryIds[team],
+        repositoryId: typeof team === 'number' ? team : repositoryIds[team],
         manifest: m.parsed,
         kind: kindOf(m),
         bytes: m.bytes,
@@ -110,6 +112,7 @@ export async function startTeamWorld(opts: {
         eventAt: new Date(),
       });
     },
+    repository: (name) => registries.ensureRepository(reg.id, name),
     async close() {
       await db.close();
       await refgraph.running.close();

@@ -96,6 +96,21 @@ export class Reader {
   ): Promise<Array<Resolved | ReferenceError | NotFoundError>> {
     const out: Array<Resolved | ReferenceError | NotFoundError> = [];
     const byTag: Array<{ at: number; ref: Reference }> = [];
+    // A batch names few registries: each is looked up once.
+    const registries = new Map<string, ReturnType<RegistryCatalog['byName']>>();
+    const registryOf = (host: string) => {
+      if (!registries.has(host))
+        registries.set(
+          host,
+          // Images (pod specs) name the registry by host only; refgraph's own references by name,
+          // or by host.
+          opts.images
+            ? this.catalog.all().find((e) => servesHost(e.config.url, host))
+            : (this.catalog.byName(host) ??
+                this.catalog.all().find((e) => new URL(e.config.url).host === host)),
+        );
+      return registries.get(host);
+    };
     for (const input of inputs) {
       let ref: Reference;
       try {
@@ -106,13 +121,8 @@ export class Reader {
         continue;
       }
       if (ref.registry !== undefined) {
-        // Images (pod specs) name the registry by host only; refgraph's own references by name,
-        // or by host.
         const host = ref.registry;
-        const entry = opts.images
-          ? this.catalog.all().find((e) => servesHost(e.config.url, host))
-          : (this.catalog.byName(host) ??
-            this.catalog.all().find((e) => new URL(e.config.url).host === host));
+        const entry = registryOf(host);
         if (!entry) {
           out.push(
             new NotFoundError(

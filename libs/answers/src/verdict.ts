@@ -1,5 +1,5 @@
 import type { PolicyConfig } from '#config';
-import type { AttestationRow, ReadRepository, RepositoryScope, SignatureRow } from '#store';
+import type { AttestationRow, ReadRepository, ScopedDigests, SignatureRow } from '#store';
 import { NotFoundError } from './errors.js';
 import type { ReferenceError } from './reference.js';
 import type { Viewer } from './viewer.js';
@@ -82,7 +82,8 @@ const sigEvidence = (s: SignatureRow): Evidence => ({
  * unparsable reference, an unknown registry, tag or digest, a repository outside the caller's
  * scope. Evidence counts only where the subject's trust rule applies: for a reference that names
  * a repository, only what is present in that repository; for a bare digest, what is present in
- * the caller's scope. Read from stored results only: no cryptography runs here.
+ * the caller's scope. Read from stored results only: no cryptography runs here. However many
+ * inputs and repositories, the evidence takes a fixed number of statements (see evaluate).
  */
 export async function evaluateSubjects(
   ctx: { read: ReadRepository; viewer: Viewer; trustVersion?: () => string },
@@ -91,23 +92,25 @@ export async function evaluateSubjects(
   resolved: Array<Resolution | ReferenceError | NotFoundError>,
 ): Promise<Verdict> {
   const { read, viewer } = ctx;
-  const groups = new Map<string, { scope: RepositoryScope; digests: Set<string> }>();
-  const scopeOf = (r: Resolution): RepositoryScope =>
-    r.registry ? [`${r.registry}/${r.repository}`] : viewer.scope;
-  for (const r of resolved) {
-    if (r instanceof Error) continue;
-    const scope = scopeOf(r);
-    const key = JSON.stringify(scope ?? null);
-    const g = groups.get(key) ?? { scope, digests: new Set<string>() };
-    g.digests.add(r.digest);
-    groups.set(key, g);
-  }
-  const results = new Map<string, Map<string, RequirementResult[]>>();
-  await Promise.all(
-    [...groups].map(async ([key, g]) => {
-      results.set(key, await evaluate(read, g.scope, policy, [...g.digests], ctx.trustVersion));
-    }),
-  );
+  // One group per scope evidence is read under: each named repository, and the caller's scope.
+  const groups: ScopedDigests[] = [];
+  const groupOf = new Map<string, number>();
+  const groupIndex = (r: Resolution): number => {
+    const key = r.registry ? `${r.registry}/${r.repository}` : '';
+    let at = groupOf.get(key);
+    if (at === undefined) {
+      at = groups.push({ scope: r.registry ? [key] : viewer.scope, digests: [] }) - 1;
+      groupOf.set(key, at);
+    }
+    return at;
+  };
+  const at = resolved.map((r) => {
+    if (r instanceof Error) return -1;
+    const g = groupIndex(r);
+    if (!groups[g]!.digests.includes(r.digest)) groups[g]!.digests.push(r.digest);
+    return g;
+  });
+  const results = await evaluate(read, groups, policy, ctx.trustVersion);
   const subjects = resolved.map((r, i): SubjectVerdict => {
     if (r instanceof Error) {
       const code: VerdictCode = r instanceof NotFoundError ? r.reason : 'invalid_reference';
@@ -120,7 +123,7 @@ export async function evaluateSubjects(
         requirements: [],
       };
     }
-    const requirements = results.get(JSON.stringify(scopeOf(r) ?? null))!.get(r.digest)!;
+    const requirements = results[at[i]!]!.get(r.digest)!;
     const failed = requirements.filter((q) => !q.satisfied);
     return {
       reference: r.reference,
@@ -134,44 +137,105 @@ export async function evaluateSubjects(
   return { policy: policy.name, allowed: subjects.every((s) => s.allowed), subjects };
 }
 
-/** The policy's requirements for each digest, from evidence visible under `scope`. */
+/** Rows by a key, in their order. */
+function indexBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const list = out.get(k);
+    if (list) list.push(row);
+    else out.set(k, [row]);
+  }
+  return out;
+}
+
+/**
+ * The policy's requirements for each group's digests, from evidence visible under the group's
+ * scope: each read covers every group in one statement (at most four in all, fewer when the
+ * policy needs less), whatever the number of digests and groups.
+ */
 async function evaluate(
   read: ReadRepository,
-  scope: RepositoryScope,
+  groups: ScopedDigests[],
   policy: PolicyConfig,
-  subjects: string[],
   trustVersion: (() => string) | undefined,
-): Promise<Map<string, RequirementResult[]>> {
+): Promise<Array<Map<string, RequirementResult[]>>> {
   // A result computed under a superseded trust policy (an authority rotated, a rule changed, the
   // trusted root refreshed) is not evidence until it is verified again: it reads as pending. The
   // version in force is asked after the rows are read, so a root replaced while they were read
   // already counts.
-  const current = (rows: SignatureRow[]): SignatureRow[] => {
-    if (trustVersion === undefined) return rows;
+  const current = (lists: SignatureRow[][]): SignatureRow[][] => {
+    if (trustVersion === undefined) return lists;
     const inForce = trustVersion();
-    return rows.map((s) =>
-      s.policyVersion === inForce
-        ? s
-        : { ...s, status: 'pending', reason: 'policy_changed', authority: null },
+    return lists.map((rows) =>
+      rows.map((s) =>
+        s.policyVersion === inForce
+          ? s
+          : { ...s, status: 'pending', reason: 'policy_changed', authority: null },
+      ),
     );
   };
+  const none = <T>(): T[][] => groups.map(() => []);
   const [signatures, attestations, sboms] = await Promise.all([
-    read.findSignatures(scope, subjects, { by: 'subject', kind: 'signature' }).then(current),
-    read.findAttestations(scope, subjects, { by: 'subject' }),
-    read.countSboms(scope, subjects),
+    policy.signatures
+      ? read.findSignaturesByScope(groups, { by: 'subject', kind: 'signature' }).then(current)
+      : none<SignatureRow>(),
+    policy.attestations.length
+      ? read.findAttestationsByScope(groups, { by: 'subject' })
+      : none<AttestationRow>(),
+    policy.sbom ? read.countSbomsByScope(groups) : groups.map(() => new Map<string, number>()),
   ]);
-  const attestationArtifacts = [...new Set(attestations.map((a) => a.artifactDigest))];
   // An attestation counts as signed by its own envelope's verification, or by a signature over
   // the attestation manifest.
-  const around = current(await read.findSignatures(scope, attestationArtifacts, { by: 'either' }));
-  const overAttestations = around.filter((s) => s.kind === 'signature');
-  const envelopes = around.filter((s) => s.kind === 'attestation');
+  const around = current(
+    await read.findSignaturesByScope(
+      groups.map((g, i) => ({
+        scope: g.scope,
+        digests: [...new Set(attestations[i]!.map((a) => a.artifactDigest))],
+      })),
+      { by: 'either' },
+    ),
+  );
+  return groups.map((g, i) =>
+    requirementsOf(policy, g.digests, {
+      signatures: indexBy(signatures[i]!, (s) => s.subjectDigest),
+      attestations: indexBy(attestations[i]!, (a) => `${a.subjectDigest} ${a.predicateType}`),
+      sboms: sboms[i]!,
+      overAttestations: indexBy(
+        around[i]!.filter((s) => s.kind === 'signature'),
+        (s) => s.subjectDigest,
+      ),
+      envelopes: indexBy(
+        around[i]!.filter((s) => s.kind === 'attestation'),
+        (s) => `${s.artifactDigest} ${s.layerDigest} ${s.subjectDigest}`,
+      ),
+    }),
+  );
+}
+
+/** One group's evidence, indexed for the requirements' look-ups. */
+interface GroupEvidence {
+  signatures: Map<string, SignatureRow[]>;
+  /** By `subject predicateType`. */
+  attestations: Map<string, AttestationRow[]>;
+  sboms: Map<string, number>;
+  /** Signatures over attestation manifests, by the attestation's digest. */
+  overAttestations: Map<string, SignatureRow[]>;
+  /** Envelope verifications, by `artifact layer subject`. */
+  envelopes: Map<string, SignatureRow[]>;
+}
+
+function requirementsOf(
+  policy: PolicyConfig,
+  subjects: string[],
+  ev: GroupEvidence,
+): Map<string, RequirementResult[]> {
   const out = new Map<string, RequirementResult[]>();
   for (const subject of subjects) {
     const requirements: RequirementResult[] = [];
     if (policy.signatures) {
       const wanted = policy.signatures.authorities;
-      const mine = signatures.filter((s) => s.subjectDigest === subject);
+      const mine = ev.signatures.get(subject) ?? [];
       const good = mine.filter((s) => s.status === 'verified' && s.authority && wanted.includes(s.authority));
       requirements.push({
         type: 'signature',
@@ -187,18 +251,11 @@ async function evaluate(
       });
     }
     for (const req of policy.attestations) {
-      const mine = attestations.filter(
-        (a) => a.subjectDigest === subject && a.predicateType === req.predicateType,
-      );
+      const mine = ev.attestations.get(`${subject} ${req.predicateType}`) ?? [];
       const evidence = mine.map((a) => {
         // The envelope that carried this very statement (same layer), verified for this subject.
-        const own = envelopes.filter(
-          (s) =>
-            s.artifactDigest === a.artifactDigest &&
-            s.layerDigest === a.layerDigest &&
-            s.subjectDigest === subject,
-        );
-        const nested = [...overAttestations.filter((s) => s.subjectDigest === a.artifactDigest), ...own];
+        const own = ev.envelopes.get(`${a.artifactDigest} ${a.layerDigest} ${subject}`) ?? [];
+        const nested = [...(ev.overAttestations.get(a.artifactDigest) ?? []), ...own];
         return attestationEvidence(a, req, nested.map(sigEvidence), own);
       });
       const good = evidence.filter((e) => e.status === 'satisfied');
@@ -216,7 +273,7 @@ async function evaluate(
       });
     }
     if (policy.sbom) {
-      const n = sboms.get(subject) ?? 0;
+      const n = ev.sboms.get(subject) ?? 0;
       requirements.push({
         type: 'sbom',
         requirement: 'an SBOM',

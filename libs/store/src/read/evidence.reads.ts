@@ -3,9 +3,95 @@
 import type { ReadSource } from './replicas.js';
 import type { AttestationRow, PackageRow, RepositoryScope, SignatureRow } from '../query.rows.js';
 import { SIGNATURE_COLUMNS, SIGNATURE_JOINS, type SbomRow } from './rows.js';
-import { linkedInScope, presentInScope, scopeParam, verificationVisible } from './visibility.js';
+import {
+  linkedInScope,
+  presentInScope,
+  scopeParam,
+  verificationVisible,
+  type ScopeRef,
+} from './visibility.js';
 
 export type VerificationKind = 'signature' | 'attestation';
+
+/** Digests read under one scope; see EvidenceReads' `*ByScope` reads. */
+export interface ScopedDigests {
+  scope: RepositoryScope;
+  digests: string[];
+}
+
+type SignatureOpts = { by: 'subject' | 'artifact' | 'either'; kind?: VerificationKind; limit?: number };
+type AttestationOpts = { by: 'subject' | 'artifact'; predicateType?: string; limit?: number };
+
+/**
+ * A read's rows before its cap (`n`, the row's rank in its partition), over the digests of the
+ * array expression `digests` under the scope `scope`; `kind` and `limit` are parameter references.
+ */
+function signatureRows(digests: string, scope: ScopeRef, opts: SignatureOpts, kind: string): string {
+  const column =
+    opts.by === 'either'
+      ? `CASE WHEN s.subject_digest = ANY(${digests}) THEN s.subject_digest ELSE s.artifact_digest END`
+      : opts.by === 'subject'
+        ? 's.subject_digest'
+        : 's.artifact_digest';
+  const match =
+    opts.by === 'either'
+      ? `(s.subject_digest = ANY(${digests}) OR s.artifact_digest = ANY(${digests}))`
+      : `${column} = ANY(${digests})`;
+  return `SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column} ORDER BY s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
+         FROM signature s ${SIGNATURE_JOINS}
+         WHERE ${match} AND (${kind}::text IS NULL OR s.kind = ${kind}) AND ${verificationVisible('s', scope)}`;
+}
+const SIGNATURE_ORDER = `"subjectDigest", "artifactDigest", "layerDigest", repository`;
+
+function attestationRows(digests: string, scope: ScopeRef, opts: AttestationOpts, predicate: string): string {
+  const column = opts.by === 'artifact' ? 't.artifact_digest' : 't.subject_digest';
+  return `SELECT t.artifact_digest AS "artifactDigest", t.layer_digest AS "layerDigest", t.subject_digest AS "subjectDigest",
+                t.predicate_type AS "predicateType", t.builder_id AS "builderId", t.build_type AS "buildType",
+                t.source_repo AS "sourceRepo", t.source_revision AS "sourceRevision", t.vuln_counts AS "vulnCounts",
+                t.parse_error AS "parseError",
+                row_number() OVER (PARTITION BY ${column} ORDER BY t.predicate_type, t.artifact_digest, t.layer_digest) AS n
+         FROM attestation t
+         WHERE ${column} = ANY(${digests}) AND (${predicate}::text IS NULL OR t.predicate_type = ${predicate})
+           AND ${linkedInScope('t.artifact_digest', 't.subject_digest', scope)}`;
+}
+const ATTESTATION_ORDER = `"subjectDigest", "predicateType", "artifactDigest", "layerDigest"`;
+
+function sbomCounts(digests: string, scope: ScopeRef): string {
+  return `SELECT b.subject_digest, count(*)::int AS sboms FROM sbom b
+       WHERE b.subject_digest = ANY(${digests}) AND b.parse_error IS NULL AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', scope)}
+       GROUP BY b.subject_digest`;
+}
+
+/**
+ * `rows` (a read over `q.digests` under `q.scope`) for every group at once: $1, $2 and $3 carry
+ * the groups (see groupParams), and each group's rows are what the read returns for it alone,
+ * tagged `g`, the group's index.
+ */
+function perGroup(rows: string, where = 'true', order = ''): string {
+  return `SELECT q.g - 1 AS g, x.* FROM (
+         SELECT d.g, s.scope, array_agg(d.digest) AS digests
+         FROM unnest($1::text[], $2::int[]) AS d(digest, g)
+         JOIN unnest($3::text[]) WITH ORDINALITY AS s(scope, g) ON s.g = d.g
+         GROUP BY d.g, s.scope) q
+       CROSS JOIN LATERAL (${rows}) x
+       WHERE ${where}
+       ORDER BY q.g${order ? `, ${order}` : ''}`;
+}
+
+function groupParams(groups: ScopedDigests[]): [string[], number[], string[]] {
+  return [
+    groups.flatMap((g) => g.digests),
+    groups.flatMap((g, i) => g.digests.map(() => i + 1)),
+    groups.map((g) => scopeParam(g.scope)),
+  ];
+}
+
+/** Each group's rows, in the groups' order, without the rank `n` of the capped reads. */
+function byGroup<R>(groups: ScopedDigests[], rows: Array<R & { g: number; n?: unknown }>): R[][] {
+  const out = groups.map((): R[] => []);
+  for (const { g, n: _n, ...r } of rows) out[g]!.push(r as unknown as R);
+  return out;
+}
 
 export class EvidenceReads {
   /** `db`: the primary, or a ReadReplicas chooser that spreads reads over replicas. */
@@ -19,53 +105,51 @@ export class EvidenceReads {
   async findSignatures(
     scope: RepositoryScope,
     digests: string[],
-    opts: { by: 'subject' | 'artifact' | 'either'; kind?: VerificationKind; limit?: number },
+    opts: SignatureOpts,
   ): Promise<SignatureRow[]> {
     if (digests.length === 0) return [];
-    const column =
-      opts.by === 'either'
-        ? 'CASE WHEN s.subject_digest = ANY($1) THEN s.subject_digest ELSE s.artifact_digest END'
-        : opts.by === 'subject'
-          ? 's.subject_digest'
-          : 's.artifact_digest';
-    const match =
-      opts.by === 'either'
-        ? `(s.subject_digest = ANY($1) OR s.artifact_digest = ANY($1))`
-        : `${column} = ANY($1)`;
-    const { rows } = await this.db.pool.query<SignatureRow>(
-      `SELECT * FROM (
-         SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column} ORDER BY s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
-         FROM signature s ${SIGNATURE_JOINS}
-         WHERE ${match} AND ($3::text IS NULL OR s.kind = $3) AND ${verificationVisible('s', 2)}) x
-       WHERE n <= $4
-       ORDER BY "subjectDigest", "artifactDigest", "layerDigest", repository`,
+    const { rows } = await this.db.pool.query<SignatureRow & { n?: unknown }>(
+      `SELECT * FROM (${signatureRows('$1', 2, opts, '$3')}) x WHERE n <= $4 ORDER BY ${SIGNATURE_ORDER}`,
       [digests, scopeParam(scope), opts.kind ?? null, opts.limit ?? 1000],
     );
-    return rows.map(({ n: _n, ...r }: SignatureRow & { n?: unknown }) => r);
+    return rows.map(({ n: _n, ...r }) => r);
+  }
+
+  /**
+   * findSignatures for several groups of digests, each under its own scope, in one statement:
+   * one list per group, each what findSignatures answers for that group alone.
+   */
+  async findSignaturesByScope(groups: ScopedDigests[], opts: SignatureOpts): Promise<SignatureRow[][]> {
+    if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
+    const { rows } = await this.db.pool.query<SignatureRow & { g: number; n?: unknown }>(
+      perGroup(signatureRows('q.digests', 'q.scope', opts, '$4'), 'x.n <= $5', SIGNATURE_ORDER),
+      [...groupParams(groups), opts.kind ?? null, opts.limit ?? 1000],
+    );
+    return byGroup(groups, rows);
   }
 
   /** Parsed attestation statements by subject or by attestation artifact, visible where linked (linkedInScope). */
   async findAttestations(
     scope: RepositoryScope,
     digests: string[],
-    opts: { by: 'subject' | 'artifact'; predicateType?: string; limit?: number },
+    opts: AttestationOpts,
   ): Promise<AttestationRow[]> {
     if (digests.length === 0) return [];
-    const column = opts.by === 'artifact' ? 't.artifact_digest' : 't.subject_digest';
     const { rows } = await this.db.pool.query<AttestationRow & { n?: unknown }>(
-      `SELECT * FROM (
-         SELECT t.artifact_digest AS "artifactDigest", t.layer_digest AS "layerDigest", t.subject_digest AS "subjectDigest",
-                t.predicate_type AS "predicateType", t.builder_id AS "builderId", t.build_type AS "buildType",
-                t.source_repo AS "sourceRepo", t.source_revision AS "sourceRevision", t.vuln_counts AS "vulnCounts",
-                t.parse_error AS "parseError",
-                row_number() OVER (PARTITION BY ${column} ORDER BY t.predicate_type, t.artifact_digest, t.layer_digest) AS n
-         FROM attestation t
-         WHERE ${column} = ANY($1) AND ($3::text IS NULL OR t.predicate_type = $3) AND ${linkedInScope('t.artifact_digest', 't.subject_digest', 2)}) x
-       WHERE n <= $4
-       ORDER BY "subjectDigest", "predicateType", "artifactDigest", "layerDigest"`,
+      `SELECT * FROM (${attestationRows('$1', 2, opts, '$3')}) x WHERE n <= $4 ORDER BY ${ATTESTATION_ORDER}`,
       [digests, scopeParam(scope), opts.predicateType ?? null, opts.limit ?? 1000],
     );
     return rows.map(({ n: _n, ...r }) => r);
+  }
+
+  /** findAttestations for several groups of digests, each under its own scope, in one statement. */
+  async findAttestationsByScope(groups: ScopedDigests[], opts: AttestationOpts): Promise<AttestationRow[][]> {
+    if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
+    const { rows } = await this.db.pool.query<AttestationRow & { g: number; n?: unknown }>(
+      perGroup(attestationRows('q.digests', 'q.scope', opts, '$4'), 'x.n <= $5', ATTESTATION_ORDER),
+      [...groupParams(groups), opts.predicateType ?? null, opts.limit ?? 1000],
+    );
+    return byGroup(groups, rows);
   }
 
   /** SBOMs describing the given subjects, visible where linked (linkedInScope). */
@@ -88,13 +172,21 @@ export class EvidenceReads {
   /** Readable SBOMs per subject, visible where linked (linkedInScope). */
   async countSboms(scope: RepositoryScope, subjects: string[]): Promise<Map<string, number>> {
     if (subjects.length === 0) return new Map();
-    const { rows } = await this.db.pool.query<{ subject_digest: string; n: number }>(
-      `SELECT b.subject_digest, count(*)::int AS n FROM sbom b
-       WHERE b.subject_digest = ANY($1) AND b.parse_error IS NULL AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', 2)}
-       GROUP BY b.subject_digest`,
+    const { rows } = await this.db.pool.query<{ subject_digest: string; sboms: number }>(
+      sbomCounts('$1', 2),
       [subjects, scopeParam(scope)],
     );
-    return new Map(rows.map((r) => [r.subject_digest, r.n]));
+    return new Map(rows.map((r) => [r.subject_digest, r.sboms]));
+  }
+
+  /** countSboms for several groups of subjects, each under its own scope, in one statement. */
+  async countSbomsByScope(groups: ScopedDigests[]): Promise<Array<Map<string, number>>> {
+    if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => new Map());
+    const { rows } = await this.db.pool.query<{ g: number; subject_digest: string; sboms: number }>(
+      perGroup(sbomCounts('q.digests', 'q.scope')),
+      groupParams(groups),
+    );
+    return byGroup(groups, rows).map((list) => new Map(list.map((r) => [r.subject_digest, r.sboms])));
   }
 
   /**
