@@ -14,7 +14,8 @@ import { migrateQueue } from '../../ingest/src/queue.js';
 import { applyMigrations, readMigrations } from '../../store/src/migrator.js';
 
 const run = promisify(execFile);
-const BIN = process.env.REFGRAPH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) the pair is built from. */
+export const PG_BIN = process.env.REFGRAPH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const USER = 'refgraph';
 const DATABASE = 'refgraph';
 
@@ -72,7 +73,7 @@ async function osUser(): Promise<{ uid: number; gid: number } | undefined> {
 
 /** Runs a server binary, as `postgres` when this process is root. */
 async function pgBin(asPostgres: boolean, cmd: string, args: string[]): Promise<void> {
-  const file = join(BIN, cmd);
+  const file = join(PG_BIN, cmd);
   const opts = { cwd: tmpdir(), timeout: 120_000 };
   if (asPostgres) await run('runuser', ['-u', 'postgres', '--', file, ...args], opts);
   else await run(file, args, opts);
