@@ -8,7 +8,8 @@
 //   BENCH_DATABASE_URL=postgres://...  a database the bench may wipe (default: embedded Postgres)
 //   BENCH_NO_WRITE=1                   print results without rewriting RESULTS.md
 //   BENCH_SKIP_BUILD=1                 measure dist/ as it is
-//   BENCH_ONLY=reads,e2e,sync,accept   only these scenario groups; implies
+//   BENCH_REPLICA_SIZE=10000           artifacts for the read-replica scenario (default: smallest size)
+//   BENCH_ONLY=reads,e2e,sync,accept,replica   only these scenario groups; implies
 //                                      BENCH_NO_WRITE, for iterating on one part
 //   BENCH_PROFILE=dir                  refgraph processes write V8 CPU profiles (--cpu-prof) there
 // refgraph runs with the heap settings of the container image (the Dockerfile's NODE_OPTIONS).
@@ -46,6 +47,7 @@ import {
 } from './lib/checks.mjs';
 import { crawl } from './lib/crawl.mjs';
 import { writeResults } from './lib/report.mjs';
+import { measureStandby, requireStandbyBinaries } from './lib/standby.mjs';
 import { imageNodeOptions } from './lib/heap.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +62,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const REGISTRY_SUBJECTS = Number(process.env.BENCH_REGISTRY_SUBJECTS ?? 300);
 const SYNC_MANIFESTS = Number(process.env.BENCH_SYNC_MANIFESTS ?? 5000);
-const GROUPS = ['reads', 'e2e', 'sync', 'accept'];
+const GROUPS = ['reads', 'e2e', 'sync', 'accept', 'replica'];
 const ONLY = process.env.BENCH_ONLY
   ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
   : new Set(GROUPS);
@@ -94,9 +96,17 @@ const results = {
 /**
  * The service is measured as compiled to dist/. tsc still emits when another part of the tree
  * has type errors, so a failed build is reported and the run goes on if dist/ has the server.
+ * The test harness's streaming-replica helper is compiled to dist/bench (npm run build:bench).
  */
 function build() {
   if (process.env.BENCH_SKIP_BUILD) return 'skipped (BENCH_SKIP_BUILD)';
+  log('npm run build:bench');
+  const helper = spawnSync('npm', ['run', 'build:bench'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (helper.status !== 0 && !existsSync('dist/bench/libs/testing/src/streaming-replica.js'))
+    throw new Error(`build:bench failed:\n${helper.stdout}\n${helper.stderr}`);
   log('npm run build');
   const r = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.status === 0) return 'ok';
@@ -111,6 +121,7 @@ function build() {
 async function main() {
   if (!SIZES.length) throw new Error('BENCH_SIZES names no size of at least 1000 artifacts');
   results.build = build();
+  if (runs('replica')) await requireStandbyBinaries();
   const db = await startDatabase(log);
   cleanups.push(() => db.stop());
   log(`database: ${db.embedded ? 'embedded Postgres' : 'BENCH_DATABASE_URL'}`);
@@ -365,7 +376,22 @@ async function main() {
     await measureAnswers(keys.filter((k) => k.known));
   }
   if (runs('reads')) await dropSeeds(sql);
-  if (!service) {
+  if (runs('replica')) {
+    const size = Number(process.env.BENCH_REPLICA_SIZE ?? SIZES[0]);
+    const replica = await measureStandby({
+      size,
+      env,
+      nodeFlags,
+      policyVersion,
+      policy: POLICY,
+      registryUrl: registry.url,
+      measure,
+      log,
+    });
+    results.replica = replica.facts;
+    results.checks.push(...replica.checks);
+  }
+  if (!service && (runs('e2e') || runs('accept'))) {
     await startService('all');
     await startBare();
   }

@@ -162,7 +162,13 @@ export function webhookRequests(token, repos) {
  * Both servers answer each request ({ method, path, headers, body }) with the same status and the
  * same JSON (key order aside).
  */
-export async function sameRestAnswers(label, aUrl, bUrl, requests) {
+export async function sameRestAnswers(
+  label,
+  aUrl,
+  bUrl,
+  requests,
+  servers = 'refgraph and bare fastify + pg',
+) {
   let mismatches = 0;
   let failures = 0;
   let first;
@@ -177,7 +183,7 @@ export async function sameRestAnswers(label, aUrl, bUrl, requests) {
     }
   }
   return {
-    check: `refgraph and bare fastify + pg give the same answers (${label}, ${requests.length} requests, all 200)`,
+    check: `${servers} give the same answers (${label}, ${requests.length} requests, all 200)`,
     ok: mismatches === 0 && failures === 0,
     detail:
       mismatches || failures

@@ -160,9 +160,11 @@ function render(r) {
     ([k, v]) => !k.startsWith('bare') && !k.startsWith('registry') && Number.isFinite(v.peakRssMiB),
   );
   const peakOf = (runs) => Math.max(...runs.map(([, v]) => v.peakRssMiB));
-  // Webhook accept (and the GraphQL statement count) run the api role alone; sync is the CLI.
-  const apiOnly = own.filter(([k]) => k.startsWith('accept'));
-  const allRoles = own.filter(([k]) => !k.startsWith('accept') && k !== 'sync');
+  // Webhook accept (and the GraphQL statement count) and the read-replica runs are the api role
+  // alone; sync is the CLI.
+  const apiRole = (k) => k.startsWith('accept') || k.startsWith('replica-');
+  const apiOnly = own.filter(([k]) => apiRole(k));
+  const allRoles = own.filter(([k]) => !apiRole(k) && k !== 'sync');
   const peak = peakOf(allRoles);
   const apiPeak = apiOnly.length ? peakOf(apiOnly) : NaN;
   const mb = (v) => v * 1.048576;
@@ -179,6 +181,8 @@ function render(r) {
       )}. ` +
       `refgraph runs with the container image's heap settings (\`${(r.nodeOptions ?? []).join(' ') || 'none'}\`).`,
   );
+
+  if (r.replica) renderReplica(r, row, line, lines);
 
   lines.push('');
   lines.push('### How cost grows with the graph (OCI referrers API, random keys)');
@@ -235,4 +239,36 @@ function render(r) {
     lines.push('</details>');
   }
   return lines.join('\n');
+}
+
+/** The api role reading from a streaming standby, each scenario against the same on the primary. */
+function renderReplica(r, row, line, lines) {
+  const f = r.replica;
+  const R = r.runs;
+  lines.push('');
+  lines.push(`### Reads from a streaming standby (api role, 1 connection, ${n0(f.artifacts)} artifacts)`);
+  lines.push('');
+  row(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS', 'standby vs primary', 'target', 'met?']);
+  row(['---', '---:', '---:', '---:', '---:', '---', '---', '---']);
+  for (const name of ['referrers', 'verdict', 'gatekeeper']) {
+    const s = R[`replica-standby-${name}`];
+    const p = R[`replica-primary-${name}`];
+    const ratio = s && p ? `${x(s.rps / p.rps)} req/s, ${x(s.p50 / p.p50)} p50` : '–';
+    line(s, ratio, '≥ 0.9× req/s (not slower)', s && p && s.rps / p.rps >= 0.9);
+    line(p, 'baseline (reads on the primary)', '', undefined);
+  }
+  const t = f.transactions ?? {};
+  const q = f.readQueries ?? {};
+  const onPrimary = q.primary ?? 0;
+  const onStandby = Object.entries(q).reduce((sum, [k, v]) => (k === 'primary' ? sum : sum + v), 0);
+  lines.push('');
+  lines.push(
+    `Primary and standby from \`libs/testing/src/streaming-replica.ts\` (PostgreSQL ${f.postgres}, fsync off), ` +
+      `up in ${f.pairStartSeconds.toFixed(1)} s; the standby had replayed the load ${f.replaySeconds.toFixed(1)} s after it. ` +
+      `Both api processes ran side by side, each scenario measured on one and then the other (alternating order). ` +
+      `Replica lag as refgraph measured it: ${f.lagSeconds} s before the runs, ${f.lagSecondsAfter} s after ` +
+      `(${n0(f.lagBytesAfter)} bytes of WAL not replayed). Committed transactions (pg_stat_database) over the scenario: ` +
+      `primary ${n0(t.primary)}, standby ${n0(t.standby)}; read statements of the api reading from the standby ` +
+      `(refgraph_read_queries_total): standby ${n0(onStandby)}, primary ${n0(onPrimary)}.`,
+  );
 }

@@ -1,7 +1,8 @@
-// A real PostgreSQL streaming replication pair for tests: a primary (wal_level=replica) and a hot
-// standby cloned from it with `pg_basebackup -R`, both from the machine's PostgreSQL 15 server
-// binaries, on free loopback ports in temporary directories. Postgres refuses to run as root, so
-// as root every server command runs as the `postgres` OS user, which owns the directories.
+// A real PostgreSQL streaming replication pair for tests and the bench: a primary
+// (wal_level=replica) and a hot standby cloned from it with `pg_basebackup -R`, both from the
+// machine's PostgreSQL 15 server binaries, on free loopback ports in temporary directories.
+// Postgres refuses to run as root, so as root every server command runs as the `postgres` OS
+// user, which owns the directories.
 import { execFile } from 'node:child_process';
 import { chown, mkdtemp, appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -13,13 +14,32 @@ import { migrateQueue } from '../../ingest/src/queue.js';
 import { applyMigrations, readMigrations } from '../../store/src/migrator.js';
 
 const run = promisify(execFile);
-const BIN = process.env.REFGRAPH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) the pair is built from. */
+export const PG_BIN = process.env.REFGRAPH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const USER = 'refgraph';
 const DATABASE = 'refgraph';
+
+export interface StreamingPairOptions {
+  /**
+   * false turns fsync off on both servers: a crash may then lose or corrupt committed data, which
+   * only a pair that is thrown away afterwards (the bench's) may accept. Default true.
+   */
+  fsync?: boolean;
+  /** More postgresql.conf settings for both servers (e.g. shared_buffers for a larger load). */
+  settings?: Record<string, string | number>;
+}
 
 export interface StreamingPair {
   primaryUrl: string;
   standbyUrl: string;
+  /**
+   * Resolves once the standby has replayed the primary's WAL up to where it was when called
+   * (pg_current_wal_lsn on the primary against pg_last_wal_replay_lsn on the standby); rejects
+   * after `deadlineMs`. Returns that position.
+   */
+  waitForReplay(deadlineMs?: number): Promise<{ lsn: string }>;
+  /** Bytes of the primary's WAL the standby has not replayed yet (0: caught up). */
+  replayLagBytes(): Promise<number>;
   /** Stops the standby (`pg_ctl stop -m fast`). */
   stopStandby(): Promise<void>;
   /**
@@ -53,7 +73,7 @@ async function osUser(): Promise<{ uid: number; gid: number } | undefined> {
 
 /** Runs a server binary, as `postgres` when this process is root. */
 async function pgBin(asPostgres: boolean, cmd: string, args: string[]): Promise<void> {
-  const file = join(BIN, cmd);
+  const file = join(PG_BIN, cmd);
   const opts = { cwd: tmpdir(), timeout: 120_000 };
   if (asPostgres) await run('runuser', ['-u', 'postgres', '--', file, ...args], opts);
   else await run(file, args, opts);
@@ -63,22 +83,31 @@ function url(port: number): string {
   return `postgresql://${USER}@127.0.0.1:${port}/${DATABASE}`;
 }
 
-async function serverSettings(dir: string, port: number): Promise<void> {
-  await appendFile(
-    join(dir, 'postgresql.conf'),
-    [
-      '',
-      `port = ${port}`,
-      `listen_addresses = '127.0.0.1'`,
-      `unix_socket_directories = '${dir}'`,
-      'wal_level = replica',
-      'max_wal_senders = 4',
-      'hot_standby = on',
-      'fsync = off',
-      'max_connections = 40',
-      '',
-    ].join('\n'),
-  );
+async function serverSettings(dir: string, port: number, options: StreamingPairOptions): Promise<void> {
+  const settings: Record<string, string | number> = {
+    port,
+    listen_addresses: `'127.0.0.1'`,
+    unix_socket_directories: `'${dir}'`,
+    wal_level: 'replica',
+    max_wal_senders: 4,
+    hot_standby: 'on',
+    fsync: options.fsync === false ? 'off' : 'on',
+    max_connections: 40,
+    ...options.settings,
+  };
+  const lines = Object.entries(settings).map(([k, v]) => `${k} = ${v}`);
+  await appendFile(join(dir, 'postgresql.conf'), ['', ...lines, ''].join('\n'));
+}
+
+/** One query on a short-lived connection. */
+async function queryOnce<T>(connectionString: string, sql: string, params: unknown[] = []): Promise<T> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows[0] as T;
+  } finally {
+    await client.end();
+  }
 }
 
 /** The postmaster of a data directory (line 1 of postmaster.pid) and the processes it forked. */
@@ -96,7 +125,7 @@ async function serverProcesses(dir: string): Promise<number[]> {
 }
 
 /** Starts a primary, migrates it as libs/testing/src/database.ts does, and a standby streaming from it. */
-export async function startStreamingPair(): Promise<StreamingPair> {
+export async function startStreamingPair(options: StreamingPairOptions = {}): Promise<StreamingPair> {
   const owner = await osUser();
   const root = await mkdtemp(join(tmpdir(), 'refgraph-replica-'));
   if (owner) await chown(root, owner.uid, owner.gid);
@@ -113,7 +142,7 @@ export async function startStreamingPair(): Promise<StreamingPair> {
   try {
     const [primaryPort, standbyPort] = [await freePort(), await freePort()];
     await pgBin(!!owner, 'initdb', ['-D', primaryDir, '-U', USER, '--auth=trust', '-E', 'UTF8', '--no-sync']);
-    await serverSettings(primaryDir, primaryPort);
+    await serverSettings(primaryDir, primaryPort, options);
     await appendFile(join(primaryDir, 'pg_hba.conf'), '\nhost replication all 127.0.0.1/32 trust\n');
     await pgBin(!!owner, 'pg_ctl', ['-D', primaryDir, '-l', join(root, 'primary.log'), '-w', 'start']);
     started.push(primaryDir);
@@ -145,9 +174,11 @@ export async function startStreamingPair(): Promise<StreamingPair> {
       USER,
       '-X',
       'stream',
+      // The backup starts at once instead of after a spread checkpoint (minutes on an idle primary).
+      '--checkpoint=fast',
     ]);
     // The clone carries the primary's settings; later lines win.
-    await serverSettings(standbyDir, standbyPort);
+    await serverSettings(standbyDir, standbyPort, options);
     await pgBin(!!owner, 'pg_ctl', ['-D', standbyDir, '-l', join(root, 'standby.log'), '-w', 'start']);
     started.push(standbyDir);
     const frozen = new Map<string, number[]>();
@@ -162,9 +193,46 @@ export async function startStreamingPair(): Promise<StreamingPair> {
       }
       frozen.delete(server);
     };
+    const primaryUrl = url(primaryPort);
+    const standbyUrl = url(standbyPort);
     return {
-      primaryUrl: url(primaryPort),
-      standbyUrl: url(standbyPort),
+      primaryUrl,
+      standbyUrl,
+      async waitForReplay(deadlineMs = 60_000) {
+        const { lsn } = await queryOnce<{ lsn: string }>(
+          primaryUrl,
+          'SELECT pg_current_wal_lsn()::text AS lsn',
+        );
+        const end = Date.now() + deadlineMs;
+        const standby = new pg.Client({ connectionString: standbyUrl });
+        await standby.connect();
+        try {
+          for (;;) {
+            const { rows } = await standby.query<{ behind: string }>(
+              'SELECT pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()) AS behind',
+              [lsn],
+            );
+            if (Number(rows[0]!.behind) <= 0) return { lsn };
+            if (Date.now() > end)
+              throw new Error(`the standby had not replayed up to ${lsn} after ${deadlineMs} ms`);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        } finally {
+          await standby.end();
+        }
+      },
+      async replayLagBytes() {
+        const { replayed } = await queryOnce<{ replayed: string }>(
+          standbyUrl,
+          'SELECT pg_last_wal_replay_lsn()::text AS replayed',
+        );
+        const { diff } = await queryOnce<{ diff: string }>(
+          primaryUrl,
+          'SELECT greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn), 0) AS diff',
+          [replayed],
+        );
+        return Number(diff);
+      },
       stopStandby: () => stop(standbyDir),
       async freeze(server) {
         // The postmaster first: once it is stopped it forks nothing new, so the list is complete.
