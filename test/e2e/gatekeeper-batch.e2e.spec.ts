@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { SignatureRecord } from '#store';
 import { imageManifest, referrerManifest, type BuiltManifest } from '#testing';
-import { readStatementsDuring, startTeamWorld, type StartedRefgraph, type TeamWorld } from './harness.js';
+import {
+  postJson,
+  readStatementsDuring,
+  startTeamWorld,
+  type StartedRefgraph,
+  type TeamWorld,
+} from './harness.js';
 
 /**
  * A Gatekeeper batch sits in an admission path: its keys name images in many repositories, and
@@ -25,14 +31,7 @@ let refgraph: StartedRefgraph;
 const repos: Repo[] = [];
 let hidden: BuiltManifest;
 
-const post = async (path: string, body: unknown) => {
-  const res = await fetch(`${refgraph.url}${path}`, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${READER}` },
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-};
+const post = (path: string, body: unknown) => postJson(refgraph.url, READER, path, body);
 
 interface Item {
   key: string;

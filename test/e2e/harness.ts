@@ -190,6 +190,16 @@ export async function readStatementsDuring<T>(
   }
 }
 
+/** POSTs JSON with a Bearer token; the status and the parsed answer. */
+export async function postJson(baseUrl: string, token: string, path: string, body: unknown) {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
 export async function eventually<T>(
   check: () => Promise<T>,
   timeoutMs = 30_000,

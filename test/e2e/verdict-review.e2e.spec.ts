@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseConfig } from '#config';
 import { imageManifest, referrerManifest, type BuiltManifest } from '#testing';
-import { startTeamWorld, type StartedRefgraph, type TeamWorld } from './harness.js';
+import { postJson, startTeamWorld, type StartedRefgraph, type TeamWorld } from './harness.js';
 
 /**
  * Verdicts are `allowed` only on evidence refgraph has verified (README, "Verdicts fail closed").
@@ -21,14 +21,7 @@ const staleSig = referrerManifest(staleImage.descriptor, 'application/vnd.exampl
 let world: TeamWorld;
 let refgraph: StartedRefgraph;
 
-const post = async (path: string, body: unknown) => {
-  const res = await fetch(`${refgraph.url}${path}`, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${READER}` },
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-};
+const post = (path: string, body: unknown) => postJson(refgraph.url, READER, path, body);
 
 beforeAll(async () => {
   world = await startTeamWorld({

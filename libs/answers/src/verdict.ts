@@ -138,7 +138,7 @@ export async function evaluateSubjects(
 }
 
 /** Rows by a key, in their order. */
-function indexBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+export function indexBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const row of rows) {
     const k = key(row);

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { JudgedFinding, Reader, VexMode } from '#answers';
+import { indexBy, type JudgedFinding, type Reader, type VexMode } from '#answers';
 import type {
   ArtifactRow,
   AttestationRow,
@@ -36,13 +36,7 @@ type Child = { digest: string; descriptor: unknown };
 type FindingRows = Array<{ id: number; finding: JudgedFinding }>;
 
 function groupBy<T>(keys: readonly string[], rows: T[], key: (r: T) => string): T[][] {
-  const by = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = by.get(k);
-    if (list) list.push(r);
-    else by.set(k, [r]);
-  }
+  const by = indexBy(rows, key);
   return keys.map((k) => by.get(k) ?? []);
 }
 
