@@ -12,6 +12,7 @@ import {
   MALLORY,
   PACKAGES,
   REFERENCE,
+  REPO,
   REVISION,
   SOURCE,
   startUiWorld,
@@ -97,8 +98,8 @@ beforeAll(async () => {
     expect(a.attestations).toEqual([expect.objectContaining({ builderId: BUILDER })]);
     expect(a.sbom).toEqual({ packageCount: 34 });
     expect(a.children).toHaveLength(2);
-    // The search by reference resolves the tag from what was recorded.
-    expect(a.tags).toEqual(expect.arrayContaining([REFERENCE]));
+    // The search by reference resolves the tag from what was recorded; both tags' pushes are in.
+    expect(a.tags).toEqual(expect.arrayContaining([REFERENCE, `local/${REPO}:latest`]));
     expect(a.referrers.edges).toHaveLength(4);
   }, 90_000);
   browser = await launchChromium();
