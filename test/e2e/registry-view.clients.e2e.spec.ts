@@ -403,6 +403,16 @@ describe('auth the way OCI clients do it', () => {
     }
   });
 
+  it('issues tokens only for its own service', async () => {
+    const res = await fetch(`${refgraph.url}/v2/token?service=registry.example`, {
+      headers: { authorization: basic(TEAM_A) },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(
+      'tokens here are for service "refgraph" only',
+    );
+  });
+
   it('a token is limited to the requested scope within the API token scope', async () => {
     const issue = async (scope: string) =>
       (

@@ -78,6 +78,8 @@ export function defaultRegistryConcurrency(workerConcurrency: number): number {
 /** The registry view's settings with the token signing secret resolved from the environment. */
 export interface RegistryViewConfig {
   externalUrl?: string;
+  /** The token service name: registryView.service, else externalUrl's host, else `refgraph`. */
+  service: string;
   tagMaxAgeSeconds: number;
   maxBlobBytes: number;
   tokenTtlSeconds: number;
@@ -206,7 +208,10 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = 'conf
     else server.logLevel = level;
   }
   const { tokenSecretEnv, ...view } = cfg.registryView;
-  const registryView: RegistryViewConfig = { ...view };
+  const registryView: RegistryViewConfig = {
+    ...view,
+    service: view.service ?? (view.externalUrl ? new URL(view.externalUrl).host : 'refgraph'),
+  };
   if (tokenSecretEnv !== undefined) {
     const value = secret(tokenSecretEnv, 'registryView.tokenSecretEnv');
     if (value && Buffer.byteLength(value) < 32)

@@ -171,6 +171,14 @@ const registryView = z
   .object({
     /** The URL clients reach refgraph at, for the token realm; default: the request's own origin. */
     externalUrl: httpUrl.optional(),
+    /**
+     * The service tokens are issued for (the challenge's `service`, the tokens' audience); default:
+     * the host of externalUrl, else `refgraph`. Deployments sharing a token secret need distinct ones.
+     */
+    service: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9.:_-]{0,252}$/, 'letters, digits and . : _ - only')
+      .optional(),
     /** Seconds a tag as refgraph recorded it is served without asking the registry. */
     tagMaxAgeSeconds: z.number().int().min(0).default(30),
     /** Largest blob streamed through the view; larger ones are refused. */

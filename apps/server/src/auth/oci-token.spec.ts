@@ -9,7 +9,13 @@ const auth = new Authenticator({
     { name: 'ops', sha256: sha('secret-admin'), scopes: ['admin'] },
   ],
 });
-const config = { tagMaxAgeSeconds: 30, maxBlobBytes: 1, tokenTtlSeconds: 300, tokenSecret: 'x'.repeat(32) };
+const config = {
+  service: 'refgraph.example',
+  tagMaxAgeSeconds: 30,
+  maxBlobBytes: 1,
+  tokenTtlSeconds: 300,
+  tokenSecret: 'x'.repeat(32),
+};
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -79,5 +85,16 @@ describe('OciTokens', () => {
     const theirs = new OciTokens(auth, { ...config, tokenSecret: 'y'.repeat(32) });
     const { token } = await theirs.issue({ name: 'x', kind: 'token', scopes: ['read:**'] }, []);
     expect((await mine.authenticate(`Bearer ${token}`)).ok).toBe(false);
+  });
+
+  it('refuses a token issued for another service, even under the same secret', async () => {
+    const staging = new OciTokens(auth, { ...config, service: 'staging.example' });
+    const production = new OciTokens(auth, config);
+    const { token } = await staging.issue({ name: 'x', kind: 'token', scopes: ['read:**'] }, []);
+    expect(await staging.authenticate(`Bearer ${token}`)).toMatchObject({ ok: true });
+    expect(await production.authenticate(`Bearer ${token}`)).toEqual({
+      ok: false,
+      reason: 'invalid token: ERR_JWT_CLAIM_VALIDATION_FAILED',
+    });
   });
 });

@@ -14,7 +14,8 @@ import { Viewer } from '#answers';
 import { readScope, type Principal } from './principal.js';
 
 export const OCI_TOKEN_PATH = '/v2/token';
-const SERVICE = 'refgraph';
+/** The tokens' issuer; their audience is the configured service (`registryView.service`). */
+const ISSUER = 'refgraph';
 /** Marks tokens issued here, so they are never confused with OIDC tokens (also JWTs). */
 const KEY_ID = 'refgraph-oci';
 const NAME_RE =
@@ -70,7 +71,7 @@ export class OciTokens {
       name = undefined;
     }
     const scope = name && NAME_RE.test(name) ? `,scope="repository:${name}:pull"` : '';
-    return `Bearer realm="${this.realm(req)}",service="${SERVICE}"${scope}`;
+    return `Bearer realm="${this.realm(req)}",service="${this.config.service}"${scope}`;
   }
 
   /** Issues a token for `principal`: its read scope, narrowed to the requested repositories if any. */
@@ -84,8 +85,8 @@ export class OciTokens {
         : Math.min(issuedAt + this.config.tokenTtlSeconds, Math.floor(principal.expiresAt / 1000));
     const token = await new SignJWT({ scopes })
       .setProtectedHeader({ alg: 'HS256', kid: KEY_ID, typ: 'JWT' })
-      .setIssuer(SERVICE)
-      .setAudience(SERVICE)
+      .setIssuer(ISSUER)
+      .setAudience(this.config.service)
       .setSubject(principal.name)
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
@@ -122,7 +123,7 @@ export class OciTokens {
             if (!outcome.ok) {
               return reply
                 .status(401)
-                .header('www-authenticate', `Basic realm="${SERVICE}"`)
+                .header('www-authenticate', `Basic realm="${ISSUER}"`)
                 .send({ errors: [{ code: 'UNAUTHORIZED', message: outcome.reason }] });
             }
             principal = outcome.principal;
@@ -134,6 +135,18 @@ export class OciTokens {
               .send({ errors: [{ code: 'DENIED', message: 'this token has no read scope' }] });
           }
           const q = (req.query ?? {}) as Record<string, string | string[] | undefined>;
+          // A token is only ever for this service: one asked for another is refused, not re-aimed.
+          const services = [q.service ?? []].flat();
+          if (services.some((s) => s !== this.config.service)) {
+            return reply.status(400).send({
+              errors: [
+                {
+                  code: 'UNSUPPORTED',
+                  message: `tokens here are for service "${this.config.service}" only`,
+                },
+              ],
+            });
+          }
           const requested = [q.scope ?? []].flat().flatMap((s) => s.split(/\s+/).filter(Boolean));
           return reply.header('cache-control', 'no-store').send(await this.issue(principal, requested));
         },
@@ -162,8 +175,8 @@ export class OciTokens {
   private async verify(token: string): Promise<AuthOutcome> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
-        issuer: SERVICE,
-        audience: SERVICE,
+        issuer: ISSUER,
+        audience: this.config.service,
         algorithms: ['HS256'],
         currentDate: new Date(this.now()),
       });
