@@ -25,6 +25,7 @@ import { eventually, startRecordingForwarder, startRefgraph, type StartedRefgrap
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 const HOOK = randomBytes(16).toString('hex');
 const TEAM_A = randomBytes(16).toString('hex');
+const READ_ALL = randomBytes(16).toString('hex');
 const TEAM_B = randomBytes(16).toString('hex');
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -106,6 +107,7 @@ beforeAll(async () => {
         tokens: [
           { name: 'team-a', sha256: sha(TEAM_A), scopes: ['read:local/team-a/**'] },
           { name: 'team-b', sha256: sha(TEAM_B), scopes: ['read:local/team-b/**'] },
+          { name: 'all', sha256: sha(READ_ALL), scopes: ['read:**'] },
         ],
       },
     },
@@ -403,6 +405,27 @@ describe('auth the way OCI clients do it', () => {
     }
   });
 
+  it('outside the scope, a configured registry and an unknown one answer alike', async () => {
+    const ask = async (path: string) => {
+      const res = await fetch(`${refgraph.url}/v2/${path}`, { headers: { authorization: basic(TEAM_A) } });
+      const { errors } = (await res.json()) as { errors: Array<{ code: string }> };
+      return `${res.status} ${errors[0]!.code}`;
+    };
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    for (const registry of ['local', 'nowhere']) {
+      expect(await ask(`${registry}/team-b/app/manifests/v1`)).toBe('403 DENIED');
+      expect(await ask(`${registry}/team-b/app/blobs/${digest}`)).toBe('403 DENIED');
+      expect(await ask(`${registry}/team-b/app/tags/list`)).toBe('403 DENIED');
+      expect(await ask(`${registry}/team-b/app/referrers/${digest}`)).toBe('404 NAME_UNKNOWN');
+    }
+    // In scope (`**`), an unknown registry is named as such.
+    const open = await fetch(`${refgraph.url}/v2/nowhere/app/manifests/v1`, {
+      headers: { authorization: basic(READ_ALL) },
+    });
+    expect(open.status).toBe(404);
+    expect(await open.text()).toContain('no registry named \\"nowhere\\" is configured');
+  });
+
   it('issues tokens only for its own service', async () => {
     const res = await fetch(`${refgraph.url}/v2/token?service=registry.example`, {
       headers: { authorization: basic(TEAM_A) },
@@ -497,7 +520,7 @@ describe('tags, errors and writes', () => {
       expect(body.errors[0]!.message.length).toBeGreaterThan(0);
     }
     const unknown = await fetch(`${refgraph.url}/v2/elsewhere/app/manifests/v1`, {
-      headers: { authorization: basic(TEAM_A) },
+      headers: { authorization: basic(READ_ALL) },
     });
     expect(unknown.status).toBe(404);
     // Like Distribution: a manifest whose type the client does not accept is not found for it.

@@ -123,6 +123,15 @@ export class Reader {
       if (ref.registry !== undefined) {
         const host = ref.registry;
         const entry = registryOf(host);
+        // Outside the caller's scope an unknown registry name reads like a known one: the answer
+        // says nothing about which names are configured. (An image's host is no registry name: the
+        // caller's own pod spec names it, and scopes cannot.)
+        if (!entry && !opts.images && !this.viewer.mayRead(host, ref.repository!)) {
+          out.push(
+            new NotFoundError(`${formatReference(ref)} is outside this caller's read scope`, 'not_in_scope'),
+          );
+          continue;
+        }
         if (!entry) {
           out.push(
             new NotFoundError(

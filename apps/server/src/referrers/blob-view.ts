@@ -7,7 +7,7 @@ import type { RegistryViewRepository } from '#store';
 import type { Logger } from 'pino';
 import { decideViewAccess, type Viewer } from '#answers';
 import type { PulledBlobs } from './pulled-blobs.js';
-import { ViewError, viewErrorFor } from './view-errors.js';
+import { ViewError, viewDenied, viewErrorFor } from './view-errors.js';
 import type { ViewMetrics } from './view.metrics.js';
 
 export interface BlobRequest {
@@ -40,7 +40,7 @@ export class BlobView {
 
   async send(req: BlobRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (decideViewAccess(req.viewer, req.registry, req.repository) === 'denied') {
-      throw new ViewError(403, 'DENIED', `this token may not read ${req.registry}/${req.repository}`);
+      throw viewDenied(req.registry, req.repository);
     }
     let digest: string;
     try {

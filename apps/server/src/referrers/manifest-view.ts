@@ -11,7 +11,7 @@ import type { InboxRepository, RegistryViewRepository } from '#store';
 import type { Logger } from 'pino';
 import { LegacyTags } from './legacy-tags.js';
 import { decideViewAccess, type Viewer } from '#answers';
-import { ViewError } from './view-errors.js';
+import { ViewError, viewDenied } from './view-errors.js';
 import type { PulledBlobs } from './pulled-blobs.js';
 import { Lru } from './view-lru.js';
 import type { ViewMetrics } from './view.metrics.js';
@@ -165,5 +165,5 @@ function key(w: Where, ref: string): string {
 }
 
 function denied(w: Where): ViewError {
-  return new ViewError(403, 'DENIED', `this token may not read ${w.registry}/${w.repository}`);
+  return viewDenied(w.registry, w.repository);
 }

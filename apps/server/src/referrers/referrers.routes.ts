@@ -49,15 +49,16 @@ export function referrersRoutes(
     const slash = name.indexOf('/');
     const registry = slash > 0 ? name.slice(0, slash) : '';
     const repository = slash > 0 ? name.slice(slash + 1) : '';
-    if (!catalog.byName(registry)) {
-      return ociError(reply, 404, 'NAME_UNKNOWN', `no registry named "${registry}" is configured`);
-    }
     if (!REPOSITORY_RE.test(repository) || repository.length > 255) {
       return ociError(reply, 400, 'NAME_INVALID', 'invalid repository name');
     }
-    // Outside the caller's scope a repository does not exist for them.
+    // Outside the caller's scope a repository does not exist for them, whether or not its
+    // registry is configured (checked after the scope, so the answer tells nothing about that).
     if (!viewerOf(req as ScopedRequest).mayRead(registry, repository)) {
       return ociError(reply, 404, 'NAME_UNKNOWN', `repository ${registry}/${repository} is not known`);
+    }
+    if (!catalog.byName(registry)) {
+      return ociError(reply, 404, 'NAME_UNKNOWN', `no registry named "${registry}" is configured`);
     }
     let subject: string;
     try {

@@ -10,7 +10,7 @@ import { viewerOf, type ScopedRequest } from '../http/scope.js';
 import type { BlobView } from './blob-view.js';
 import type { ManifestView, ServedManifest } from './manifest-view.js';
 import { decideViewAccess } from '#answers';
-import { sendOciError, sendUnexpected, ViewError, viewErrorFor } from './view-errors.js';
+import { sendOciError, sendUnexpected, ViewError, viewDenied, viewErrorFor } from './view-errors.js';
 import { parseViewPath, viewApiOf, type ViewTarget } from './view-path.js';
 import type { ViewMetrics } from './view.metrics.js';
 
@@ -79,12 +79,17 @@ export class RegistryViewRoutes {
   private async handle(req: Req, reply: FastifyReply, path: string): Promise<FastifyReply> {
     let target: ViewTarget | undefined;
     try {
-      target = parseViewPath(path, this.d.catalog);
+      target = parseViewPath(path);
       const where = {
         viewer: viewerOf(req as ScopedRequest),
         registry: target.registry,
         repository: target.repository,
       };
+      // Scope first: outside it, nothing is told, not even whether the registry is configured.
+      if (decideViewAccess(where.viewer, where.registry, where.repository) === 'denied')
+        throw viewDenied(where.registry, where.repository);
+      if (!this.d.catalog.byName(where.registry))
+        throw new ViewError(404, 'NAME_UNKNOWN', `no registry named "${where.registry}" is configured`);
       switch (target.api) {
         case 'manifests':
           return sendManifest(req, reply, await this.d.manifests.get(where, target.reference));
@@ -112,9 +117,6 @@ export class RegistryViewRoutes {
   /** tags/list from refgraph's record, lexical order, `n` and `last` with a Link to the next page. */
   private async tags(req: Req, reply: FastifyReply, t: ViewTarget): Promise<FastifyReply> {
     if (t.reference !== 'list') throw new ViewError(404, 'NAME_UNKNOWN', 'not a registry API path');
-    if (decideViewAccess(viewerOf(req as ScopedRequest), t.registry, t.repository) === 'denied') {
-      throw new ViewError(403, 'DENIED', `this token may not read ${t.registry}/${t.repository}`);
-    }
     const n = single(req.query.n);
     const limit = n === undefined ? DEFAULT_TAGS_PAGE : Number(n);
     if (!Number.isInteger(limit) || limit < 0)

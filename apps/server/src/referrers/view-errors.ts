@@ -31,6 +31,11 @@ export class ViewError extends Error {
   }
 }
 
+/** The answer outside the caller's scope: the same whether or not the registry or repository exists. */
+export function viewDenied(registry: string, repository: string): ViewError {
+  return new ViewError(403, 'DENIED', `this token may not read ${registry}/${repository}`);
+}
+
 export function sendOciError(reply: FastifyReply, err: ViewError): FastifyReply {
   if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
   return reply

@@ -1,5 +1,4 @@
 /** Parses /v2/<registry>/<repository>/<api>/<reference> the way Distribution routes it. */
-import type { RegistryCatalog } from '#ingest';
 import { isRepositoryName } from '#registry';
 import { ViewError } from './view-errors.js';
 
@@ -22,8 +21,11 @@ export function viewApiOf(path: string): ViewApi | undefined {
   return PATH_RE.exec(path)?.[2] as ViewApi | undefined;
 }
 
-/** Throws ViewError for unknown registries (404) and malformed names (400). */
-export function parseViewPath(path: string, catalog: RegistryCatalog): ViewTarget {
+/**
+ * Throws ViewError for malformed names (400). Whether the registry is configured is the caller's
+ * to check, after the caller's scope: outside it, an unknown registry looks like any other.
+ */
+export function parseViewPath(path: string): ViewTarget {
   const m = PATH_RE.exec(path);
   if (!m) throw new ViewError(404, 'NAME_UNKNOWN', 'not a registry API path');
   let name: string;
@@ -37,9 +39,6 @@ export function parseViewPath(path: string, catalog: RegistryCatalog): ViewTarge
   const slash = name.indexOf('/');
   const registry = slash > 0 ? name.slice(0, slash) : name;
   const repository = slash > 0 ? name.slice(slash + 1) : '';
-  if (!catalog.byName(registry)) {
-    throw new ViewError(404, 'NAME_UNKNOWN', `no registry named "${registry}" is configured`);
-  }
   if (!isRepositoryName(repository)) throw new ViewError(400, 'NAME_INVALID', 'invalid repository name');
   return { api: m[2] as ViewApi, registry, repository, reference };
 }
