@@ -206,7 +206,9 @@ describe('a token scoped to team-a learns nothing of team-b', () => {
     expect((await json(`/api/v1/resolve?reference=local/team-a/app:v1`)).body.digest).toBe(image.digest);
     // Out of scope, a configured registry and an unknown one answer alike.
     const outside = await Promise.all(
-      ['local', 'nowhere'].map(async (r) => (await json(`/api/v1/resolve?reference=${r}/team-b/app:v1`)).body),
+      ['local', 'nowhere'].map(
+        async (r) => (await json(`/api/v1/resolve?reference=${r}/team-b/app:v1`)).body,
+      ),
     );
     expect(outside.map((b) => [b.error.code, b.error.reason])).toEqual([
       ['not_found', 'not_in_scope'],
