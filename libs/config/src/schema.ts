@@ -263,6 +263,19 @@ export const configSchema = z
          * connections are cut.
          */
         drainSeconds: z.number().min(0).max(300).default(10),
+        /**
+         * Heavy answers (GraphQL operations, verdicts, Gatekeeper batches, the fleet vulnerability
+         * answer) running at once per process; more wait, up to `queue` of them for `maxWaitMs`
+         * each, then get 503 with Retry-After. Bounds memory under a burst.
+         */
+        heavyAnswers: z
+          .object({
+            concurrency: z.number().int().min(1).max(1000).default(8),
+            queue: z.number().int().min(0).max(100_000).default(512),
+            maxWaitMs: z.number().int().min(1).max(60_000).default(5000),
+          })
+          .strict()
+          .default({ concurrency: 8, queue: 512, maxWaitMs: 5000 }),
       })
       .strict()
       .default({
@@ -273,6 +286,7 @@ export const configSchema = z
         rateLimitPerMinute: 60000,
         trustProxy: [],
         drainSeconds: 10,
+        heavyAnswers: { concurrency: 8, queue: 512, maxWaitMs: 5000 },
       }),
     auth: auth.default({ tokens: [] }),
     worker: z

@@ -27,6 +27,8 @@ export interface RouteAccessConfig {
   socket?: boolean;
   /** A public route that authenticates its callers itself: still rate-limited per address. */
   limited?: boolean;
+  /** Answers bounded by the heavy-answer gate. */
+  heavy?: boolean;
 }
 
 declare module 'fastify' {
@@ -40,13 +42,22 @@ declare module 'fastify' {
 /** Route `config` for a plain Fastify route. */
 export function routeAccess(
   access: Access,
-  opts: { socket?: boolean; limited?: boolean } = {},
+  opts: { socket?: boolean; limited?: boolean; heavy?: boolean } = {},
 ): RouteAccessConfig {
-  return { access, ...(opts.socket ? { socket: true } : {}), ...(opts.limited ? { limited: true } : {}) };
+  return {
+    access,
+    ...(opts.socket ? { socket: true } : {}),
+    ...(opts.limited ? { limited: true } : {}),
+    ...(opts.heavy ? { heavy: true } : {}),
+  };
 }
 
-/** Method decorator for Nest controllers; class-level metadata is not read by the adapter. */
-export const Access = (access: Access): MethodDecorator => RouteConfig(routeAccess(access));
+/**
+ * Method decorator for Nest controllers; class-level metadata is not read by the adapter.
+ * `heavy`: the answers run under the heavy-answer gate (http/heavy-gate.ts).
+ */
+export const Access = (access: Access, opts: { heavy?: boolean } = {}): MethodDecorator =>
+  RouteConfig(routeAccess(access, opts));
 
 /** The declared policy of a matched route's config, or undefined when it declares none (denied). */
 export function declaredAccess(config: { access?: unknown } | undefined): Access | undefined {

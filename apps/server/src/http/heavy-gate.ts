@@ -1,0 +1,118 @@
+/**
+ * Bounded concurrency for heavy answers (GraphQL operations, verdicts, Gatekeeper batches, the
+ * fleet vulnerability answer): routes declare `heavy` in their config, like their access policy.
+ * At most `concurrency` of them run at once per process; the rest wait in order, up to `queue`
+ * waiting and `maxWaitMs` each, and beyond that get 503 with Retry-After — a policy engine denies
+ * on it (fail closed) instead of the process growing past its heap under a burst.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
+
+export interface HeavyGateOptions {
+  concurrency: number;
+  queue: number;
+  maxWaitMs: number;
+}
+
+type Outcome = 'run' | 'full' | 'timeout';
+
+export class HeavyGate {
+  private running = 0;
+  private readonly waiting: Array<(o: Outcome) => void> = [];
+
+  constructor(private readonly opts: HeavyGateOptions) {}
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Resolves 'run' once a slot is held (the caller must release it), else why not. */
+  acquire(): Promise<Outcome> {
+    if (this.running < this.opts.concurrency) {
+      this.running++;
+      return Promise.resolve('run');
+    }
+    if (this.waiting.length >= this.opts.queue) return Promise.resolve('full');
+    return new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(wake);
+        if (at >= 0) this.waiting.splice(at, 1);
+        resolve('timeout');
+      }, this.opts.maxWaitMs);
+      timer.unref();
+      const wake = (o: Outcome) => {
+        clearTimeout(timer);
+        resolve(o);
+      };
+      this.waiting.push(wake);
+    });
+  }
+
+  /** Hands the slot to the next waiter, or frees it. */
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next('run');
+    else this.running--;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's answers run under the heavy-answer gate (http/heavy-gate.ts). */
+    heavy?: boolean;
+  }
+}
+
+/**
+ * Gates every route whose config says `heavy`, after authentication (preHandler). The slot is
+ * released when the response is done or the connection goes, whichever comes first.
+ */
+export function installHeavyGate(app: FastifyInstance, gate: HeavyGate, registry?: Registry): void {
+  if (registry) {
+    new Gauge({
+      name: 'refgraph_heavy_answers_in_flight',
+      help: 'Heavy answers (GraphQL, verdicts, Gatekeeper, vulnerability fleet) running now',
+      registers: [registry],
+      collect() {
+        this.set(gate.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'refgraph_heavy_answers_waiting',
+      help: 'Heavy answers waiting for a slot',
+      registers: [registry],
+      collect() {
+        this.set(gate.queued);
+      },
+    });
+  }
+  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+    // A WebSocket handshake holds no answer: its operations are bounded by the socket limits.
+    if (!req.routeOptions.config.heavy || req.headers.upgrade) return;
+    const outcome = await gate.acquire();
+    if (outcome !== 'run') {
+      return reply
+        .status(503)
+        .header('retry-after', '1')
+        .send({
+          error: {
+            code: 'busy',
+            message:
+              outcome === 'full'
+                ? 'too many answers are waiting here: retry shortly'
+                : 'no answer slot came free in time: retry shortly',
+            requestId: req.id,
+          },
+        });
+    }
+    let held = true;
+    reply.raw.once('close', () => {
+      if (held) gate.release();
+      held = false;
+    });
+  });
+}

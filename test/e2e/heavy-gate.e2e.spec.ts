@@ -1,0 +1,129 @@
+/**
+ * Heavy answers under a burst: at most `server.heavyAnswers.concurrency` run at once, the next
+ * wait their turn, and past the queue or the wait bound they get 503 with Retry-After (a policy
+ * engine denies on it) — while light routes keep answering. The in-flight answer is held by a
+ * real lock on the table it reads, not by a stand-in.
+ */
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '#testing';
+import { eventually, startRefgraph, type StartedRefgraph } from './harness.js';
+
+let tdb: TestDatabase;
+const started: StartedRefgraph[] = [];
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+});
+
+afterAll(async () => {
+  for (const s of started) await s.running.close();
+  await tdb?.drop();
+});
+
+async function start(heavyAnswers: { concurrency: number; queue: number; maxWaitMs: number }) {
+  const s = await startRefgraph(tdb.url, {
+    registries: [],
+    server: { heavyAnswers },
+    worker: { enabled: false },
+    database: { reads: { statementTimeoutMs: 30_000, answerTimeoutMs: 40_000 } },
+  });
+  started.push(s);
+  return s.url;
+}
+
+const graphql = (url: string) =>
+  fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
+  });
+
+async function gauges(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return ['in_flight', 'waiting']
+    .map((g) => new RegExp(`^refgraph_heavy_answers_${g} (\\d+)$`, 'm').exec(text)?.[1] ?? '?')
+    .join(' ');
+}
+
+/** Holds ACCESS EXCLUSIVE on `artifact` until released: every read of it waits. */
+async function lockArtifacts(): Promise<() => Promise<void>> {
+  const c = new pg.Client({ connectionString: tdb.url });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query('LOCK TABLE artifact IN ACCESS EXCLUSIVE MODE');
+  return async () => {
+    await c.query('ROLLBACK');
+    await c.end();
+  };
+}
+
+describe('the heavy-answer gate', () => {
+  it('runs one at a time, queues the next, refuses past the queue, and light routes still answer', async () => {
+    const url = await start({ concurrency: 1, queue: 1, maxWaitMs: 30_000 });
+    const release = await lockArtifacts();
+    let first: Promise<Response> | undefined;
+    let second: Promise<Response> | undefined;
+    try {
+      first = graphql(url);
+      await eventually(async () => expect(await gauges(url)).toBe('1 0'));
+      second = graphql(url);
+      await eventually(async () => expect(await gauges(url)).toBe('1 1'));
+      const refused = await fetch(`${url}/api/v1/verdict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ policy: 'any', subjects: ['local/app:v1'] }),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('busy');
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/api/v1/registries`)).status).toBe(200);
+    } finally {
+      await release();
+    }
+    const answers = await Promise.all([first!, second!]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    expect((await answers[0]!.json()) as unknown).toEqual({ data: { artifacts: { edges: [] } } });
+    await eventually(async () => expect(await gauges(url)).toBe('0 0'));
+  });
+
+  it('a waiter whose slot does not come free in time gets 503; the slot holder still answers', async () => {
+    const url = await start({ concurrency: 1, queue: 10, maxWaitMs: 200 });
+    const release = await lockArtifacts();
+    let first: Promise<Response> | undefined;
+    try {
+      first = graphql(url);
+      await eventually(async () => expect(await gauges(url)).toBe('1 0'));
+      const late = await graphql(url);
+      expect(late.status).toBe(503);
+      expect(((await late.json()) as { error: { message: string } }).error.message).toBe(
+        'no answer slot came free in time: retry shortly',
+      );
+    } finally {
+      await release();
+    }
+    expect((await first!).status).toBe(200);
+    await eventually(async () => expect(await gauges(url)).toBe('0 0'));
+  });
+
+  it('a client that goes away frees its slot', async () => {
+    const url = await start({ concurrency: 1, queue: 0, maxWaitMs: 1000 });
+    const release = await lockArtifacts();
+    try {
+      const abort = new AbortController();
+      const gone = fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
+        signal: abort.signal,
+      }).catch((err: unknown) => err);
+      await eventually(async () => expect(await gauges(url)).toBe('1 0'));
+      abort.abort();
+      await gone;
+      await eventually(async () => expect(await gauges(url)).toBe('0 0'));
+    } finally {
+      await release();
+    }
+    expect((await graphql(url)).status).toBe(200);
+  });
+});
