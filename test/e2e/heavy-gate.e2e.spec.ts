@@ -81,9 +81,9 @@ describe('the heavy-answer gate', () => {
     } finally {
       await release();
     }
-    const answers = await Promise.all([first!, second!]);
+    const answers = await Promise.all([first, second]);
     expect(answers.map((r) => r.status)).toEqual([200, 200]);
-    expect((await answers[0]!.json()) as unknown).toEqual({ data: { artifacts: { edges: [] } } });
+    expect(await answers[0].json()).toEqual({ data: { artifacts: { edges: [] } } });
     await eventually(async () => expect(await gauges(url)).toBe('0 0'));
   });
 
@@ -102,7 +102,7 @@ describe('the heavy-answer gate', () => {
     } finally {
       await release();
     }
-    expect((await first!).status).toBe(200);
+    expect((await first).status).toBe(200);
     await eventually(async () => expect(await gauges(url)).toBe('0 0'));
   });
 
