@@ -38,10 +38,14 @@ const graphql = (url: string) =>
     body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
   });
 
-async function gauges(url: string): Promise<string> {
+/** "<explore in flight> <explore waiting>" from /metrics. */
+async function gauges(url: string, heavy = 'explore'): Promise<string> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return ['in_flight', 'waiting']
-    .map((g) => new RegExp(`^refgraph_heavy_answers_${g} (\\d+)$`, 'm').exec(text)?.[1] ?? '?')
+    .map(
+      (g) =>
+        new RegExp(`^refgraph_heavy_answers_${g}\\{class="${heavy}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? '?',
+    )
     .join(' ');
 }
 
@@ -58,7 +62,7 @@ async function lockArtifacts(): Promise<() => Promise<void>> {
 }
 
 describe('the heavy-answer gate', () => {
-  it('runs one at a time, queues the next, refuses past the queue, and light routes still answer', async () => {
+  it('runs one at a time, queues the next, refuses past the queue; admission and light routes still answer', async () => {
     const url = await start({ concurrency: 1, queue: 1, maxWaitMs: 30_000 });
     const release = await lockArtifacts();
     let first: Promise<Response> | undefined;
@@ -68,14 +72,18 @@ describe('the heavy-answer gate', () => {
       await eventually(async () => expect(await gauges(url)).toBe('1 0'));
       second = graphql(url);
       await eventually(async () => expect(await gauges(url)).toBe('1 1'));
-      const refused = await fetch(`${url}/api/v1/verdict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ policy: 'any', subjects: ['local/app:v1'] }),
-      });
+      const refused = await graphql(url);
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('busy');
+      // Admission answers have their own gate: a dashboard burst never queues them.
+      const verdict = await fetch(`${url}/api/v1/verdict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ policy: 'none-such', subjects: ['local/app:v1'] }),
+      });
+      expect(verdict.status).toBe(404);
+      expect(await gauges(url, 'admission')).toBe('0 0');
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect((await fetch(`${url}/api/v1/registries`)).status).toBe(200);
     } finally {

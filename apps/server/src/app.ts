@@ -23,7 +23,7 @@ import type { FastifyInstance } from 'fastify';
 import { installResponseCap } from './graphql/response-cap.js';
 import { firstRunRoutes } from './first-run.js';
 import { closeWithin, trackUpgrades } from './http/drain.js';
-import { HeavyGate, installHeavyGate } from './http/heavy-gate.js';
+import { installHeavyGate } from './http/heavy-gate.js';
 import { AllErrorsFilter } from './http/errors.js';
 import { JsonLogger } from './logger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -108,7 +108,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       const oci = new OciTokens(runtime.authenticator, config.registryView);
       warnWhenOpen(runtime.authenticator, logger);
       installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci);
-      installHeavyGate(fastify, new HeavyGate(config.server.heavyAnswers), runtime.metrics.registry);
+      installHeavyGate(fastify, config.server.heavyAnswers, runtime.metrics.registry);
       installResponseCap(fastify, config.graphql.maxResponseBytes, logger);
       firstRunRoutes(fastify);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {

@@ -101,7 +101,7 @@ export class ApiController {
    * Every subject gets an answer (`allowed` with reason codes); anything refgraph cannot vouch for
    * is denied. Only a malformed request or an unknown policy fails the request as a whole.
    */
-  @Access('read', { heavy: true })
+  @Access('read', { heavy: 'admission' })
   @Post('verdict')
   @HttpCode(200)
   async verdict(@Body() body: unknown, @CallerView() viewer: Viewer) {

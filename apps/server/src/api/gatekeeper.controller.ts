@@ -60,7 +60,7 @@ export class GatekeeperTimeoutFilter implements ExceptionFilter {
 export class GatekeeperController {
   constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
 
-  @Access('read', { heavy: true })
+  @Access('read', { heavy: 'admission' })
   @Post(':policy')
   @HttpCode(200)
   async provide(@Param() p: unknown, @Body() body: unknown, @CallerView() viewer: Viewer) {

@@ -18,7 +18,7 @@ import { validate } from './validate.js';
 export class VulnerabilitiesController {
   constructor(@Inject(ANSWERS) private readonly answers: Answers) {}
 
-  @Access('read', { heavy: true })
+  @Access('read', { heavy: 'explore' })
   @Get('vulnerabilities/:id/artifacts')
   async artifacts(@Param() p: unknown, @Query() q: unknown, @CallerView() viewer: Viewer) {
     const { id } = validate(VulnerabilityParams, p, 'path');

@@ -10,6 +10,7 @@
  * - a plugin's routes (mercurius): its route-options hook, e.g. `additionalRouteOptions`.
  */
 import { RouteConfig } from '@nestjs/platform-fastify';
+import type { HeavyClass } from '../http/heavy-gate.js';
 
 /**
  * - public: anyone, no credentials read (health, docs, static UI files);
@@ -27,8 +28,8 @@ export interface RouteAccessConfig {
   socket?: boolean;
   /** A public route that authenticates its callers itself: still rate-limited per address. */
   limited?: boolean;
-  /** Answers bounded by the heavy-answer gate. */
-  heavy?: boolean;
+  /** Answers bounded by this class's heavy-answer gate. */
+  heavy?: HeavyClass;
 }
 
 declare module 'fastify' {
@@ -42,21 +43,21 @@ declare module 'fastify' {
 /** Route `config` for a plain Fastify route. */
 export function routeAccess(
   access: Access,
-  opts: { socket?: boolean; limited?: boolean; heavy?: boolean } = {},
+  opts: { socket?: boolean; limited?: boolean; heavy?: HeavyClass } = {},
 ): RouteAccessConfig {
   return {
     access,
     ...(opts.socket ? { socket: true } : {}),
     ...(opts.limited ? { limited: true } : {}),
-    ...(opts.heavy ? { heavy: true } : {}),
+    ...(opts.heavy ? { heavy: opts.heavy } : {}),
   };
 }
 
 /**
  * Method decorator for Nest controllers; class-level metadata is not read by the adapter.
- * `heavy`: the answers run under the heavy-answer gate (http/heavy-gate.ts).
+ * `heavy`: the answers run under that class's heavy-answer gate (http/heavy-gate.ts).
  */
-export const Access = (access: Access, opts: { heavy?: boolean } = {}): MethodDecorator =>
+export const Access = (access: Access, opts: { heavy?: HeavyClass } = {}): MethodDecorator =>
   RouteConfig(routeAccess(access, opts));
 
 /** The declared policy of a matched route's config, or undefined when it declares none (denied). */

@@ -41,7 +41,7 @@ export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
     graphiql: false,
     validationRules: [queryLimitsRule()],
     // GET and POST /graphql; the GET route is also the one that takes WebSocket handshakes.
-    additionalRouteOptions: { config: routeAccess('read', { socket: true, heavy: true }) },
+    additionalRouteOptions: { config: routeAccess('read', { socket: true, heavy: 'explore' }) },
     errorFormatter: graphqlErrorFormatter(rt.logger),
     subscription: {
       // The upgrade request carries the caller's credentials and so its scope.

@@ -1,9 +1,11 @@
 /**
- * Bounded concurrency for heavy answers (GraphQL operations, verdicts, Gatekeeper batches, the
- * fleet vulnerability answer): routes declare `heavy` in their config, like their access policy.
- * At most `concurrency` of them run at once per process; the rest wait in order, up to `queue`
- * waiting and `maxWaitMs` each, and beyond that get 503 with Retry-After — a policy engine denies
- * on it (fail closed) instead of the process growing past its heap under a burst.
+ * Bounded concurrency for heavy answers: routes declare `heavy` in their config, like their access
+ * policy, naming their class — `admission` (verdicts, Gatekeeper batches) or `explore` (GraphQL
+ * operations, the fleet vulnerability answer). Each class has its own gate, so a dashboard burst
+ * never queues an admission request. At most `concurrency` answers of a class run at once per
+ * process; the rest wait in order, up to `queue` waiting and `maxWaitMs` each, and beyond that get
+ * 503 with Retry-After — a policy engine denies on it (fail closed) instead of the process growing
+ * past its heap under a burst.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
@@ -60,39 +62,46 @@ export class HeavyGate {
   }
 }
 
+export type HeavyClass = 'admission' | 'explore';
+export const HEAVY_CLASSES: readonly HeavyClass[] = ['admission', 'explore'];
+
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route's answers run under the heavy-answer gate (http/heavy-gate.ts). */
-    heavy?: boolean;
+    /** The route's answers run under this class's heavy-answer gate (http/heavy-gate.ts). */
+    heavy?: HeavyClass;
   }
 }
 
 /**
- * Gates every route whose config says `heavy`, after authentication (preHandler). The slot is
- * released when the response is done or the connection goes, whichever comes first.
+ * Gates every route whose config names a `heavy` class, after authentication (preHandler). The
+ * slot is released when the response is done or the connection goes, whichever comes first.
  */
-export function installHeavyGate(app: FastifyInstance, gate: HeavyGate, registry?: Registry): void {
+export function installHeavyGate(app: FastifyInstance, opts: HeavyGateOptions, registry?: Registry): void {
+  const gates = new Map(HEAVY_CLASSES.map((c) => [c, new HeavyGate(opts)] as const));
   if (registry) {
+    const each = (read: (g: HeavyGate) => number) =>
+      function (this: Gauge<'class'>) {
+        for (const [c, g] of gates) this.set({ class: c }, read(g));
+      };
     new Gauge({
       name: 'refgraph_heavy_answers_in_flight',
-      help: 'Heavy answers (GraphQL, verdicts, Gatekeeper, vulnerability fleet) running now',
+      help: 'Heavy answers running now, by class (admission: verdicts, Gatekeeper; explore: GraphQL, vulnerability fleet)',
+      labelNames: ['class'],
       registers: [registry],
-      collect() {
-        this.set(gate.inFlight);
-      },
+      collect: each((g) => g.inFlight),
     });
     new Gauge({
       name: 'refgraph_heavy_answers_waiting',
-      help: 'Heavy answers waiting for a slot',
+      help: 'Heavy answers waiting for a slot, by class',
+      labelNames: ['class'],
       registers: [registry],
-      collect() {
-        this.set(gate.queued);
-      },
+      collect: each((g) => g.queued),
     });
   }
   app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
+    const gate = req.routeOptions.config.heavy && gates.get(req.routeOptions.config.heavy);
     // A WebSocket handshake holds no answer: its operations are bounded by the socket limits.
-    if (!req.routeOptions.config.heavy || req.headers.upgrade) return;
+    if (!gate || req.headers.upgrade) return;
     const outcome = await gate.acquire();
     if (outcome !== 'run') {
       return reply
