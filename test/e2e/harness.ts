@@ -20,6 +20,22 @@ export function localDistribution(url: string, tokenEnv = 'HOOK') {
   };
 }
 
+/** An API token of a suite: configured by the SHA-256 of its secret, which the suite sends. */
+export interface ApiToken {
+  name: string;
+  secret: string;
+  scopes: string[];
+}
+
+/** The `auth.tokens` entries for the suite's tokens. */
+export function apiTokens(tokens: ApiToken[]) {
+  return tokens.map((t) => ({
+    name: t.name,
+    sha256: createHash('sha256').update(t.secret).digest('hex'),
+    scopes: t.scopes,
+  }));
+}
+
 export interface StartedRefgraph {
   running: RunningApp;
   url: string;
@@ -66,8 +82,7 @@ export interface TeamWorld {
 }
 
 export async function startTeamWorld(opts: {
-  /** API tokens: each is configured by the SHA-256 of its secret. */
-  tokens: Array<{ name: string; secret: string; scopes: string[] }>;
+  tokens: ApiToken[];
   trust?: RefgraphConfigInput['trust'];
   policies?: RefgraphConfigInput['policies'];
 }): Promise<TeamWorld> {
@@ -79,13 +94,7 @@ export async function startTeamWorld(opts: {
       registries: [localDistribution('http://127.0.0.1:9')],
       ...(opts.trust ? { trust: opts.trust } : {}),
       ...(opts.policies ? { policies: opts.policies } : {}),
-      auth: {
-        tokens: opts.tokens.map((t) => ({
-          name: t.name,
-          sha256: createHash('sha256').update(t.secret).digest('hex'),
-          scopes: t.scopes,
-        })),
-      },
+      auth: { tokens: apiTokens(opts.tokens) },
     },
     { HOOK: 'hook-secret' },
   );

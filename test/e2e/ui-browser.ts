@@ -38,6 +38,16 @@ export async function explorerContext(
   return context;
 }
 
+/** A laptop-sized explorer page at `origin` with `token`, in a browser of its own; close() ends both. */
+export async function explorerPage(
+  origin: string,
+  token: string,
+): Promise<{ page: Page; close(): Promise<void> }> {
+  const browser = await launchChromium();
+  const page = await (await explorerContext(browser, origin, { token })).newPage();
+  return { page, close: () => browser.close() };
+}
+
 /** With REFGRAPH_SCREENSHOTS=<dir> (`node scripts/screenshots.mjs`), saves the page as a PNG. */
 export async function shot(p: Page, name: string, fullPage = true): Promise<void> {
   const dir = process.env.REFGRAPH_SCREENSHOTS;

@@ -1,21 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { attachArtifactToImage } from '@sigstore/oci';
-import {
-  artifactManifest,
-  createTestDatabase,
-  descriptorOf,
-  pushImage,
-  randomImage,
-  startMockSigstore,
-  startRegistry,
-  type MockSigstore,
-  type TestDatabase,
-  type TestRegistry,
-} from '#testing';
-import { eventually, startRecordingForwarder, startRefgraph, type StartedRefgraph } from './harness.js';
+import { randomBytes } from 'node:crypto';
+import { randomImage } from '#testing';
+import { eventually } from './harness.js';
+import { startRegistryWorld, type RegistryWorld } from './registry-world.js';
 
 /**
  * "Which images are affected by CVE-X, after VEX?" end to end: scanner reports and VEX documents
@@ -26,93 +12,31 @@ import { eventually, startRecordingForwarder, startRefgraph, type StartedRefgrap
  */
 
 const CVE = 'CVE-2023-5363';
-const ISSUER = 'https://token.actions.example.test';
-const IDENTITY = 'https://example.test/acme/app/.github/workflows/vex.yml@refs/heads/main';
-const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const OPENVEX = 'https://openvex.dev/ns/v0.2.0';
-const sha = (t: string) => createHash('sha256').update(t).digest('hex');
-const hookToken = randomBytes(16).toString('hex');
 const FLEET = randomBytes(16).toString('hex');
 const WORKER_ONLY = randomBytes(16).toString('hex');
 const OTHER = randomBytes(16).toString('hex');
 
-let tdb: TestDatabase;
-let registry: TestRegistry;
-let mock: MockSigstore;
-let refgraph: StartedRefgraph;
-let forwarder: Awaited<ReturnType<typeof startRecordingForwarder>>;
-let refgraphUrl = '';
-let dir: string;
+let world: RegistryWorld;
 
 const app = randomImage();
 const worker = randomImage();
 const unrelated = randomImage();
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  mock = await startMockSigstore();
-  dir = await mkdtemp(join(tmpdir(), 'refgraph-vex-'));
-  const trustedRoot = join(dir, 'trusted_root.json');
-  await writeFile(trustedRoot, JSON.stringify(mock.trustedRoot));
-  forwarder = await startRecordingForwarder(() => refgraphUrl);
-  registry = await startRegistry({
-    notifyUrl: `http://127.0.0.1:${forwarder.port}/webhooks/local`,
-    notifyToken: hookToken,
+  world = await startRegistryWorld({
+    tokens: [
+      { name: 'fleet', secret: FLEET, scopes: ['read:local/fleet/**'] },
+      { name: 'worker', secret: WORKER_ONLY, scopes: ['read:local/fleet/worker'] },
+      { name: 'other', secret: OTHER, scopes: ['read:local/other/**'] },
+    ],
+    images: { 'fleet/app': app, 'fleet/worker': worker, 'other/thing': unrelated },
   });
-  refgraph = await startRefgraph(
-    tdb.url,
-    {
-      server: { rateLimitPerMinute: 0 },
-      registries: [
-        {
-          name: 'local',
-          kind: 'distribution',
-          url: registry.url,
-          webhook: { auth: { type: 'bearer', tokenEnv: 'E2E_HOOK_TOKEN' } },
-        },
-      ],
-      trust: {
-        trustedRoot,
-        authorities: [{ name: 'security', keyless: { issuer: ISSUER, subject: IDENTITY } }],
-        repositories: [{ pattern: 'local/fleet/**', authorities: ['security'] }],
-      },
-      auth: {
-        tokens: [
-          { name: 'fleet', sha256: sha(FLEET), scopes: ['read:local/fleet/**'] },
-          { name: 'worker', sha256: sha(WORKER_ONLY), scopes: ['read:local/fleet/worker'] },
-          { name: 'other', sha256: sha(OTHER), scopes: ['read:local/other/**'] },
-        ],
-      },
-    },
-    { E2E_HOOK_TOKEN: hookToken },
-  );
-  refgraphUrl = refgraph.url;
-  await pushImage(registry.url, 'fleet/app', 'v1', app);
-  await pushImage(registry.url, 'fleet/worker', 'v1', worker);
-  await pushImage(registry.url, 'other/thing', 'v1', unrelated);
 });
 
 afterAll(async () => {
-  await refgraph?.running.close();
-  await registry?.stop();
-  await forwarder?.stop();
-  await mock?.close();
-  await tdb?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await world?.close();
 });
-
-const get = async (path: string, token = FLEET) => {
-  const res = await fetch(`${refgraph.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-};
-const gql = async (query: string, token = FLEET) => {
-  const res = await fetch(`${refgraph.url}/graphql`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
-  });
-  return (await res.json()) as { data?: any; errors?: unknown[] };
-};
 
 const trivyReport = {
   SchemaVersion: 2,
@@ -187,16 +111,6 @@ function openVex(timestamp: string, author: string) {
   };
 }
 
-async function attach(repo: string, subject: typeof app, type: string, doc: object) {
-  const m = artifactManifest({
-    subject: descriptorOf(subject),
-    artifactType: type,
-    layers: [{ mediaType: type, bytes: Buffer.from(JSON.stringify(doc)) }],
-  });
-  await pushImage(registry.url, repo, undefined, m);
-  return m.digest;
-}
-
 interface Impact {
   digest: string;
   affected: boolean;
@@ -205,8 +119,11 @@ interface Impact {
   findings: Array<{ statements: Array<{ status: string; verified: boolean; counted: boolean }> }>;
 }
 
-const impact = async (query = '', token = FLEET) => {
-  const { status, body } = await get(`/api/v1/vulnerabilities/${CVE.toLowerCase()}/artifacts${query}`, token);
+const impact = async (query = '', token?: string) => {
+  const { status, body } = await world.get(
+    `/api/v1/vulnerabilities/${CVE.toLowerCase()}/artifacts${query}`,
+    token,
+  );
   expect(status).toBe(200);
   return body.artifacts as Impact[];
 };
@@ -216,9 +133,9 @@ let unsignedVex = '';
 
 describe('vulnerabilities after VEX', () => {
   it('findings of a Trivy and a Grype report belong to the image each report refers to', async () => {
-    await attach('fleet/app', app, 'application/vnd.aquasec.trivy.report+json', trivyReport);
+    await world.attach('fleet/app', app, 'application/vnd.aquasec.trivy.report+json', trivyReport);
     // Grype's JSON as plain application/json: recognised by its content.
-    await attach('fleet/worker', worker, 'application/json', grypeReport);
+    await world.attach('fleet/worker', worker, 'application/json', grypeReport);
     const list = await eventually(async () => {
       const l = await impact();
       expect(l).toHaveLength(2);
@@ -230,7 +147,7 @@ describe('vulnerabilities after VEX', () => {
       vex: { status: null, statement: null },
       locations: [{ registry: 'local', repository: 'fleet/app', tags: ['v1'] }],
     });
-    const { body } = await get(`/api/v1/artifacts/${app.digest}/vulnerabilities`);
+    const { body } = await world.get(`/api/v1/artifacts/${app.digest}/vulnerabilities`);
     expect(body.findings.map((f: { vulnerabilityId: string }) => f.vulnerabilityId)).toEqual([
       CVE,
       'CVE-2023-5678',
@@ -245,7 +162,7 @@ describe('vulnerabilities after VEX', () => {
   });
 
   it('an unsigned VEX referrer is listed as not verified and clears the finding only with vex=any', async () => {
-    unsignedVex = await attach(
+    unsignedVex = await world.attach(
       'fleet/app',
       app,
       'application/vnd.openvex+json',
@@ -274,7 +191,7 @@ describe('vulnerabilities after VEX', () => {
     // The same document names the worker by digest: affected there (its product is not the app).
     expect(byDigest(any, worker.digest)).toMatchObject({ affected: true, vex: { status: 'affected' } });
     // The other finding on the app is not covered by the statement.
-    const { body } = await get(`/api/v1/artifacts/${app.digest}/vulnerabilities?vex=any`);
+    const { body } = await world.get(`/api/v1/artifacts/${app.digest}/vulnerabilities?vex=any`);
     expect(body.findings.map((f: any) => [f.vulnerabilityId, f.vex.status, f.vex.affected])).toEqual([
       [CVE, 'not_affected', false],
       ['CVE-2023-5678', null, true],
@@ -283,22 +200,7 @@ describe('vulnerabilities after VEX', () => {
   });
 
   it('a signed VEX attestation verified under the trust policy clears the finding by default', async () => {
-    const statement = {
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: `${registry.host}/fleet/app`, digest: { sha256: app.digest.slice(7) } }],
-      predicateType: OPENVEX,
-      predicate: openVex('2026-11-22T08:00:00Z', 'signed'),
-    };
-    await attachArtifactToImage({
-      imageName: `${registry.host}/fleet/app`,
-      imageDigest: app.digest,
-      artifact: Buffer.from(
-        JSON.stringify(await mock.attest(statement, { subject: IDENTITY, issuer: ISSUER })),
-      ),
-      mediaType: BUNDLE_TYPE,
-      annotations: { 'dev.sigstore.bundle.predicateType': OPENVEX },
-      credentials: undefined as never,
-    });
+    await world.attest('fleet/app', app, OPENVEX, openVex('2026-11-22T08:00:00Z', 'signed'));
     const list = await eventually(async () => {
       const l = await impact();
       expect(byDigest(l, app.digest).affected).toBe(false);
@@ -316,7 +218,7 @@ describe('vulnerabilities after VEX', () => {
   });
 
   it('GraphQL answers the same, across the fleet and per image', async () => {
-    const { data, errors } = await gql(`{
+    const { data, errors } = await world.gql(`{
       vulnerability(id: "${CVE}") {
         id
         artifacts { edges { node { digest affected vex { status statement { justification verified } }
@@ -369,8 +271,8 @@ describe('vulnerabilities after VEX', () => {
 
   it('scope: another repository sees neither findings nor VEX; a VEX outside scope does not count', async () => {
     expect(await impact('', OTHER)).toEqual([]);
-    expect((await get(`/api/v1/artifacts/${app.digest}/vulnerabilities`, OTHER)).status).toBe(404);
-    const { data } = await gql(
+    expect((await world.get(`/api/v1/artifacts/${app.digest}/vulnerabilities`, OTHER)).status).toBe(404);
+    const { data } = await world.gql(
       `{ vulnerability(id: "${CVE}") { artifacts { edges { node { digest } } } } }`,
       OTHER,
     );
@@ -383,9 +285,9 @@ describe('vulnerabilities after VEX', () => {
   });
 
   it('bad input is a 400 with a message', async () => {
-    const bad = await get('/api/v1/vulnerabilities/%20CVE/artifacts');
+    const bad = await world.get('/api/v1/vulnerabilities/%20CVE/artifacts');
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/vulnerability id/);
-    expect((await get(`/api/v1/vulnerabilities/${CVE}/artifacts?vex=maybe`)).status).toBe(400);
+    expect((await world.get(`/api/v1/vulnerabilities/${CVE}/artifacts?vex=maybe`)).status).toBe(400);
   });
 });

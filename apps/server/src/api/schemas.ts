@@ -38,7 +38,7 @@ export const PackageSearchQuery = z
   .object({
     purl: z
       .string()
-      .regex(/^pkg:[a-z0-9.+-]+\/.+/, 'must be a package URL (pkg:type/namespace/name[@version])'),
+      .regex(/^pkg:[a-z0-9.+-]+\/.+/i, 'must be a package URL (pkg:type/namespace/name[@version])'),
     first: positiveInt(1000, 100),
   })
   .strict();

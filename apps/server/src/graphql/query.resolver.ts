@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor, LIMITS, parseDigest, parseFirst } from './i
 import { toArtifact } from './map.js';
 import { Artifact, ArtifactConnection, PackageMatch } from './models/artifact.model.js';
 
-const PURL_RE = /^pkg:[a-z0-9.+-]+\/.+/;
+const PURL_RE = /^pkg:[a-z0-9.+-]+\/.+/i;
 
 /** Entry points of the graph. */
 @Resolver()

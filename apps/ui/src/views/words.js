@@ -40,7 +40,7 @@ const TYPE_WORDS = [
   [/^application\/vnd\.dsse\.envelope\.v1\+json$/, 'Signed statement (DSSE envelope)'],
   [/^application\/vnd\.in-toto(\+json|\.)/, 'In-toto statement'],
   [/^application\/vnd\.docker\.attestation\.manifest\.v1\+json$/, 'BuildKit attestations'],
-  [/^application\/spdx\+json$|^text\/spdx/, 'SPDX SBOM'],
+  [/^application\/spdx3?\+json$|^text\/spdx/, 'SPDX SBOM'],
   [/^application\/vnd\.cyclonedx/, 'CycloneDX SBOM'],
   [/^application\/vnd\.oci\.empty\.v1\+json$/, 'Empty (type given by the artifact only)'],
 ];
