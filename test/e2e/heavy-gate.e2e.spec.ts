@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '#testing';
-import { eventually, startRefgraph, type StartedRefgraph } from './harness.js';
+import { eventually, localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 
 let tdb: TestDatabase;
 const started: StartedRefgraph[] = [];
@@ -21,12 +21,17 @@ afterAll(async () => {
 });
 
 async function start(heavyAnswers: { concurrency: number; queue: number; maxWaitMs: number }) {
-  const s = await startRefgraph(tdb.url, {
-    registries: [],
-    server: { heavyAnswers },
-    worker: { enabled: false },
-    database: { reads: { statementTimeoutMs: 30_000, answerTimeoutMs: 40_000 } },
-  });
+  const s = await startRefgraph(
+    tdb.url,
+    {
+      registries: [localDistribution('http://127.0.0.1:9')],
+      policies: [{ name: 'sbom', sbom: true }],
+      server: { heavyAnswers },
+      worker: { enabled: false },
+      database: { reads: { statementTimeoutMs: 30_000, answerTimeoutMs: 40_000 } },
+    },
+    { HOOK: 'heavy-gate-hook-secret' },
+  );
   started.push(s);
   return s.url;
 }
@@ -49,12 +54,12 @@ async function gauges(url: string, heavy = 'explore'): Promise<string> {
     .join(' ');
 }
 
-/** Holds ACCESS EXCLUSIVE on `artifact` until released: every read of it waits. */
-async function lockArtifacts(): Promise<() => Promise<void>> {
+/** Holds ACCESS EXCLUSIVE on `table` until released: every read of it waits. */
+async function lockArtifacts(table = 'artifact'): Promise<() => Promise<void>> {
   const c = new pg.Client({ connectionString: tdb.url });
   await c.connect();
   await c.query('BEGIN');
-  await c.query('LOCK TABLE artifact IN ACCESS EXCLUSIVE MODE');
+  await c.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
   return async () => {
     await c.query('ROLLBACK');
     await c.end();
@@ -133,5 +138,35 @@ describe('the heavy-answer gate', () => {
       await release();
     }
     expect((await graphql(url)).status).toBe(200);
+  });
+
+  it('gates admission answers too: a verdict in flight, a Gatekeeper batch past the queue gets 503', async () => {
+    const url = await start({ concurrency: 1, queue: 0, maxWaitMs: 30_000 });
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const release = await lockArtifacts('tag');
+    let verdict: Promise<Response> | undefined;
+    try {
+      verdict = post('/api/v1/verdict', { policy: 'sbom', subjects: ['local/app:v1'] });
+      await eventually(async () => expect(await gauges(url, 'admission')).toBe('1 0'));
+      const batch = await post('/api/v1/gatekeeper/sbom', {
+        apiVersion: 'externaldata.gatekeeper.sh/v1beta1',
+        kind: 'ProviderRequest',
+        request: { keys: ['127.0.0.1:9/app:v1'] },
+      });
+      expect(batch.status).toBe(503);
+      expect(await gauges(url)).toBe('0 0');
+    } finally {
+      await release();
+    }
+    const answered = await verdict;
+    expect(answered.status).toBe(200);
+    expect(((await answered.json()) as { subjects: Array<{ allowed: boolean }> }).subjects[0]!.allowed).toBe(
+      false,
+    );
   });
 });
