@@ -78,6 +78,11 @@ describe('SBOMs over REST and GraphQL', () => {
     expect(await byPurl('pkg:npm/express@4.21.2')).toEqual([web.digest]);
     expect(await byPurl('pkg:npm/express@4.21.1')).toEqual([]);
     expect(await byPurl('pkg:deb/debian/openssl')).toEqual([web.digest]);
+    // A version without qualifiers finds that version under any qualifiers; named ones must match.
+    expect(await byPurl('pkg:deb/debian/openssl@3.0.15-1~deb12u1')).toEqual([web.digest]);
+    expect(await byPurl('pkg:deb/debian/openssl@3.0.15-1~deb12u1?arch=amd64')).toEqual([web.digest]);
+    expect(await byPurl('pkg:deb/debian/openssl@3.0.15-1~deb12u1?arch=arm64')).toEqual([]);
+    expect(await byPurl('pkg:deb/debian/openssl@3.0.15')).toEqual([]);
     // The search takes a purl in any spelling and compares the canonical form.
     expect(await byPurl('pkg:NPM/%40babel/core')).toEqual([web.digest]);
   });

@@ -315,9 +315,17 @@ export class Reader {
     return this.read.findSbomPackages(this.scope, { subject: digest }, opts);
   }
 
-  /** Artifacts whose visible SBOMs list the package; the purl is compared in canonical form. */
+  /**
+   * Artifacts whose visible SBOMs list the package, compared in canonical form: without a version
+   * any version, with one that version (qualifiers only where the search names them).
+   */
   searchPackages(purl: string, limit: number) {
-    return this.read.findArtifactsByPurl(this.scope, normalisePurl(purl)?.purl ?? purl, limit);
+    const n = normalisePurl(purl);
+    return this.read.findArtifactsByPurl(
+      this.scope,
+      n ? { purl: n.purl, base: n.purlBase } : { purl, base: purl },
+      limit,
+    );
   }
 
   /**

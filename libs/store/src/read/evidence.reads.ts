@@ -221,21 +221,24 @@ export class EvidenceReads {
   }
 
   /**
-   * Artifacts whose SBOM lists the package (exact purl with a version, any version without one):
-   * the SBOM and the artifact it describes must both be visible.
+   * Artifacts whose SBOM lists the package: `purl` equal to `base` (no version) matches any
+   * version; with a version and no qualifiers, that version with any qualifiers or subpath
+   * (`…@1.2` finds `…@1.2?arch=amd64`); with qualifiers, exactly that purl. Both canonical. The
+   * SBOM and the artifact it describes must both be visible.
    */
   async findArtifactsByPurl(
     scope: RepositoryScope,
-    purl: string,
+    search: { purl: string; base: string },
     limit: number,
   ): Promise<Array<{ digest: string; purl: string; name: string; version: string | null }>> {
     const { rows } = await this.db.pool.query(
       `SELECT DISTINCT b.subject_digest AS digest, p.purl, p.name, p.version
        FROM sbom_package p JOIN sbom b ON b.id = p.sbom_id
-       WHERE (p.purl = $1 OR p.purl_base = $1)
+       WHERE p.purl_base = $4
+         AND ($1 = $4 OR p.purl = $1 OR starts_with(p.purl, $1 || '?') OR starts_with(p.purl, $1 || '#'))
          AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', 2)} AND ${presentInScope('b.subject_digest', 2)}
        ORDER BY 1, 2 LIMIT $3`,
-      [purl, scopeParam(scope), limit],
+      [search.purl, scopeParam(scope), limit, search.base],
     );
     return rows as Array<{ digest: string; purl: string; name: string; version: string | null }>;
   }
