@@ -53,7 +53,8 @@ export class QueryResolver {
   }
 
   @Query(() => [PackageMatch], {
-    description: 'Artifacts whose SBOM lists a package: without a version any version, with one that version (under any qualifiers unless the purl names them).',
+    description:
+      'Artifacts whose SBOM lists a package: without a version any version, with one that version (under any qualifiers unless the purl names them).',
   })
   async packages(@Context() ctx: GraphContext, @Args() args: PackageSearchArgs): Promise<PackageMatch[]> {
     if (!PURL_RE.test(args.purl)) {
