@@ -115,10 +115,11 @@ type Fetched = Content & { digest: string };
  * about the same row that happened after the observation always wins.
  *
  * A repository of which the graph holds no tag yet (a first sync) is read with one GET per tag,
- * its digest computed from the body, since its content is most likely not stored either. In a
- * repository the graph holds tags of, most tags are expected unchanged, so each is resolved with
- * HEAD first and its content loaded from the graph, and only a digest not stored yet is fetched.
- * Digests reached otherwise (index children, referrers) are fetched only when not stored.
+ * its digest computed from the body, since its content is most likely not stored either; so are
+ * the digests its manifests lead to (index children, referrers), without asking the graph first.
+ * In a repository the graph holds tags of, most tags are expected unchanged, so each is resolved
+ * with HEAD first and its content loaded from the graph, and only a digest not stored yet is
+ * fetched; digests reached otherwise are likewise fetched only when not stored.
  */
 export class RepositoryWalk {
   private readonly tags = new Set<string>();
@@ -127,6 +128,8 @@ export class RepositoryWalk {
   private readonly expanded = new Set<string>();
   private readonly pool: TaskPool;
   private repositoryIdPromise?: Promise<number>;
+  /** No tag of the repository stored yet: its content is fetched without looking in the graph. */
+  private firstSync = false;
 
   constructor(
     private readonly ctx: WalkContext,
@@ -151,6 +154,7 @@ export class RepositoryWalk {
         return { listed: false, tags: this.tags, present: this.present };
       } else throw err;
     }
+    this.firstSync = byTag;
     const visit = byTag ? (tag: string) => this.fetchTag(tag) : (tag: string) => this.visitTag(tag);
     for (const tag of names) this.pool.add(() => this.guard(tag, () => visit(tag)));
     await this.pool.run();
@@ -223,6 +227,7 @@ export class RepositoryWalk {
 
   /** Stored bytes when the digest is known (content is immutable), else fetched; null when gone. */
   private async load(digest: string): Promise<Content | null> {
+    if (this.firstSync) return this.fetch(digest);
     const known = await this.ctx.graph.findManifest(digest);
     if (known) {
       this.ctx.summary.manifestsSkipped++;
@@ -269,7 +274,10 @@ export class RepositoryWalk {
     this.ctx.onManifest?.();
   }
 
-  /** Queues what a manifest leads to; the stored content of all its children is read in one query. */
+  /**
+   * Queues what a manifest leads to. Outside a first sync, the stored content of all its children
+   * is read in one query.
+   */
   private async expand(m: ParsedManifest): Promise<void> {
     if (this.expanded.has(m.digest)) return;
     this.expanded.add(m.digest);
@@ -279,7 +287,9 @@ export class RepositoryWalk {
     );
     if (children.length === 0) return;
     for (const d of children) this.claimed.add(d);
-    const known = await this.ctx.graph.findManifests(children);
+    const known = this.firstSync
+      ? new Map<string, ManifestContent>()
+      : await this.ctx.graph.findManifests(children);
     for (const d of children)
       this.pool.add(() => this.guard(d, () => this.visitChild(d, known.get(d) ?? null)));
   }
