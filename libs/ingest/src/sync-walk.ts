@@ -85,6 +85,8 @@ export interface WalkContext {
   sync: Pick<SyncRepository, 'liveTags'>;
   /** Graph writes of the whole run, batched across its walks (applyPushes). */
   pushes: GroupCommit<PushInput, PushOutcome>;
+  /** While more pushes than this wait for their batch, a visit waits for its own write. */
+  maxPendingPushes: number;
   /** Verification queued with each write (as webhook processing does); none without it. */
   trust?: Pick<TrustRepository, 'verifyJobs'>;
   probe: ReferrersProbe;
@@ -251,27 +253,35 @@ export class RepositoryWalk {
   }
 
   /**
-   * Stores one manifest and walks on from it. The walk does not wait for the write: what the
-   * manifest leads to comes from its bytes, so its children and referrers are being visited while
-   * the write waits for its batch, and more writes share each statement and commit.
+   * Stores one manifest and walks on from it. The visit does not wait for the write: what the
+   * manifest leads to comes from its bytes, so its children and referrers are visited, and the
+   * visit's place goes to the next request, while the write waits for its batch (more writes then
+   * share each statement and commit). The walk ends only once its writes have settled, and a
+   * failed one fails the walk. When the database falls behind, visits wait for their writes again,
+   * so the pushes held in memory stay bounded.
    */
   private async write(digest: string, content: Content, eventAt: Date, tag?: string): Promise<void> {
     this.present.add(digest);
     const manifest = parseManifest(content.bytes, digest, content.mediaType);
-    const written = this.ctx.pushes.submit({
-      repositoryId: await this.repositoryId(),
-      manifest,
-      kind: classify(manifest),
-      bytes: content.bytes,
-      ...(tag === undefined ? {} : { tag }),
-      eventAt,
-      ...(this.ctx.trust ? { verify: this.ctx.trust.verifyJobs } : {}),
-    });
-    // Settled before anything else is awaited, so a failed write is never an unhandled rejection.
-    const [res] = await Promise.all([written, this.expand(manifest)]);
-    recordWrite(this.ctx.summary, res);
-    if (res.applied) this.ctx.summary.manifestsWritten++;
-    this.ctx.onManifest?.();
+    const written = this.ctx.pushes
+      .submit({
+        repositoryId: await this.repositoryId(),
+        manifest,
+        kind: classify(manifest),
+        bytes: content.bytes,
+        ...(tag === undefined ? {} : { tag }),
+        eventAt,
+        ...(this.ctx.trust ? { verify: this.ctx.trust.verifyJobs } : {}),
+      })
+      .then((res) => {
+        recordWrite(this.ctx.summary, res);
+        if (res.applied) this.ctx.summary.manifestsWritten++;
+        this.ctx.onManifest?.();
+      });
+    this.pool.track(written);
+    await this.expand(manifest);
+    // The pool reports a failed write; here it only paces the visit.
+    if (this.ctx.pushes.backlog > this.ctx.maxPendingPushes) await written.catch(() => undefined);
   }
 
   /**

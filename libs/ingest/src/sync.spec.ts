@@ -153,6 +153,8 @@ class CountingGraph extends GraphRepository {
 }
 
 interface SetupOptions {
+  /** The graph repository to write through; a counting one over the store by default. */
+  graph?: (db: Database) => CountingGraph;
   concurrency?: number;
   wrap?: (s: RegistrySource) => RegistrySource;
   store?: Store;
@@ -170,7 +172,7 @@ async function setup(name: string, opts: SetupOptions = {}) {
   const [row] = await store.registries.upsertRegistries(config.registries);
   const client = new RegistryClient(config.registries[0]!);
   const catalog = new RegistryCatalog([{ id: row!.id, config: config.registries[0]!, client }]);
-  const graph = new CountingGraph(store.db);
+  const graph = opts.graph?.(store.db) ?? new CountingGraph(store.db);
   const sync = new RegistrySync({
     catalog,
     graph,
@@ -483,6 +485,30 @@ describe('RegistrySync runs and resumes', () => {
     expect(await store.syncs.findState(registryId)).toMatchObject({
       status: 'interrupted',
       resumeAfter: 'multi',
+    });
+  });
+
+  it('finishes a repository only once its writes are stored: one that fails, fails the run there', async () => {
+    const store = await freshStore();
+    const { registryId } = await setup('lost-writes', { store });
+    const multi = await store.registries.ensureRepository(registryId, 'multi');
+    class FailingGraph extends CountingGraph {
+      override applyPushes(inputs: Parameters<GraphRepository['applyPushes']>[0]) {
+        if (inputs.some((p) => p.repositoryId === multi))
+          return Promise.reject(new Error('connection terminated'));
+        return super.applyPushes(inputs);
+      }
+    }
+    const { sync } = await setup('lost-writes', {
+      store,
+      concurrency: 1,
+      graph: (db) => new FailingGraph(db),
+    });
+    await expect(sync.run('lost-writes')).rejects.toThrow('connection terminated');
+    expect(await store.syncs.findState(registryId)).toMatchObject({
+      status: 'failed',
+      resumeAfter: 'app',
+      error: 'connection terminated',
     });
   });
 

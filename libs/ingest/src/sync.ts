@@ -129,6 +129,7 @@ export class RegistrySync {
         lanes: 2,
         gather: () => sleep(WRITE_GATHER_MS),
       }),
+      maxPendingPushes: WRITE_BACKLOG,
       registries: this.deps.registries,
       sync: this.deps.sync,
       ...(this.deps.trust ? { trust: this.deps.trust } : {}),
@@ -232,6 +233,8 @@ const CHECKPOINT_INTERVAL_MS = 1000;
  */
 const WRITE_BATCH = 200;
 const WRITE_GATHER_MS = 20;
+/** Pushes waiting for their batch before the walk waits for them (a database slower than the registry). */
+const WRITE_BACKLOG = 4 * WRITE_BATCH;
 
 /**
  * The run's progress writes (watermark and summary): one at a time and in order, so a later
