@@ -39,6 +39,24 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI loads every command's module at start-up: a library only one command needs is
+    // loaded where that command runs (await import), and the sync walk comes from #ingest/sync.
+    files: ['apps/cli/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['#ingest', '#verify', '#answers'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: 'load it where the command runs (await import), or the walk from #ingest/sync',
+          })),
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.test.ts', 'test/**/*.ts', 'libs/testing/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

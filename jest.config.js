@@ -20,6 +20,7 @@ export default {
   },
   moduleNameMapper: {
     ...Object.fromEntries(libs.map((l) => [`^#${l}$`, `<rootDir>/libs/${l}/src/index.ts`])),
+    '^#ingest/sync$': '<rootDir>/libs/ingest/src/sync-entry.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs,test}/**/*.spec.ts'],

@@ -45,8 +45,8 @@ import {
   waitForEvents,
   webhookRequests,
 } from './lib/checks.mjs';
-import { crawl } from './lib/crawl.mjs';
 import { writeResults } from './lib/report.mjs';
+import { measureSync } from './lib/sync.mjs';
 import { measureStandby, requireStandbyBinaries } from './lib/standby.mjs';
 import { imageNodeOptions } from './lib/heap.mjs';
 
@@ -399,7 +399,25 @@ async function main() {
   if (!repos.length) repos.push(...Array.from({ length: 10 }, (_, i) => `team-${i}/app-${i}`));
 
   if (runs('e2e')) await measureEndToEnd();
-  if (runs('sync')) await measureSync(syncRegistry, env);
+  if (runs('sync')) {
+    // The all-roles service's worker would verify what the sync queues, on the same two cores, while
+    // the bare crawl verifies nothing: it is stopped, and the verification measured apart.
+    const restart = service !== undefined;
+    await service?.stop();
+    Object.assign(
+      results.runs,
+      await measureSync({
+        registry: syncRegistry,
+        env,
+        nodeFlags,
+        manifests: SYNC_MANIFESTS,
+        sql,
+        postgresPid: db.pid,
+        log,
+      }),
+    );
+    if (restart) await startService('all');
+  }
   if (runs('accept')) await measureAccept();
   results.nodeOptions = imageNodeOptions();
   results.totalSeconds = (Date.now() - started) / 1000;
@@ -580,65 +598,6 @@ async function servicePolicyVersion(env) {
   const { loadConfig } = await import('#config');
   const { TrustPolicy } = await import('#verify');
   return (await TrustPolicy.load(loadConfig(env).trust)).version;
-}
-
-/**
- * Sync speed: `refgraph sync` (the CLI, as an operator runs a backfill) over a registry holding
- * SYNC_MANIFESTS manifests, against a bare crawl of the same registry with the same concurrency
- * that only GETs every manifest (the limit the registry sets), in the same run.
- */
-async function measureSync(syncRegistry, env) {
-  const subjects = Math.ceil(SYNC_MANIFESTS / 5);
-  const repositories = Array.from({ length: 10 }, (_, i) => `sync/app-${i}`);
-  const content = referrerContent({
-    count: subjects,
-    repositories,
-    seed: randomBytes(4).toString('hex'),
-    images: true,
-  });
-  log(`sync: pushing ${content.manifests} manifests to a registry without notifications`);
-  await content.prepare(syncRegistry.url);
-  await content.push(syncRegistry.url);
-
-  log('run bare crawl (GET every manifest, 8 at a time)');
-  const c = await crawl(syncRegistry.url, { concurrency: 8 });
-  results.runs['bare-sync'] = {
-    label: 'bare crawl: GET every manifest, same concurrency',
-    rps: c.manifests / c.seconds,
-    manifests: c.manifests,
-    seconds: c.seconds,
-  };
-  log(`    ${c.manifests} manifests in ${c.seconds.toFixed(1)} s`);
-
-  log('run refgraph sync bench-sync');
-  const t0 = Date.now();
-  const { spawn } = await import('node:child_process');
-  const { sampleRss } = await import('./lib/proc.mjs');
-  const child = spawn(process.execPath, [...nodeFlags, 'bin/refgraph.js', 'sync', 'bench-sync', '--json'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const rss = sampleRss(child.pid);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d) => (err = (err + d).slice(-2000)));
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  const seconds = (Date.now() - t0) / 1000;
-  const peakRssMiB = rss.stop();
-  if (code !== 0) throw new Error(`refgraph sync exited ${code}: ${out}${err}`);
-  const summary = JSON.parse(out.trim().split('\n').at(-1));
-  const manifests = summary.manifestsFetched + summary.manifestsSkipped;
-  results.runs.sync = {
-    label: `refgraph sync (${content.manifests} manifests pushed)`,
-    rps: manifests / seconds,
-    manifests,
-    pushed: content.manifests,
-    seconds,
-    peakRssMiB,
-    summary,
-  };
-  log(`    ${manifests} manifests in ${seconds.toFixed(1)} s (${(manifests / seconds).toFixed(0)}/s)`);
 }
 
 /**

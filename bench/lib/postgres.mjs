@@ -55,6 +55,8 @@ export async function startDatabase(log) {
   return {
     url: `postgresql://postgres:refgraph@127.0.0.1:${port}/refgraph_bench`,
     embedded: true,
+    // Backends are the postmaster's children: their CPU is counted in its own once they exit.
+    pid: server.process?.pid,
     stop: async () => {
       await server.stop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });

@@ -79,3 +79,34 @@ export function sampleRss(pid) {
     },
   };
 }
+
+/**
+ * CPU seconds (user + system) a process has used, with those of its children that have exited
+ * (a postmaster's backends), from /proc (Linux); NaN when it cannot be read.
+ */
+export function cpuSeconds(pid, { children = false } = {}) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    // USER_HZ is 100 on Linux whatever the kernel's tick rate.
+    return ticks / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples a process's CPU seconds every 100 ms: a process that has exited can no longer be read. */
+export function sampleCpu(pid) {
+  let last = cpuSeconds(pid);
+  const timer = setInterval(() => {
+    const v = cpuSeconds(pid);
+    if (Number.isFinite(v)) last = v;
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      const v = cpuSeconds(pid);
+      return Number.isFinite(v) ? v : last;
+    },
+  };
+}

@@ -136,7 +136,33 @@ function render(r) {
       met(R['bare-sync'] && sy.rps / R['bare-sync'].rps >= 0.8),
     ]);
     const bs = R['bare-sync'];
-    if (bs) row([bs.label, n0(bs.rps), '–', '–', '–', 'baseline (what the registry allows)', '', '']);
+    const each = bs?.runsSeconds ? ` (${bs.runsSeconds.map((v) => `${v.toFixed(1)} s`).join(', ')})` : '';
+    if (bs) row([bs.label, n0(bs.rps), '–', '–', '–', `baseline (what the registry allows)${each}`, '', '']);
+    const sv = R['sync-verify'];
+    if (sv) {
+      const note = `${sv.done}/${sv.jobs} in ${sv.seconds.toFixed(1)} s${sv.retrying ? `, ${sv.retrying} retrying` : ''}`;
+      row([
+        `${sv.label}: verifications per second`,
+        n0(sv.rps),
+        '–',
+        '–',
+        '–',
+        note,
+        '',
+        sv.timedOut ? '**timed out**' : '',
+      ]);
+    }
+  }
+  if (sy?.cpu && R['bare-sync']?.cpu) {
+    const c = sy.cpu;
+    const b = R['bare-sync'].cpu;
+    const s = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} s` : '–');
+    lines.push('');
+    lines.push(
+      `CPU on the same cores (2 here), sync: the CLI ${s(c.cli)}, the registry ${s(c.registry)}, ` +
+        `Postgres ${s(c.postgres)} in ${sy.seconds.toFixed(1)} s; bare crawl: the crawler ${s(b.crawler)}, ` +
+        `the registry ${s(b.registry)} in ${R['bare-sync'].seconds.toFixed(1)} s.`,
+    );
   }
   if (e && Number.isFinite(e.lastReceivedMs)) {
     lines.push('');

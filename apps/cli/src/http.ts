@@ -1,4 +1,3 @@
-import { parseReference } from '#answers';
 import { EXIT, oneLine, UsageError } from './exit.js';
 
 /** Where a command that asks a running refgraph connects, and as whom. */
@@ -108,12 +107,14 @@ export class ServiceError extends Error {
  * A 404 for a reference, said the same way by every command. Outside the caller's scope and
  * unknown read alike, except where the service says the named repository is out of scope.
  */
-export function referenceError(reference: string, err: ServiceError): string {
+export async function referenceError(reference: string, err: ServiceError): Promise<string> {
   if (err.status !== 404) return err.message;
   if (err.code === 'not_in_scope') return `${reference} is not in your token's scope`;
   if (err.code === 'unknown_registry')
     return `${err.message} (a reference starts with a registry name from refgraph's config file)`;
   let registry = '<registry>';
+  // Loaded here, for one message: the read model it comes with is not what a command needs.
+  const { parseReference } = await import('#answers');
   try {
     registry = parseReference(reference).registry ?? registry;
   } catch {
@@ -123,10 +124,10 @@ export function referenceError(reference: string, err: ServiceError): string {
 }
 
 /** Prints a ServiceError as one `error:` line and answers exit code 2; rethrows anything else. */
-export function serviceFailure(io: CliIo, err: unknown, reference?: string): number {
+export async function serviceFailure(io: CliIo, err: unknown, reference?: string): Promise<number> {
   if (!(err instanceof ServiceError)) throw err;
   io.stderr.write(
-    `error: ${oneLine(reference === undefined ? err.message : referenceError(reference, err))}\n`,
+    `error: ${oneLine(reference === undefined ? err.message : await referenceError(reference, err))}\n`,
   );
   return EXIT.error;
 }

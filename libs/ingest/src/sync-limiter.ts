@@ -113,6 +113,7 @@ type Task = () => Promise<void>;
 export class TaskPool {
   private readonly queue: Task[] = [];
   private active = 0;
+  private tracked = 0;
   private wake?: () => void;
   private failure?: { error: unknown };
 
@@ -124,6 +125,22 @@ export class TaskPool {
   add(task: Task): void {
     this.queue.push(task);
     this.wake?.();
+  }
+
+  /**
+   * Waits for `work` as for a task without taking one of the `width` places: run() ends only once
+   * it has settled, and its failure stops the pool as a task's does.
+   */
+  track(work: Promise<unknown>): void {
+    this.tracked++;
+    work
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.tracked--;
+        this.wake?.();
+      });
   }
 
   async run(): Promise<void> {
@@ -140,7 +157,7 @@ export class TaskPool {
             this.wake?.();
           });
       }
-      if (this.active === 0 && (this.queue.length === 0 || this.stopping())) break;
+      if (this.active === 0 && this.tracked === 0 && (this.queue.length === 0 || this.stopping())) break;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });

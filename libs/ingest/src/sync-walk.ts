@@ -85,6 +85,8 @@ export interface WalkContext {
   sync: Pick<SyncRepository, 'liveTags'>;
   /** Graph writes of the whole run, batched across its walks (applyPushes). */
   pushes: GroupCommit<PushInput, PushOutcome>;
+  /** While more pushes than this wait for their batch, a visit waits for its own write. */
+  maxPendingPushes: number;
   /** Verification queued with each write (as webhook processing does); none without it. */
   trust?: Pick<TrustRepository, 'verifyJobs'>;
   probe: ReferrersProbe;
@@ -115,10 +117,11 @@ type Fetched = Content & { digest: string };
  * about the same row that happened after the observation always wins.
  *
  * A repository of which the graph holds no tag yet (a first sync) is read with one GET per tag,
- * its digest computed from the body, since its content is most likely not stored either. In a
- * repository the graph holds tags of, most tags are expected unchanged, so each is resolved with
- * HEAD first and its content loaded from the graph, and only a digest not stored yet is fetched.
- * Digests reached otherwise (index children, referrers) are fetched only when not stored.
+ * its digest computed from the body, since its content is most likely not stored either; so are
+ * the digests its manifests lead to (index children, referrers), without asking the graph first.
+ * In a repository the graph holds tags of, most tags are expected unchanged, so each is resolved
+ * with HEAD first and its content loaded from the graph, and only a digest not stored yet is
+ * fetched; digests reached otherwise are likewise fetched only when not stored.
  */
 export class RepositoryWalk {
   private readonly tags = new Set<string>();
@@ -127,6 +130,8 @@ export class RepositoryWalk {
   private readonly expanded = new Set<string>();
   private readonly pool: TaskPool;
   private repositoryIdPromise?: Promise<number>;
+  /** No tag of the repository stored yet: its content is fetched without looking in the graph. */
+  private firstSync = false;
 
   constructor(
     private readonly ctx: WalkContext,
@@ -151,6 +156,7 @@ export class RepositoryWalk {
         return { listed: false, tags: this.tags, present: this.present };
       } else throw err;
     }
+    this.firstSync = byTag;
     const visit = byTag ? (tag: string) => this.fetchTag(tag) : (tag: string) => this.visitTag(tag);
     for (const tag of names) this.pool.add(() => this.guard(tag, () => visit(tag)));
     await this.pool.run();
@@ -223,6 +229,7 @@ export class RepositoryWalk {
 
   /** Stored bytes when the digest is known (content is immutable), else fetched; null when gone. */
   private async load(digest: string): Promise<Content | null> {
+    if (this.firstSync) return this.fetch(digest);
     const known = await this.ctx.graph.findManifest(digest);
     if (known) {
       this.ctx.summary.manifestsSkipped++;
@@ -246,30 +253,41 @@ export class RepositoryWalk {
   }
 
   /**
-   * Stores one manifest and walks on from it. The walk does not wait for the write: what the
-   * manifest leads to comes from its bytes, so its children and referrers are being visited while
-   * the write waits for its batch, and more writes share each statement and commit.
+   * Stores one manifest and walks on from it. The visit does not wait for the write: what the
+   * manifest leads to comes from its bytes, so its children and referrers are visited, and the
+   * visit's place goes to the next request, while the write waits for its batch (more writes then
+   * share each statement and commit). The walk ends only once its writes have settled, and a
+   * failed one fails the walk. When the database falls behind, visits wait for their writes again,
+   * so the pushes held in memory stay bounded.
    */
   private async write(digest: string, content: Content, eventAt: Date, tag?: string): Promise<void> {
     this.present.add(digest);
     const manifest = parseManifest(content.bytes, digest, content.mediaType);
-    const written = this.ctx.pushes.submit({
-      repositoryId: await this.repositoryId(),
-      manifest,
-      kind: classify(manifest),
-      bytes: content.bytes,
-      ...(tag === undefined ? {} : { tag }),
-      eventAt,
-      ...(this.ctx.trust ? { verify: this.ctx.trust.verifyJobs } : {}),
-    });
-    // Settled before anything else is awaited, so a failed write is never an unhandled rejection.
-    const [res] = await Promise.all([written, this.expand(manifest)]);
-    recordWrite(this.ctx.summary, res);
-    if (res.applied) this.ctx.summary.manifestsWritten++;
-    this.ctx.onManifest?.();
+    const written = this.ctx.pushes
+      .submit({
+        repositoryId: await this.repositoryId(),
+        manifest,
+        kind: classify(manifest),
+        bytes: content.bytes,
+        ...(tag === undefined ? {} : { tag }),
+        eventAt,
+        ...(this.ctx.trust ? { verify: this.ctx.trust.verifyJobs } : {}),
+      })
+      .then((res) => {
+        recordWrite(this.ctx.summary, res);
+        if (res.applied) this.ctx.summary.manifestsWritten++;
+        this.ctx.onManifest?.();
+      });
+    this.pool.track(written);
+    await this.expand(manifest);
+    // The pool reports a failed write; here it only paces the visit.
+    if (this.ctx.pushes.backlog > this.ctx.maxPendingPushes) await written.catch(() => undefined);
   }
 
-  /** Queues what a manifest leads to; the stored content of all its children is read in one query. */
+  /**
+   * Queues what a manifest leads to. Outside a first sync, the stored content of all its children
+   * is read in one query.
+   */
   private async expand(m: ParsedManifest): Promise<void> {
     if (this.expanded.has(m.digest)) return;
     this.expanded.add(m.digest);
@@ -279,7 +297,9 @@ export class RepositoryWalk {
     );
     if (children.length === 0) return;
     for (const d of children) this.claimed.add(d);
-    const known = await this.ctx.graph.findManifests(children);
+    const known = this.firstSync
+      ? new Map<string, ManifestContent>()
+      : await this.ctx.graph.findManifests(children);
     for (const d of children)
       this.pool.add(() => this.guard(d, () => this.visitChild(d, known.get(d) ?? null)));
   }

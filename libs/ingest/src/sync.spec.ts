@@ -137,7 +137,24 @@ async function freshStore(): Promise<Store> {
   };
 }
 
+/** The graph's writes and reads as they are, counting lookups of stored content (a statement each). */
+class CountingGraph extends GraphRepository {
+  lookups = 0;
+
+  override findManifest(digest: string) {
+    this.lookups++;
+    return super.findManifest(digest);
+  }
+
+  override findManifests(digests: readonly string[]) {
+    this.lookups++;
+    return super.findManifests(digests);
+  }
+}
+
 interface SetupOptions {
+  /** The graph repository to write through; a counting one over the store by default. */
+  graph?: (db: Database) => CountingGraph;
   concurrency?: number;
   wrap?: (s: RegistrySource) => RegistrySource;
   store?: Store;
@@ -155,9 +172,10 @@ async function setup(name: string, opts: SetupOptions = {}) {
   const [row] = await store.registries.upsertRegistries(config.registries);
   const client = new RegistryClient(config.registries[0]!);
   const catalog = new RegistryCatalog([{ id: row!.id, config: config.registries[0]!, client }]);
+  const graph = opts.graph?.(store.db) ?? new CountingGraph(store.db);
   const sync = new RegistrySync({
     catalog,
-    graph: new GraphRepository(store.db),
+    graph,
     registries: store.registries,
     sync: store.syncs,
     concurrency: opts.concurrency ?? 3,
@@ -167,7 +185,7 @@ async function setup(name: string, opts: SetupOptions = {}) {
     ...(opts.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: opts.checkpointIntervalMs }),
     ...(opts.verify ? { trust: new TrustRepository(store.db) } : {}),
   });
-  return { sync, registryId: row!.id, store };
+  return { sync, registryId: row!.id, store, graph };
 }
 
 /** Delegates to the real client, with one method replaced. */
@@ -234,14 +252,16 @@ afterEach(() => {
 describe('RegistrySync against a registry with the referrers API', () => {
   let first: SyncResult;
   let firstRequests: Record<string, number>;
+  let firstLookups: number;
   let store: Store;
 
   beforeAll(async () => {
-    const { sync, store: s } = await setup('api');
+    const { sync, store: s, graph } = await setup('api');
     store = s;
     const from = standIn.log.length;
     first = await sync.run('api');
     firstRequests = requestsSince(from);
+    firstLookups = graph.lookups;
   });
 
   it('reads a registry it never synced with one GET per manifest and no HEAD', () => {
@@ -255,6 +275,9 @@ describe('RegistrySync against a registry with the referrers API', () => {
       'GET referrers': 7,
     });
     expect(first.summary).toMatchObject({ tags: 3, manifestsFetched: 7, manifestsSkipped: 0 });
+    // Nothing of a repository without stored tags is looked up in the graph first: not the tags'
+    // manifests, not the index's children, not the referrers the API lists.
+    expect(firstLookups).toBe(0);
   });
 
   it('finds untagged referrers (and referrers of referrers) through the API, following Link', async () => {
@@ -275,7 +298,7 @@ describe('RegistrySync against a registry with the referrers API', () => {
   });
 
   it('fetches nothing the second time: tags are resolved with HEAD, content comes from the graph', async () => {
-    const { sync } = await setup('api', { store });
+    const { sync, graph } = await setup('api', { store });
     const from = standIn.log.length;
     const again = await sync.run('api');
     expect(again.summary).toMatchObject({
@@ -287,6 +310,8 @@ describe('RegistrySync against a registry with the referrers API', () => {
     const requests = requestsSince(from);
     expect(requests).toMatchObject({ 'HEAD manifests:tag': 3, 'HEAD manifests@digest': 2 });
     expect(Object.keys(requests).filter((k) => k.startsWith('GET manifests'))).toEqual([]);
+    // Three tags, two referrers listed, and the index's two children in one lookup.
+    expect(graph.lookups).toBe(6);
   });
 
   it('falls back to tags, and remembers, when the API answers 404', async () => {
@@ -460,6 +485,30 @@ describe('RegistrySync runs and resumes', () => {
     expect(await store.syncs.findState(registryId)).toMatchObject({
       status: 'interrupted',
       resumeAfter: 'multi',
+    });
+  });
+
+  it('finishes a repository only once its writes are stored: one that fails, fails the run there', async () => {
+    const store = await freshStore();
+    const { registryId } = await setup('lost-writes', { store });
+    const multi = await store.registries.ensureRepository(registryId, 'multi');
+    class FailingGraph extends CountingGraph {
+      override applyPushes(inputs: Parameters<GraphRepository['applyPushes']>[0]) {
+        if (inputs.some((p) => p.repositoryId === multi))
+          return Promise.reject(new Error('connection terminated'));
+        return super.applyPushes(inputs);
+      }
+    }
+    const { sync } = await setup('lost-writes', {
+      store,
+      concurrency: 1,
+      graph: (db) => new FailingGraph(db),
+    });
+    await expect(sync.run('lost-writes')).rejects.toThrow('connection terminated');
+    expect(await store.syncs.findState(registryId)).toMatchObject({
+      status: 'failed',
+      resumeAfter: 'app',
+      error: 'connection terminated',
     });
   });
 

@@ -1,9 +1,10 @@
 /** Streaming blob reads for the registry view: bytes pass through as they arrive, checked on the way. */
 import { createHash, type Hash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { discard } from './body.js';
 import { errorForNetwork, errorForStatus, RegistryError } from './errors.js';
 import { algorithmOf, headerDigest } from './names.js';
+import type { HttpResponse } from './http.js';
 import type { Transport } from './transport.js';
 
 export interface BlobOpenOptions {
@@ -54,7 +55,7 @@ export async function openBlobStream(
     clearTimeout(timer);
     timer = setTimeout(() => abort.abort(new DOMException('timed out', 'TimeoutError')), ctx.timeoutMs);
   };
-  let res: Response;
+  let res: HttpResponse;
   try {
     res = await transport.send(url, {
       method: o.method,
@@ -127,7 +128,7 @@ export async function openBlobStream(
     onChunk: idle,
     onBytes: o.onBytes ?? (() => undefined),
   });
-  const source = Readable.fromWeb(res.body);
+  const source = res.body;
   const done = () => clearTimeout(timer);
   source.once('error', (err) => {
     done();

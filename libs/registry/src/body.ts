@@ -1,9 +1,10 @@
 import { errorForNetwork, RegistryError } from './errors.js';
+import type { HttpResponse } from './http.js';
 
 /** Discards a body we will not read, releasing the connection. */
-export async function discard(res: Response): Promise<void> {
+export async function discard(res: HttpResponse): Promise<void> {
   try {
-    await res.body?.cancel();
+    await res.discard();
   } catch {
     // The connection is unusable anyway; nothing to report.
   }
@@ -13,41 +14,42 @@ export async function discard(res: Response): Promise<void> {
  * Reads a body while counting bytes: Content-Length is only a hint, so a lying or absent header
  * cannot let more than `maxBytes` through. Stream failures (reset, timeout) become `unavailable`.
  */
-export async function readLimited(res: Response, maxBytes: number, what: string): Promise<Buffer> {
+export async function readLimited(res: HttpResponse, maxBytes: number, what: string): Promise<Buffer> {
   const declared = res.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
     await discard(res);
     throw new RegistryError('too_large', `${what}: ${declared} bytes exceeds the ${maxBytes}-byte limit`);
   }
-  if (!res.body) return Buffer.alloc(0);
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
+  const body = res.body;
+  if (!body) return Buffer.alloc(0);
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const settle = (err: RegistryError | null) => {
+      body.off('data', onData).off('end', onEnd).off('error', onError);
+      if (err) {
+        // Reading stops here: the rest of the body is not wanted (the connection goes with it).
+        body.on('error', () => undefined);
+        body.destroy();
+        reject(err);
+      } else resolve(Buffer.concat(chunks, total));
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
       if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new RegistryError('too_large', `${what}: body exceeds the ${maxBytes}-byte limit`);
+        settle(new RegistryError('too_large', `${what}: body exceeds the ${maxBytes}-byte limit`));
+        return;
       }
-      chunks.push(value);
-    }
-  } catch (err) {
-    throw errorForNetwork(err, what);
-  } finally {
-    try {
-      reader.releaseLock();
-    } catch {
-      // A read still pending after an abort keeps the lock; the stream is discarded either way.
-    }
-  }
-  return Buffer.concat(chunks, total);
+      chunks.push(chunk);
+    };
+    const onEnd = () => settle(null);
+    const onError = (err: unknown) => settle(errorForNetwork(err, what));
+    body.on('data', onData).once('end', onEnd).once('error', onError);
+  });
 }
 
 /** Reads and parses a JSON body; anything unparseable is a bad response. */
-export async function readJson(res: Response, maxBytes: number, what: string): Promise<unknown> {
+export async function readJson(res: HttpResponse, maxBytes: number, what: string): Promise<unknown> {
   const bytes = await readLimited(res, maxBytes, what);
   return parseJson(bytes, what);
 }

@@ -293,4 +293,27 @@ describe('registry transport', () => {
       await expect(collect(client().listRepositories())).rejects.toMatchObject({ code: 'bad_response' });
     });
   });
+
+  describe('connections', () => {
+    it('reuses connections whether a body is read or discarded (a 404, a redirect)', async () => {
+      const ports: number[] = [];
+      onRegistry = (req, res) => {
+        ports.push(req.socket.remotePort!);
+        if (req.url === '/v2/app/manifests/gone') return void res.writeHead(404).end('{"errors":[]}');
+        if (req.url === '/v2/app/manifests/moved')
+          return void res.writeHead(307, { Location: `/v2/app/manifests/${image.digest}` }).end('moved');
+        serveImage(req, res);
+      };
+      const c = client();
+      for (let i = 0; i < 5; i++) {
+        expect((await c.fetchManifest('app', 'v1')).digest).toBe(image.digest);
+        expect(await failure(c.fetchManifest('app', 'gone'))).toMatchObject({ code: 'not_found' });
+        expect((await c.fetchManifest('app', 'moved')).digest).toBe(image.digest);
+      }
+      expect(ports).toHaveLength(20);
+      // undici's pool may hand the next request to a second connection before it counts the first
+      // one free again; what must not happen is a connection per request.
+      expect(new Set(ports).size).toBeLessThanOrEqual(2);
+    });
+  });
 });

@@ -4,7 +4,7 @@ import { verifyBlob } from './blob.js';
 import { type BlobOpenOptions, type OpenedBlob, openBlobStream } from './blob-stream.js';
 import { discard, readJson, readLimited } from './body.js';
 import { errorForStatus, RegistryError } from './errors.js';
-import { boundedFetch } from './http.js';
+import { boundedSend, fetchSend, type HttpResponse } from './http.js';
 import { resolveNext } from './link.js';
 import { type FetchedManifest, verifyManifest } from './manifest.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
@@ -61,9 +61,10 @@ export class RegistryClient {
     const timeouts = config.timeouts ?? DEFAULT_REGISTRY_TIMEOUTS;
     const resolver = opts.resolver ?? systemResolver;
     this.transport = new Transport(config, {
-      fetch: opts.fetch ?? boundedFetch(timeouts),
-      realmFetch:
-        opts.fetch ?? boundedFetch(timeouts, config.allowPrivateTokenRealms ? undefined : { resolver }),
+      send: opts.fetch ? fetchSend(opts.fetch) : boundedSend(timeouts),
+      realmSend: opts.fetch
+        ? fetchSend(opts.fetch)
+        : boundedSend(timeouts, config.allowPrivateTokenRealms ? undefined : { resolver }),
       userAgent: opts.userAgent ?? 'refgraph',
       resolver,
       ...(opts.now ? { now: opts.now } : {}),
@@ -260,7 +261,7 @@ export class RegistryClient {
     }
   }
 
-  private head(repository: string, reference: string, what: string): Promise<Response> {
+  private head(repository: string, reference: string, what: string): Promise<HttpResponse> {
     return this.transport
       .send(this.transport.url(`/v2/${repository}/manifests/${reference}`), {
         method: 'HEAD',
@@ -280,7 +281,7 @@ export class RegistryClient {
   }
 }
 
-function ok(res: Response): boolean {
+function ok(res: HttpResponse): boolean {
   return res.status >= 200 && res.status < 300;
 }
 

@@ -47,8 +47,12 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   return Math.max(0, at - now);
 }
 
+interface StatusHeaders {
+  get(name: string): string | null;
+}
+
 /** Maps a final non-2xx response to an error. The body is not read. */
-export function errorForStatus(res: Response, what: string): RegistryError {
+export function errorForStatus(res: { status: number; headers: StatusHeaders }, what: string): RegistryError {
   const status = res.status;
   if (status === 404) return new RegistryError('not_found', `${what}: not found (404)`, { status });
   if (status === 401 || status === 403) {
@@ -80,23 +84,28 @@ const TIMEOUT_CAUSES: Readonly<Record<string, string>> = {
   UND_ERR_BODY_TIMEOUT: 'body stalled',
 };
 
-/** Maps a thrown fetch or stream error (refused, reset, aborted, timed out) to `unavailable`. */
+/**
+ * Maps a thrown request or stream error (refused, reset, aborted, timed out) to `unavailable`.
+ * undici's request throws the socket's error itself; fetch wraps it as the `cause` of a TypeError.
+ */
 export function errorForNetwork(err: unknown, what: string): RegistryError {
   if (err instanceof RegistryError) return err;
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  const cause = e?.cause?.code;
+  type Failure = { name?: string; code?: string; message?: string; cause?: Failure };
+  const e = err as Failure | undefined;
+  const source = e?.code === undefined && e?.cause !== undefined ? e.cause : e;
+  const code = source?.code;
   // The pinned realm lookup refused the address a name resolved to: asking again cannot help.
-  if (cause === REFUSED_ADDRESS) {
-    return new RegistryError('unauthorized', `${what}: ${e.cause?.message ?? 'address refused'}`, {
+  if (code === REFUSED_ADDRESS) {
+    return new RegistryError('unauthorized', `${what}: ${source?.message ?? 'address refused'}`, {
       cause: err,
     });
   }
   const detail =
     e?.name === 'TimeoutError' || e?.name === 'AbortError'
       ? 'timed out'
-      : ((cause !== undefined ? TIMEOUT_CAUSES[cause] : undefined) ??
-        cause ??
-        e?.cause?.message ??
+      : ((code !== undefined ? TIMEOUT_CAUSES[code] : undefined) ??
+        code ??
+        source?.message ??
         e?.message ??
         String(err));
   return new RegistryError('unavailable', `${what}: ${detail}`, { cause: err });

@@ -1,5 +1,6 @@
 import { parseJson } from './body.js';
 import { RegistryError } from './errors.js';
+import type { HttpResponse } from './http.js';
 import { essence, MANIFEST_MEDIA_TYPES } from './media-types.js';
 import { algorithmOf, digestOf, headerDigest } from './names.js';
 
@@ -15,7 +16,7 @@ export interface FetchedManifest {
  * by tag the digest is computed, and a Docker-Content-Digest header must agree with it.
  */
 export function verifyManifest(
-  res: Response,
+  res: HttpResponse,
   bytes: Buffer,
   requested: { kind: 'digest' | 'tag'; reference: string },
   what: string,
@@ -40,7 +41,7 @@ export function verifyManifest(
 }
 
 /** The body's own mediaType wins; the Content-Type header is the fallback (OCI makes the field optional). */
-function classify(res: Response, bytes: Buffer, what: string): string {
+function classify(res: HttpResponse, bytes: Buffer, what: string): string {
   const body = parseJson(bytes, what);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new RegistryError('bad_response', `${what}: manifest is not a JSON object`);

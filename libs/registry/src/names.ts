@@ -75,7 +75,7 @@ export function algorithmOf(digest: string): DigestAlgorithm {
 }
 
 /** Parses a Docker-Content-Digest header; a present but malformed value is a bad response. */
-export function headerDigest(res: Response): string | undefined {
+export function headerDigest(res: { headers: { get(name: string): string | null } }): string | undefined {
   const value = res.headers.get('docker-content-digest')?.trim();
   if (!value) return undefined;
   if (!isDigest(value)) {

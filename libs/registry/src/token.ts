@@ -3,6 +3,7 @@ import { discard, readJson } from './body.js';
 import type { BearerChallenge } from './challenge.js';
 import { isNonPublicAddress, literalAddress, type Resolver, systemResolver } from './address.js';
 import { errorForNetwork, errorForStatus, RegistryError } from './errors.js';
+import type { HttpResponse, HttpSend } from './http.js';
 
 const DEFAULT_EXPIRES_IN_S = 60;
 /** Renew a little early so a token does not expire between cache lookup and use. */
@@ -16,9 +17,9 @@ interface CachedToken {
 
 export interface TokenFetchContext {
   /** For a realm on the registry's own origin. */
-  fetch: typeof fetch;
+  send: HttpSend;
   /** For a listed realm elsewhere: connects only to addresses the realm check accepted. */
-  realmFetch: typeof fetch;
+  realmSend: HttpSend;
   userAgent: string;
   signal: AbortSignal;
 }
@@ -77,15 +78,10 @@ export class TokenProvider {
       headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     }
     const what = `token request to ${url.origin}${url.pathname}`;
-    let res: Response;
+    let res: HttpResponse;
     try {
       // Redirects are not followed: the realm was vetted, wherever it points next was not.
-      res = await (own ? ctx.fetch : ctx.realmFetch)(url, {
-        method: 'GET',
-        headers,
-        redirect: 'manual',
-        signal: ctx.signal,
-      });
+      res = await (own ? ctx.send : ctx.realmSend)(url, { method: 'GET', headers, signal: ctx.signal });
     } catch (err) {
       throw errorForNetwork(err, what);
     }

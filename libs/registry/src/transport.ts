@@ -3,15 +3,16 @@ import type { Resolver } from './address.js';
 import { discard } from './body.js';
 import { parseBearerChallenge } from './challenge.js';
 import { errorForNetwork, RegistryError } from './errors.js';
+import type { HttpResponse, HttpSend } from './http.js';
 import { TokenProvider } from './token.js';
 
 export const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface TransportOptions {
-  fetch: typeof fetch;
-  /** Fetch for listed token realms on other origins (connects to vetted addresses only). */
-  realmFetch: typeof fetch;
+  send: HttpSend;
+  /** For listed token realms on other origins (connects to vetted addresses only). */
+  realmSend: HttpSend;
   userAgent: string;
   now?: () => number;
   resolver?: Resolver;
@@ -65,7 +66,7 @@ export class Transport {
   }
 
   /** Returns the final non-redirect response; the caller reads or discards its body. */
-  async send(start: URL, o: SendOptions): Promise<Response> {
+  async send(start: URL, o: SendOptions): Promise<HttpResponse> {
     let authorized = false;
     for (;;) {
       const { res, url } = await this.followRedirects(start, o);
@@ -78,8 +79,8 @@ export class Transport {
         o.scope,
         { ...challenge, scope: challenge.scope ?? o.scope },
         {
-          fetch: this.opts.fetch,
-          realmFetch: this.opts.realmFetch,
+          send: this.opts.send,
+          realmSend: this.opts.realmSend,
           userAgent: this.opts.userAgent,
           signal: o.signal,
         },
@@ -88,7 +89,7 @@ export class Transport {
     }
   }
 
-  private async followRedirects(start: URL, o: SendOptions): Promise<{ res: Response; url: URL }> {
+  private async followRedirects(start: URL, o: SendOptions): Promise<{ res: HttpResponse; url: URL }> {
     let url = start;
     for (let hops = 0; ; hops++) {
       const res = await this.once(url, o);
@@ -130,14 +131,14 @@ export class Transport {
     }
   }
 
-  private async once(url: URL, o: SendOptions): Promise<Response> {
+  private async once(url: URL, o: SendOptions): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'User-Agent': this.opts.userAgent };
     if (o.accept) headers.Accept = o.accept;
     if (o.range) headers.Range = o.range;
     const authorization = this.isOwnOrigin(url) ? this.authorization(o.scope) : undefined;
     if (authorization) headers.Authorization = authorization;
     try {
-      return await this.opts.fetch(url, { method: o.method, headers, redirect: 'manual', signal: o.signal });
+      return await this.opts.send(url, { method: o.method, headers, signal: o.signal });
     } catch (err) {
       throw errorForNetwork(err, o.what);
     }

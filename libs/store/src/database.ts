@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaClient } from './generated/prisma/client.js';
+import type { PrismaClient } from './generated/prisma/client.js';
 import { applyMigrations, migrationsApplied, readMigrations, type Migration } from './migrator.js';
 
 // int8 (BIGINT) columns: ids and sizes fit in a JS number by far; counts come back as strings otherwise.
@@ -16,7 +15,7 @@ export interface DatabaseOptions {
 /** The one handle on Postgres: a pg pool for hot paths and transactions, Prisma for the rest. */
 export class Database {
   readonly pool: pg.Pool;
-  readonly prisma: InstanceType<typeof PrismaClient>;
+  private prismaClient?: Promise<PrismaClient>;
   private migrations?: Migration[];
 
   constructor(private readonly options: DatabaseOptions) {
@@ -29,7 +28,22 @@ export class Database {
     // An idle client losing its connection (Postgres restart) must not crash the process.
     this.pool.on('error', () => undefined);
     this.pool.on('connect', (client) => client.on('error', () => undefined));
-    this.prisma = new PrismaClient({ adapter: new PrismaPg(this.pool) });
+  }
+
+  /**
+   * Prisma over the same pool, loaded on first use: loading it and compiling its first query cost
+   * a short-lived process (the CLI) more than the queries it would serve, so what every process
+   * runs is plain SQL on `pool`.
+   */
+  prisma(): Promise<PrismaClient> {
+    this.prismaClient ??= (async () => {
+      const [{ PrismaClient: Client }, { PrismaPg }] = await Promise.all([
+        import('./generated/prisma/client.js'),
+        import('@prisma/adapter-pg'),
+      ]);
+      return new Client({ adapter: new PrismaPg(this.pool) });
+    })();
+    return this.prismaClient;
   }
 
   private async loadMigrations(): Promise<Migration[]> {
@@ -76,7 +90,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
-    await this.prisma.$disconnect().catch(() => undefined);
+    if (this.prismaClient) await (await this.prismaClient).$disconnect().catch(() => undefined);
     await this.pool.end();
   }
 }

@@ -81,11 +81,15 @@ const EDGE_COLUMNS = 'repository_id, subject_digest, referrer_digest, kind, sour
  */
 export const PUSHES_SQL = `
 WITH items AS (
-  SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                       $8::text[], $9::jsonb[], $10::bytea[], $11::timestamptz[], $12::text[], $13::bigint[],
-                       $14::int[], $15::boolean[])
+  -- The manifests arrive as one binary parameter ($32), each at its offset ($10) for its length ($33).
+  SELECT idx, repository_id, digest, media_type, artifact_type, kind, size, subject_digest, annotations,
+         substring($32::bytea FROM manifest_at FOR manifest_length) AS manifest,
+         event_at, tag, event_id, attempts, verify
+  FROM unnest($1::int[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+              $8::text[], $9::jsonb[], $10::int[], $11::timestamptz[], $12::text[], $13::bigint[],
+              $14::int[], $15::boolean[], $33::int[])
     AS i(idx, repository_id, digest, media_type, artifact_type, kind, size, subject_digest, annotations,
-         manifest, event_at, tag, event_id, attempts, verify)
+         manifest_at, event_at, tag, event_id, attempts, verify, manifest_length)
 ), art AS (
   INSERT INTO artifact (digest, media_type, artifact_type, kind, size, subject_digest, annotations, manifest)
   SELECT DISTINCT ON (digest) digest, media_type, artifact_type, kind, size, subject_digest, annotations, manifest
@@ -193,7 +197,11 @@ SELECT
   (SELECT count(*) FROM jobs CROSS JOIN LATERAL ${addJobsSql('jobs.specs')}
    WHERE cardinality(jobs.specs) > 0)::int AS queued`;
 
-/** The statement's parameters for `inputs`: per-push columns, then their edges, then the job spec. */
+/**
+ * The statement's parameters for `inputs`: per-push columns, then their edges, then the job spec,
+ * then the manifests' bytes. Those travel as one binary parameter, not as a bytea[] (which the
+ * client writes and the server reads as hex text, each byte twice and escaped).
+ */
 export function pushValues(inputs: PushInput[]): unknown[] {
   const content: Array<[number, ExtractedEdge]> = [];
   const tagged: Array<[number, ExtractedEdge]> = [];
@@ -205,6 +213,13 @@ export function pushValues(inputs: PushInput[]): unknown[] {
   const verify = inputs.find((p) => p.verify)?.verify;
   const blobs = inputs.flatMap((p, idx) => blobDigests(p.manifest).map((d): [number, string] => [idx, d]));
   const col = <T>(f: (p: PushInput) => T) => inputs.map(f);
+  // 1-based, as substring counts.
+  let at = 1;
+  const offsets = inputs.map((p) => {
+    const start = at;
+    at += p.bytes.length;
+    return start;
+  });
   return [
     inputs.map((_, idx) => idx),
     col((p) => p.repositoryId),
@@ -215,7 +230,7 @@ export function pushValues(inputs: PushInput[]): unknown[] {
     col((p) => p.manifest.size),
     col((p) => p.manifest.subject?.digest ?? null),
     col((p) => JSON.stringify(p.manifest.annotations)),
-    col((p) => p.bytes),
+    offsets,
     col((p) => p.eventAt),
     col((p) => p.tag || null),
     col((p) => p.event?.id ?? null),
@@ -229,6 +244,8 @@ export function pushValues(inputs: PushInput[]): unknown[] {
     verify?.priority ?? null,
     blobs.map(([idx]) => idx),
     blobs.map(([, d]) => d),
+    Buffer.concat(inputs.map((p) => p.bytes)),
+    inputs.map((p) => p.bytes.length),
   ];
 }
 
@@ -271,7 +288,7 @@ function edgeColumns(
   ];
 }
 
-/** Manifest bytes per statement (they travel hex-encoded in an array); a larger manifest goes alone. */
+/** Manifest bytes per statement (one parameter); a larger manifest goes alone. */
 const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
 export function byteChunks(positions: number[], inputs: PushInput[]): number[][] {

@@ -181,6 +181,31 @@ describe('GraphRepository', () => {
     expect(await referrerDigests('cosign', image.digest)).toEqual([]);
   });
 
+  it('stores every manifest of one statement with its own bytes and media type', async () => {
+    const r = await repo('bytes');
+    const image = imageManifest();
+    const many = Array.from({ length: 5 }, (_, i) =>
+      referrerManifest(image.descriptor, 'application/vnd.example.sig', { n: 'x'.repeat(1 + i * 700) }),
+    );
+    const index = indexManifest(many.map((m) => m.descriptor));
+    const all = [image, ...many, index];
+    const outcomes = await graph.applyPushes(
+      all.map((m) => ({
+        repositoryId: r,
+        manifest: m.parsed,
+        kind: kindOf(m),
+        bytes: m.bytes,
+        eventAt: at(1),
+      })),
+    );
+    expect(outcomes.every((o) => o.applied)).toBe(true);
+    const stored = await graph.findManifests(all.map((m) => m.digest));
+    for (const m of all) {
+      expect(stored.get(m.digest)?.bytes.equals(m.bytes)).toBe(true);
+      expect(stored.get(m.digest)?.mediaType).toBe(m.mediaType);
+    }
+  });
+
   it('does not list index children as referrers', async () => {
     const r = await repo('index');
     const image = imageManifest();

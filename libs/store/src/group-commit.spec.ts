@@ -53,6 +53,21 @@ describe('GroupCommit', () => {
     expect(later.map((s) => s.value)).toEqual(['B', 'C', 'D']);
   });
 
+  it('counts as its backlog every item whose batch has not settled, waiting or being written', async () => {
+    const { calls, write } = manualWrite<string, string>();
+    const gc = new GroupCommit(write, { maxBatch: 10 });
+    expect(gc.backlog).toBe(0);
+    const all = ['a', 'b', 'c'].map((x) => gc.submit(x));
+    expect(gc.backlog).toBe(3);
+    calls[0]!.resolve(['A']);
+    await tick();
+    expect(calls.map((c) => c.items)).toEqual([['a'], ['b', 'c']]);
+    expect(gc.backlog).toBe(2);
+    calls[1]!.resolve(['B', 'C']);
+    expect(await Promise.all(all)).toEqual(['A', 'B', 'C']);
+    expect(gc.backlog).toBe(0);
+  });
+
   it('settles nobody before the write holding their item has settled', async () => {
     const { calls, write } = manualWrite<string, string>();
     const gc = new GroupCommit(write, { maxBatch: 10 });

@@ -33,6 +33,8 @@ export interface GroupCommitOptions {
 export class GroupCommit<T, R> {
   private queue: Pending<T, R>[] = [];
   private writing = 0;
+  /** Items of the batches being written. */
+  private inFlight = 0;
   private readonly maxBatch: number;
   private readonly lanes: number;
   private readonly gather?: () => Promise<void>;
@@ -48,6 +50,11 @@ export class GroupCommit<T, R> {
     if (opts.gather) this.gather = opts.gather;
     if (!(this.maxBatch >= 1)) throw new RangeError('maxBatch must be at least 1');
     if (!(this.lanes >= 1)) throw new RangeError('lanes must be at least 1');
+  }
+
+  /** Items submitted whose batch has not settled yet: waiting, gathering or being written. */
+  get backlog(): number {
+    return this.queue.length + this.inFlight;
   }
 
   submit(item: T): Promise<R> {
@@ -77,6 +84,15 @@ export class GroupCommit<T, R> {
   }
 
   private async flush(batch: Pending<T, R>[]): Promise<void> {
+    this.inFlight += batch.length;
+    try {
+      await this.settle(batch);
+    } finally {
+      this.inFlight -= batch.length;
+    }
+  }
+
+  private async settle(batch: Pending<T, R>[]): Promise<void> {
     let results: R[];
     try {
       results = await this.write(batch.map((p) => p.item));

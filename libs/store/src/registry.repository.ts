@@ -9,34 +9,44 @@ export interface RegistryRow {
   lastEventAt: Date | null;
 }
 
+const REGISTRY_COLUMNS = `id, name, kind, base_url AS "baseUrl", referrers_api AS "referrersApi",
+  last_event_at AS "lastEventAt"`;
+
 /** Registries come from the configuration; rows give them stable ids and remember what was learned. */
 export class RegistryRepository {
   private readonly repositoryIds = new Map<string, number>();
 
   constructor(private readonly db: Database) {}
 
+  /** One row per configured registry (names are unique), in the order given. */
   async upsertRegistries(
     registries: Array<{ name: string; kind: string; url: string }>,
   ): Promise<RegistryRow[]> {
-    const rows: RegistryRow[] = [];
-    for (const r of registries) {
-      rows.push(
-        await this.db.prisma.registry.upsert({
-          where: { name: r.name },
-          create: { name: r.name, kind: r.kind, baseUrl: r.url },
-          update: { kind: r.kind, baseUrl: r.url },
-        }),
-      );
-    }
-    return rows;
+    if (registries.length === 0) return [];
+    const { rows } = await this.db.pool.query<RegistryRow>(
+      `INSERT INTO registry (name, kind, base_url)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+       ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, base_url = EXCLUDED.base_url
+       RETURNING ${REGISTRY_COLUMNS}`,
+      [registries.map((r) => r.name), registries.map((r) => r.kind), registries.map((r) => r.url)],
+    );
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    return registries.map((r) => byName.get(r.name)!);
   }
 
   async findRegistryByName(name: string): Promise<RegistryRow | null> {
-    return this.db.prisma.registry.findUnique({ where: { name } });
+    const { rows } = await this.db.pool.query<RegistryRow>(
+      `SELECT ${REGISTRY_COLUMNS} FROM registry WHERE name = $1`,
+      [name],
+    );
+    return rows[0] ?? null;
   }
 
   async listRegistries(): Promise<RegistryRow[]> {
-    return this.db.prisma.registry.findMany({ orderBy: { name: 'asc' } });
+    const { rows } = await this.db.pool.query<RegistryRow>(
+      `SELECT ${REGISTRY_COLUMNS} FROM registry ORDER BY name`,
+    );
+    return rows;
   }
 
   /** Repository ids never change once created, so they are cached for the life of the process. */
@@ -56,6 +66,6 @@ export class RegistryRepository {
   }
 
   async setReferrersApi(registryId: number, supported: boolean): Promise<void> {
-    await this.db.prisma.registry.update({ where: { id: registryId }, data: { referrersApi: supported } });
+    await this.db.pool.query(`UPDATE registry SET referrers_api = $2 WHERE id = $1`, [registryId, supported]);
   }
 }

@@ -1,15 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import {
-  BundleVerifier,
-  VerificationFailure,
-  isSha256Digest,
-  loadTrustRoot,
-  type ArtifactInput,
-  type TrustRootSource,
-  type VerificationPolicy,
-  type VerificationResult,
-} from '#verify';
+import type { ArtifactInput, TrustRootSource, VerificationPolicy, VerificationResult } from '#verify';
 import { EXIT, UsageError, oneLine, type Done } from '../exit.js';
 import { outputMode, outputOptions, type OutputOptions } from '../format.js';
 import type { CliIo } from '../http.js';
@@ -78,8 +69,10 @@ async function verifyBundleCommand(
   fileOrDigest: string,
   opts: VerifyBundleOptions,
 ): Promise<VerificationResult> {
+  // Sigstore and TUF are loaded for this command only, not for every command the CLI has.
+  const { BundleVerifier, VerificationFailure, isSha256Digest, loadTrustRoot } = await import('#verify');
   const policy = await policyFrom(opts);
-  const artifact = await artifactFrom(fileOrDigest);
+  const artifact = await artifactFrom(fileOrDigest, isSha256Digest);
   const bundle = await readInput(opts.bundle, 'bundle');
   try {
     const trustRoot = await loadTrustRoot(trustSource(opts));
@@ -99,7 +92,10 @@ async function policyFrom(opts: VerifyBundleOptions): Promise<VerificationPolicy
   return { certificateIdentity: opts.certificateIdentity, certificateIssuer: opts.certificateOidcIssuer };
 }
 
-async function artifactFrom(fileOrDigest: string): Promise<ArtifactInput> {
+async function artifactFrom(
+  fileOrDigest: string,
+  isSha256Digest: (s: string) => boolean,
+): Promise<ArtifactInput> {
   if (isSha256Digest(fileOrDigest)) return { digest: fileOrDigest };
   if (/^sha256:/i.test(fileOrDigest) && !fileOrDigest.includes('/')) {
     throw new UsageError(`${fileOrDigest} is neither a file nor a sha256:<64 lowercase hex> digest`);
