@@ -43,7 +43,11 @@ const STEPS = [
 /** A frame that runs only while a delivery is handled (the route's plugin also runs at start-up). */
 const IN_ROUTE = (f) => f.functionName === 'receive' && /webhooks\/webhook\.receiver\.js$/.test(f.url);
 
-export function accountSteps(profile) {
+/**
+ * `afterPauseMs`: only the part after the profile's last stretch of idle samples at least that
+ * long (so a run that pauses between a load and a serial sender accounts for the serial part).
+ */
+export function accountSteps(profile, { afterPauseMs } = {}) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -57,10 +61,22 @@ export function accountSteps(profile) {
   for (let i = 0; i < profile.samples.length; i++) times.push((t += profile.timeDeltas[i] ?? 0));
   const stacks = new Map();
   const stackOf = (id) => stacks.get(id) ?? stacks.set(id, stack(id)).get(id);
+  let from = 0;
+  if (afterPauseMs !== undefined) {
+    let idleSince = -1;
+    profile.samples.forEach((id, i) => {
+      const idle = stackOf(id)[0].functionName === '(idle)';
+      if (idle && idleSince < 0) idleSince = times[i];
+      if (!idle && idleSince >= 0) {
+        if (times[i] - idleSince >= afterPauseMs * 1000) from = i;
+        idleSince = -1;
+      }
+    });
+  }
   let first = -1;
   let last = -1;
   profile.samples.forEach((id, i) => {
-    if (stackOf(id).some(IN_ROUTE)) {
+    if (i >= from && stackOf(id).some(IN_ROUTE)) {
       if (first < 0) first = i;
       last = i;
     }
@@ -89,12 +105,18 @@ export function accountSteps(profile) {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
-  const [file, deliveries, detail] = process.argv.slice(2);
+  const [file, deliveries, ...flags] = process.argv.slice(2);
+  const detail = flags.includes('--detail');
+  const pause = flags.find((f) => f.startsWith('--after-pause='));
   if (!file || !(Number(deliveries) > 0)) {
-    process.stderr.write('usage: node bench/accept-steps.mjs <profile.cpuprofile> <deliveries> [--detail]\n');
+    process.stderr.write(
+      'usage: node bench/accept-steps.mjs <profile.cpuprofile> <deliveries> [--detail] [--after-pause=ms]\n',
+    );
     process.exit(2);
   }
-  const { totals, frames, idleUs, windowUs } = accountSteps(JSON.parse(readFileSync(file, 'utf8')));
+  const { totals, frames, idleUs, windowUs } = accountSteps(JSON.parse(readFileSync(file, 'utf8')), {
+    ...(pause && { afterPauseMs: Number(pause.split('=')[1]) }),
+  });
   const n = Number(deliveries);
   let cpu = 0;
   const rows = [...totals].filter(([, us]) => us > 0).sort((a, b) => b[1] - a[1]);
@@ -102,7 +124,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   process.stdout.write(`| step | µs CPU per delivery | share |\n|---|---:|---:|\n`);
   for (const [step, us] of rows) {
     process.stdout.write(`| ${step} | ${(us / n).toFixed(0)} | ${((100 * us) / cpu).toFixed(0)} % |\n`);
-    if (detail !== '--detail') continue;
+    if (!detail) continue;
     for (const [f, fus] of [...frames.get(step)].sort((a, b) => b[1] - a[1]).slice(0, 6))
       process.stdout.write(`|   ${f} | ${(fus / n).toFixed(1)} | |\n`);
   }

@@ -2,7 +2,7 @@
 // refgraph's api role against the bare server, alternating in one run on one machine. Measures
 // dist/ as built (npm run build first). Knobs (environment):
 //   SERIAL_DELIVERIES=1000   deliveries per measured pass (after 200 unmeasured)
-//   SERIAL_ROUNDS=3          alternating rounds (refgraph, bare; new connection, keep-alive)
+//   SERIAL_ROUNDS=3          rounds; in each, every build runs once beside the bare server
 //   SERIAL_SERVERS=refgraph,baseline,bare   which servers to measure
 //   SERIAL_BASELINE=path/main.js   another build of the service to measure alongside ("baseline")
 //   SERIAL_MODES=new,keep-alive    a new connection per delivery (as Distribution) and/or one kept
@@ -66,18 +66,18 @@ async function main() {
   const profile = PROFILE_DIR
     ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${PROFILE_DIR}`]
     : [];
-  const servers = [];
-  const start = async (name, script, flags = []) => {
-    if (!SERVERS.includes(name)) return;
-    const port = await freePort();
-    const s = await startNodeServer({ name, script, env, port, log, nodeFlags: flags });
+  /** The builds of the service measured: each runs alone beside the bare server, one at a time. */
+  const variants = [
+    ['refgraph', 'dist/apps/server/src/main.js', [...imageNodeOptions(), ...profile]],
+    // Another build of the service (its own package.json and dist/ beside it).
+    ...(BASELINE ? [['baseline', BASELINE, imageNodeOptions()]] : []),
+  ].filter(([name]) => SERVERS.includes(name));
+  const start = async (name, script, nodeFlags = []) => {
+    const s = await startNodeServer({ name, script, env, port: await freePort(), log, nodeFlags });
     cleanups.push(() => s.stop());
-    servers.push([name, s]);
+    return s;
   };
-  await start('refgraph', 'dist/apps/server/src/main.js', [...imageNodeOptions(), ...profile]);
-  // Another build of the service (its own package.json and dist/ beside it), measured alongside.
-  if (BASELINE) await start('baseline', BASELINE, imageNodeOptions());
-  await start('bare', 'bench/bare-server.mjs');
+  const bare = SERVERS.includes('bare') ? await start('bare', 'bench/bare-server.mjs') : undefined;
 
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();
@@ -86,36 +86,47 @@ async function main() {
 
   const next = distributionEnvelopes(['team-0/app-0', 'team-1/app-1', 'team-2/app-2']);
   const rows = [];
+  const measure = async (round, name, s, keepAlive) => {
+    const url = `${s.url}/webhooks/bench`;
+    await sendSerially({ url, token: TOKEN, next, count: 200, keepAlive });
+    const cpu0 = cpuMs(s.pid);
+    const r = await sendSerially({ url, token: TOKEN, next, count: DELIVERIES, keepAlive });
+    const cpuUs = ((cpuMs(s.pid) - cpu0) * 1000) / DELIVERIES;
+    rows.push({ round, name, keepAlive, ...r, cpuUs });
+    log(
+      `round ${round} ${name.padEnd(8)} ${keepAlive ? 'keep-alive' : 'new conn. '}  ` +
+        `${r.rps.toFixed(0).padStart(5)}/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
+        `server CPU ${cpuUs.toFixed(0)} µs/delivery  ${JSON.stringify(r.statuses)}`,
+    );
+  };
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const keepAlive of MODES) {
-      // Each round starts with another server, so none is always measured first.
-      const order = servers.map((_, k) => servers[(k + round) % servers.length]);
-      for (const [name, s] of order) {
-        const url = `${s.url}/webhooks/bench`;
-        await sendSerially({ url, token: TOKEN, next, count: 200, keepAlive });
-        const cpu0 = cpuMs(s.pid);
-        const r = await sendSerially({ url, token: TOKEN, next, count: DELIVERIES, keepAlive });
-        const cpuUs = ((cpuMs(s.pid) - cpu0) * 1000) / DELIVERIES;
-        rows.push({ round, name, keepAlive, ...r, cpuUs });
-        log(
-          `round ${round} ${name.padEnd(8)} ${keepAlive ? 'keep-alive' : 'new conn. '}  ` +
-            `${r.rps.toFixed(0).padStart(5)}/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
-            `server CPU ${cpuUs.toFixed(0)} µs/delivery  ${JSON.stringify(r.statuses)}`,
-        );
+    // A build is started afresh each round and runs alone with the bare server (with two service
+    // processes up, the one started second measured slower in some runs, whichever build it was);
+    // builds and the order of the two servers take turns, so that neither is always first.
+    const order = variants.map((_, k) => variants[(k + round) % variants.length]);
+    for (const [name, script, flags] of order) {
+      const s = await start(name, script, flags);
+      for (const keepAlive of MODES) {
+        const pair = [[name, s], ...(bare ? [['bare', bare]] : [])];
+        for (const [n, server] of round % 2 ? pair : pair.reverse())
+          await measure(round, n === 'bare' ? `bare/${name}` : n, server, keepAlive);
       }
+      await s.stop();
     }
   }
   // Medians over the rounds; a ratio compares passes of the same round (seconds apart).
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const pass = (round, keepAlive, name) =>
     rows.find((o) => o.round === round && o.keepAlive === keepAlive && o.name === name);
+  const names = [...new Set(rows.map((r) => r.name))];
   log('\n| sender | server | deliveries/s | p50 ms | server CPU µs/delivery | ÷ bare, deliveries/s |');
   log('|---|---|---:|---:|---:|---:|');
   for (const keepAlive of MODES) {
-    for (const [name] of servers) {
+    for (const name of names) {
       const mine = rows.filter((r) => r.name === name && r.keepAlive === keepAlive);
-      const ratios = mine.map((r) => r.rps / (pass(r.round, keepAlive, 'bare')?.rps ?? NaN));
-      const ratio = name !== 'bare' && SERVERS.includes('bare') ? `${median(ratios).toFixed(2)}×` : '';
+      // Against the bare server's pass in the same round and segment.
+      const ratios = mine.map((r) => r.rps / (pass(r.round, keepAlive, `bare/${name}`)?.rps ?? NaN));
+      const ratio = !name.startsWith('bare') && bare ? `${median(ratios).toFixed(2)}×` : '';
       log(
         `| ${keepAlive ? 'one kept-alive connection' : 'new connection per delivery'} | ${name} | ` +
           `${median(mine.map((r) => r.rps)).toFixed(0)} | ${median(mine.map((r) => r.p50)).toFixed(2)} | ` +
