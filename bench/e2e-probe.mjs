@@ -5,6 +5,8 @@
 //   PROBE_SUBJECTS=100      subjects pushed (4 manifests each: 3 referrers and a tag-schema index)
 //   PROBE_ROLE=all          refgraph's role (all: the worker processes events in the same process)
 //   PROBE_DUMP=1            also count the delivered events by action and print one request
+//   PROBE_WAITS=1           also sample what the database's sessions wait on (Lock:object is
+//                           the lock a committing transaction that sent NOTIFY holds to its end)
 //   BENCH_DATABASE_URL=...  a database the probe may wipe (default: embedded Postgres)
 //   BENCH_PROFILE=dir       the refgraph process writes a V8 CPU profile (--cpu-prof) there
 import { randomBytes } from 'node:crypto';
@@ -136,12 +138,15 @@ async function main() {
   // The blob pushes of prepare() are delivered first; wait for the sender to go quiet.
   await quiet(relay.deliveries);
   const skip = relay.deliveries.length;
+  const waits = process.env.PROBE_WAITS ? sampleWaits(db.url) : undefined;
   const t0 = performance.now();
   await content.push(registry.url);
   const pushed = performance.now() - t0;
   if (ROLE !== 'api') await waitForEvents(sql, content.manifests, 300_000);
   await quiet(relay.deliveries);
   const done = performance.now() - t0;
+  if (waits)
+    log(`what the database's sessions were doing, in samples: ${JSON.stringify(await waits.stop())}`);
   const ds = relay.deliveries.slice(skip);
   if (process.env.PROBE_DUMP) {
     // What the sender delivered: action, manifest or blob, and whose request caused it.
@@ -183,6 +188,39 @@ async function main() {
       ds.reduce((m, d) => ({ ...m, [d.status]: (m[d.status] ?? 0) + 1 }), {}),
     )}`,
   );
+}
+
+/**
+ * Samples every 3 ms what each active session of the database waits on (or CPU), the accept
+ * statement's apart from the rest.
+ */
+function sampleWaits(url) {
+  const c = new pg.Client({ connectionString: url });
+  const counts = { accept: {}, other: {} };
+  let running = true;
+  const loop = (async () => {
+    await c.connect();
+    while (running) {
+      const { rows } = await c.query(
+        `SELECT wait_event_type, wait_event, query LIKE '%INSERT INTO webhook_event%' AS accept
+         FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+      );
+      for (const r of rows) {
+        const side = r.accept ? counts.accept : counts.other;
+        const k = r.wait_event_type ? `${r.wait_event_type}:${r.wait_event}` : 'CPU';
+        side[k] = (side[k] ?? 0) + 1;
+      }
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await c.end();
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return counts;
+    },
+  };
 }
 
 /** Resolves once no connection has opened for 1.5 s. */
