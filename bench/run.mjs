@@ -25,6 +25,7 @@ import pg from 'pg';
 import { generateGraph, hotKeys, sampleKeys, dropSeeds } from './lib/generate.mjs';
 import { pick, runLoad } from './lib/load.mjs';
 import { freePort } from './lib/net.mjs';
+import { alternateSerially, distributionEnvelopes } from './lib/serial-sender.mjs';
 import { migrate, serialCommitRate, startDatabase } from './lib/postgres.mjs';
 import { startNodeServer } from './lib/proc.mjs';
 import {
@@ -552,10 +553,6 @@ async function main() {
     await measure('accept', 'webhook accept (Distribution envelope, bearer)', service, {
       next: webhookRequests(TOKEN, repos),
     });
-    await measure('accept-1c', 'webhook accept, 1 connection (a serial sender)', service, {
-      connections: 1,
-      next: webhookRequests(TOKEN, repos),
-    });
     await measure(
       'bare-accept',
       'bare fastify + pg, same durable insert, one transaction per delivery',
@@ -564,10 +561,27 @@ async function main() {
         next: webhookRequests(TOKEN, repos),
       },
     );
-    await measure('bare-accept-1c', 'bare fastify + pg, same durable insert, 1 connection', bare, {
-      connections: 1,
-      next: webhookRequests(TOKEN, repos),
-    });
+    // A serial sender as Distribution 2.8's notification sink is: one delivery at a time, each on a
+    // new connection, the next after the answer; refgraph's and the bare server's passes alternate.
+    log('run webhook accept, serial sender (refgraph and bare fastify + pg, alternating)');
+    const serial = await alternateSerially(
+      [
+        { id: 'accept-1c', url: `${service.url}/webhooks/bench` },
+        { id: 'bare-accept-1c', url: `${bare.url}/webhooks/bench` },
+      ],
+      { token: TOKEN, next: distributionEnvelopes(repos), passes: 5, count: Math.max(200, DURATION * 40) },
+    );
+    results.runs['accept-1c'] = {
+      label: 'webhook accept, a serial sender as Distribution 2.8 (new connection per delivery)',
+      ...serial['accept-1c'],
+    };
+    results.runs['bare-accept-1c'] = {
+      label: 'bare fastify + pg, same durable insert, same serial sender',
+      ...serial['bare-accept-1c'],
+    };
+    log(
+      `    refgraph ${JSON.stringify(serial['accept-1c'])}; bare ${JSON.stringify(serial['bare-accept-1c'])}`,
+    );
     await sql.query(`TRUNCATE webhook_event`);
     await sql.query(`DELETE FROM graphile_worker._private_jobs`).catch(() => undefined);
   }

@@ -40,8 +40,10 @@ export async function startRegistryProcess({ storageDir, port, notifyUrl, notify
           timeout: '2s',
           threshold: 3,
           backoff: '100ms',
-          // As the README recommends: refgraph's own manifest fetches would otherwise come back as events.
-          ignore: { actions: ['pull'] },
+          // As the README recommends: refgraph's own manifest fetches would otherwise come back as
+          // events. Distribution 2.8 applies `actions` only when `mediatypes` lists something too;
+          // blobs (application/octet-stream) are of no use to refgraph either.
+          ignore: { mediatypes: ['application/octet-stream'], actions: ['pull'] },
         },
       ],
     };

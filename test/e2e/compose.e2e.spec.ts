@@ -142,5 +142,24 @@ describe('the compose registry and refgraph, run for real', () => {
         expect.objectContaining({ repository: 'alpine', name: '3.20', digest: image.digest }),
       ]);
     });
+
+    // The registry delivers in order, so once a later push has arrived, so has every pull that
+    // refgraph's fetch of the first image caused, and every blob event of both pushes.
+    const marker = randomImage();
+    await pushImage(registryUrl, 'alpine', 'marker', marker);
+    await eventually(async () => {
+      const snap = await graphSnapshot(tdb.url);
+      expect(snap.tags).toEqual([
+        expect.objectContaining({ repository: 'alpine', name: '3.20', digest: image.digest }),
+        expect.objectContaining({ repository: 'alpine', name: 'marker', digest: marker.digest }),
+      ]);
+    });
+    // The endpoint's `ignore` keeps what refgraph has no use for at the registry (Distribution 2.8
+    // applies its actions only with a media type listed): the two pushes are all it was sent.
+    const { metrics } = refgraph.running.runtime;
+    const total = async (c: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
+      (await c.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(await total(metrics.webhookEvents)).toBe(2);
+    expect(await total(metrics.webhookIgnored)).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, run, runMigrations, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
-import { countRunnableJobs, WorkerPresence } from '#store';
+import { countRunnableJobs, planQueueStatementsPerCall, WorkerPresence } from '#store';
 import { WorkerHealth } from './worker-health.js';
 
 export interface LogSink {
@@ -21,6 +21,7 @@ function workerLogger(sink: LogSink | undefined): Logger {
 /** graphile-worker's own schema; it takes its own lock, so concurrent start-ups are safe. */
 export async function migrateQueue(pool: pg.Pool): Promise<void> {
   await runMigrations({ pgPool: pool, logger: workerLogger(undefined) });
+  await planQueueStatementsPerCall(pool);
 }
 
 /** How long stop() waits for running jobs before leaving them to the queue (they run again). */

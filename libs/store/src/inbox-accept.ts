@@ -1,17 +1,32 @@
-// The accept path's one write: a batch of deliveries' events and the admitted events' ingest
-// jobs, in one statement (one round trip, one commit).
+// The accept path's one write: a batch of deliveries' events, the admitted events' ingest jobs
+// and the registries' last event times, in one statement (one round trip, one commit).
 import type pg from 'pg';
 import { keysOf, rowsOf, type Counts, type Delivery, type Row } from './inbox-rows.js';
 import { addJobsSql, ingestJobSpecSql } from './jobs/jobs.js';
+
+/** A registry's last event time to record with a batch. */
+export interface Touch {
+  registryId: number;
+  at: Date;
+}
 
 /**
  * Inserts the events, skipping any that conflict on either unique key (sender event id, signed
  * body), and queues one ingest job per admitted event inserted. Both are one statement, so they
  * commit together: an acknowledged event always has its job, and an event whose insert lost to a
  * duplicate gets none. add_jobs is called once (one NOTIFY) and not at all without jobs.
+ *
+ * The same statement moves the registries' last event time forward ($14, $15: usually none, at
+ * most one per registry a second). A registry row another transaction has locked is skipped, not
+ * waited for: the time is bookkeeping, and the events' commit must never queue behind it.
  */
 export const RECORD_EVENTS_SQL = `
-WITH inserted AS (
+WITH touched AS (
+  UPDATE registry g SET last_event_at = GREATEST(g.last_event_at, t.at)
+  FROM unnest($14::int[], $15::timestamptz[]) AS t(id, at)
+  WHERE g.id = t.id
+    AND g.id IN (SELECT id FROM registry WHERE id = ANY($14::int[]) FOR NO KEY UPDATE SKIP LOCKED)
+), inserted AS (
   INSERT INTO webhook_event (registry_id, sender_event_id, body_sha256, action, repository, digest, tag,
                              media_type, event_at, received_at, status, last_error)
   SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -27,11 +42,12 @@ WITH inserted AS (
 SELECT i.registry_id, i.sender_event_id, i.body_sha256, i.status, (SELECT n FROM queued) AS queued
 FROM inserted i`;
 
-/** Writes the deliveries' new events and their jobs; returns each delivery's counts. */
+/** Writes the deliveries' new events and their jobs (and `touches`); returns each delivery's counts. */
 export async function recordDeliveries(
   db: pg.Pool,
   deliveries: Delivery[],
   maxAttempts: number,
+  touches: Touch[] = [],
 ): Promise<Counts[]> {
   // A key seen earlier in the batch drops the row here, so the first delivery wins and each
   // row inserted belongs to exactly one delivery.
@@ -68,6 +84,8 @@ export async function recordDeliveries(
       col((r) => r.status),
       col((r) => r.lastError),
       maxAttempts,
+      touches.map((t) => t.registryId),
+      touches.map((t) => t.at),
     ],
   });
   // Rows without keys never conflict (NULLs are distinct in unique indexes); a keyed row was

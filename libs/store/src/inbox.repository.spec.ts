@@ -10,9 +10,13 @@ import {
 } from '#store';
 import { createTestDatabase, type TestDatabase } from '#testing';
 
-/** Counts the inbox's write statements: each is one transaction (one commit) of its own. */
+/**
+ * Counts the inbox's write statements (each is one transaction, one commit, of its own) and every
+ * query any of the pool's connections sends (one round trip each).
+ */
 class CountingDatabase extends Database {
   transactions = 0;
+  roundTrips = 0;
 
   constructor(options: DatabaseOptions) {
     super(options);
@@ -21,6 +25,13 @@ class CountingDatabase extends Database {
       if ((args[0] as { name?: string } | undefined)?.name === 'refgraph-record-events') this.transactions++;
       return query(...args);
     }) as typeof this.pool.query;
+    this.pool.on('connect', (client) => {
+      const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        this.roundTrips++;
+        return send(...args);
+      }) as typeof client.query;
+    });
   }
 }
 
@@ -230,6 +241,46 @@ describe('InboxRepository.record (group commit)', () => {
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
+    }
+  });
+
+  it("costs a serial sender one round trip per delivery, the registry's last event time included", async () => {
+    // An hour ahead, so that every delivery below is due to move the registry's time forward.
+    const t0 = Date.now() + 3_600_000;
+    db.roundTrips = 0;
+    for (let i = 0; i < 4; i++) {
+      const res = await inbox.record(two, [ev(`serial-${i}`)], { receivedAt: new Date(t0 + i * 1500) });
+      expect(res).toEqual({ stored: 1, rejected: 0 });
+    }
+    // A retry and a delivery within the same second: one round trip each, the time not written.
+    expect(await inbox.record(two, [ev('serial-3')], { receivedAt: new Date(t0 + 4600) })).toEqual({
+      stored: 0,
+      rejected: 0,
+    });
+    await inbox.record(two, [ev('serial-4')], { receivedAt: new Date(t0 + 4700) });
+    expect(db.roundTrips).toBe(6);
+    expect(db.transactions).toBe(6);
+    expect(await storedIds('serial-')).toEqual(['serial-0', 'serial-1', 'serial-2', 'serial-3', 'serial-4']);
+    const { rows } = await observer.query<{ last_event_at: Date }>(
+      'SELECT last_event_at FROM registry WHERE id = $1',
+      [two],
+    );
+    expect(rows[0]!.last_event_at).toEqual(new Date(t0 + 4500));
+  });
+
+  it('writes the events without waiting for a registry row another transaction holds', async () => {
+    const holder = await observer.connect();
+    try {
+      await holder.query('BEGIN');
+      // As another replica's statement writing the time, or any update of the row, holds it.
+      await holder.query('SELECT 1 FROM registry WHERE id = $1 FOR NO KEY UPDATE', [one]);
+      // Due to move the time forward (a day ahead), but the row is taken: skipped, not waited for.
+      const res = await inbox.record(one, [ev('held-0')], { receivedAt: new Date(Date.now() + 86_400_000) });
+      expect(res).toEqual({ stored: 1, rejected: 0 });
+      expect(await storedIds('held-')).toEqual(['held-0']);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
     }
   });
 

@@ -41,17 +41,21 @@ export type EventStatus = 'pending' | 'done' | 'skipped' | 'failed' | 'rejected'
 /** Deliveries written in one statement at most. */
 const MAX_BATCH = 200;
 
+/** How often a registry's last event time is written, at most. */
+const TOUCH_INTERVAL_MS = 1000;
+
 /**
  * The durable inbox. Events and their jobs are written in one statement (inbox-accept.ts), so a
  * webhook is acknowledged only once both are committed, and a stored event always has a job.
  * Concurrent deliveries share statements (group commit): one commit, and one fsync, for many
- * deliveries; a sender delivering one at a time pays one round trip per delivery.
+ * deliveries; a sender delivering one at a time pays one round trip per delivery, and no more.
  */
 export class InboxRepository {
-  private readonly commits = new GroupCommit<Delivery, Counts>(
-    (batch) => recordDeliveries(this.db.pool, batch, this.maxAttempts),
-    { maxBatch: MAX_BATCH },
-  );
+  private readonly commits = new GroupCommit<Delivery, Counts>((batch) => this.write(batch), {
+    maxBatch: MAX_BATCH,
+  });
+  /** Per registry, the last event time written (ms). */
+  private readonly touched = new Map<number, number>();
 
   constructor(
     private readonly db: Database,
@@ -68,33 +72,31 @@ export class InboxRepository {
     const rejected = options.rejected ?? [];
     if (events.length === 0 && rejected.length === 0) return { stored: 0, rejected: 0 };
     const receivedAt = options.receivedAt ?? new Date();
-    const counts = await this.commits.submit({
+    return this.commits.submit({
       registryId,
       events,
       rejected,
       receivedAt,
       ...(options.bodySha256 !== undefined && { bodySha256: options.bodySha256 }),
     });
-    await this.touchRegistry(registryId, receivedAt);
-    return counts;
   }
 
-  private readonly touched = new Map<number, number>();
-
   /**
-   * Records the registry's last event time, at most once a second per registry and outside the
-   * events' transaction: one hot row updated by every delivery would serialise all commits.
+   * One batch's statement. It also records each registry's last event time, at most once a second
+   * per registry: one hot row written by every delivery would hold up every commit behind it,
+   * while a separate statement would cost the delivery that carries it a second round trip and
+   * commit.
    */
-  private async touchRegistry(registryId: number, at: Date): Promise<void> {
-    const last = this.touched.get(registryId) ?? 0;
-    if (at.getTime() - last < 1000) return;
-    this.touched.set(registryId, at.getTime());
-    await this.db.pool
-      .query('UPDATE registry SET last_event_at = GREATEST(last_event_at, $2) WHERE id = $1', [
-        registryId,
-        at,
-      ])
-      .catch(() => undefined);
+  private async write(batch: Delivery[]): Promise<Counts[]> {
+    const latest = new Map<number, number>();
+    for (const d of batch)
+      latest.set(d.registryId, Math.max(latest.get(d.registryId) ?? 0, d.receivedAt.getTime()));
+    const touches = [...latest]
+      .filter(([id, at]) => at - (this.touched.get(id) ?? 0) >= TOUCH_INTERVAL_MS)
+      .map(([registryId, at]) => ({ registryId, at: new Date(at) }));
+    const counts = await recordDeliveries(this.db.pool, batch, this.maxAttempts, touches);
+    for (const t of touches) this.touched.set(t.registryId, t.at.getTime());
+    return counts;
   }
 
   async find(id: number): Promise<StoredEvent | null> {

@@ -21,6 +21,7 @@ export * from './vulnerability-writes.js';
 export * from './graph.listener.js';
 export * from './registry-view.repository.js';
 export * from './jobs/jobs.js';
+export * from './jobs/queue-plans.js';
 export * from './jobs/worker-presence.js';
 export * from './errors.js';
 export * from './read/replicas.js';

@@ -17,11 +17,20 @@ let receiver: WebhookReceiver;
 let metrics: Metrics;
 const warnings: unknown[] = [];
 const SECRET = 'receiver-secret-0123456789';
+/** Queries sent by any of the pool's connections: one round trip each. */
+let roundTrips = 0;
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
   db = new Database({ url: tdb.url, maxConnections: 4 });
+  db.pool.on('connect', (client) => {
+    const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((...args: unknown[]) => {
+      roundTrips++;
+      return send(...args);
+    }) as typeof client.query;
+  });
   const config = parseConfig(
     {
       registries: [
@@ -140,6 +149,31 @@ describe('WebhookReceiver', () => {
     expect(await statuses('nul-')).toEqual({ 'nul-ok': 'pending' });
     const { rows } = await db.pool.query(`SELECT 1 FROM webhook_event WHERE last_error LIKE 'unstorable:%'`);
     expect(rows).toHaveLength(2);
+  });
+
+  it('costs a serial sender one database round trip per delivery with events, none for the rest', async () => {
+    const other = (id: string, action: string, mediaType: string) => ({
+      id,
+      action,
+      target: { mediaType, repository: 'team/app', digest: D('e') },
+    });
+    roundTrips = 0;
+    for (let i = 0; i < 5; i++) {
+      const reply = await receiver.receive('dist', distribution([push(`rt-${i}`, D(String(i)))]));
+      expect(reply.body).toMatchObject({ accepted: 1 });
+    }
+    const retry = await receiver.receive('dist', distribution([push('rt-4', D('4'))]));
+    expect(retry.body).toMatchObject({ accepted: 0, duplicates: 1 });
+    const pull = await receiver.receive(
+      'dist',
+      distribution([other('rt-pull', 'pull', 'application/vnd.oci.image.manifest.v1+json')]),
+    );
+    const blob = await receiver.receive(
+      'dist',
+      distribution([other('rt-blob', 'push', 'application/octet-stream')]),
+    );
+    expect([pull.body, blob.body]).toMatchObject([{ ignored: 1 }, { ignored: 1 }]);
+    expect(roundTrips).toBe(6);
   });
 
   it('answers 400 only for a body that is no envelope', async () => {

@@ -50,6 +50,14 @@ describe('verifyCredentials', () => {
     it('fails closed when the configured token is empty', () => {
       expect(rejects({ type: 'bearer', token: '' }, { authorization: 'Bearer ' })).toMatch(/not configured/);
     });
+    it('checks the token the configuration holds now, not one it held before', () => {
+      const changing = { type: 'bearer' as const, token: 'first-token' };
+      const with_ = (t: string) => request('{}', { authorization: `Bearer ${t}` });
+      expect(() => verifyCredentials(with_('first-token'), changing)).not.toThrow();
+      changing.token = 'second-token';
+      expect(errorOf(() => verifyCredentials(with_('first-token'), changing)).code).toBe('unauthorized');
+      expect(() => verifyCredentials(with_('second-token'), changing)).not.toThrow();
+    });
   });
 
   describe('basic', () => {

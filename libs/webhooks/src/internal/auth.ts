@@ -24,6 +24,17 @@ export function safeEqual(given: string, expected: string): boolean {
   return timingSafeEqual(sha256(given), sha256(expected));
 }
 
+/** Each configured secret's SHA-256, computed once per configuration, not per request. */
+const secretDigests = new WeakMap<WebhookAuth, { secret: string; digest: Buffer }>();
+
+/** safeEqual against the secret that `auth` configures. */
+function matchesSecret(given: string, auth: WebhookAuth, secret: string): boolean {
+  let cached = secretDigests.get(auth);
+  // Configured secret against configured secret: nothing the caller sent is compared here.
+  if (cached?.secret !== secret) secretDigests.set(auth, (cached = { secret, digest: sha256(secret) }));
+  return timingSafeEqual(sha256(given), cached.digest);
+}
+
 function unauthorized(message: string): never {
   throw new WebhookError('unauthorized', message);
 }
@@ -73,14 +84,14 @@ export function verifyCredentials(req: WebhookRequest, auth: WebhookAuth, scheme
       return;
     case 'bearer': {
       requireSecret(auth.token);
-      if (!safeEqual(schemeCredential(req, 'bearer'), auth.token))
+      if (!matchesSecret(schemeCredential(req, 'bearer'), auth, auth.token))
         unauthorized('bearer token does not match');
       return;
     }
     case 'basic': {
       requireSecret(auth.password);
       const decoded = Buffer.from(schemeCredential(req, 'basic'), 'base64').toString('utf8');
-      if (!safeEqual(decoded, `${auth.username}:${auth.password}`))
+      if (!matchesSecret(decoded, auth, `${auth.username}:${auth.password}`))
         unauthorized('basic credentials do not match');
       return;
     }
@@ -88,7 +99,7 @@ export function verifyCredentials(req: WebhookRequest, auth: WebhookAuth, scheme
       requireSecret(auth.value);
       const value = header(req, auth.name);
       if (value === undefined) unauthorized(`missing ${auth.name} header`);
-      if (!safeEqual(value, auth.value)) unauthorized(`${auth.name} header does not match`);
+      if (!matchesSecret(value, auth, auth.value)) unauthorized(`${auth.name} header does not match`);
       return;
     }
     case 'hmac-sha256':
