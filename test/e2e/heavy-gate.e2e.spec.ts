@@ -140,6 +140,32 @@ describe('the heavy-answer gate', () => {
     expect((await graphql(url)).status).toBe(200);
   });
 
+  it('a client that goes away while waiting never holds a slot', async () => {
+    const url = await start({ concurrency: 1, queue: 5, maxWaitMs: 30_000 });
+    const release = await lockArtifacts();
+    let first: Promise<Response> | undefined;
+    try {
+      first = graphql(url);
+      await eventually(async () => expect(await gauges(url)).toBe('1 0'));
+      const abort = new AbortController();
+      const waiter = fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
+        signal: abort.signal,
+      }).catch((err: unknown) => err);
+      await eventually(async () => expect(await gauges(url)).toBe('1 1'));
+      abort.abort();
+      await waiter;
+      await eventually(async () => expect(await gauges(url)).toBe('1 0'));
+    } finally {
+      await release();
+    }
+    expect((await first).status).toBe(200);
+    await eventually(async () => expect(await gauges(url)).toBe('0 0'));
+    expect((await graphql(url)).status).toBe(200);
+  });
+
   it('gates admission answers too: a verdict in flight, a Gatekeeper batch past the queue gets 503', async () => {
     const url = await start({ concurrency: 1, queue: 0, maxWaitMs: 30_000 });
     const post = (path: string, body: unknown) =>

@@ -16,7 +16,7 @@ export interface HeavyGateOptions {
   maxWaitMs: number;
 }
 
-type Outcome = 'run' | 'full' | 'timeout';
+type Outcome = 'run' | 'full' | 'timeout' | 'gone';
 
 export class HeavyGate {
   private running = 0;
@@ -32,24 +32,31 @@ export class HeavyGate {
     return this.waiting.length;
   }
 
-  /** Resolves 'run' once a slot is held (the caller must release it), else why not. */
-  acquire(): Promise<Outcome> {
+  /**
+   * Resolves 'run' once a slot is held (the caller must release it), else why not: the queue is
+   * full, the wait bound passed, or `signal` aborted while waiting ('gone': no slot is held).
+   */
+  acquire(signal?: AbortSignal): Promise<Outcome> {
+    if (signal?.aborted) return Promise.resolve('gone');
     if (this.running < this.opts.concurrency) {
       this.running++;
       return Promise.resolve('run');
     }
     if (this.waiting.length >= this.opts.queue) return Promise.resolve('full');
     return new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(() => {
+      const leave = (o: Outcome) => {
         const at = this.waiting.indexOf(wake);
         if (at >= 0) this.waiting.splice(at, 1);
-        resolve('timeout');
-      }, this.opts.maxWaitMs);
-      timer.unref();
-      const wake = (o: Outcome) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         resolve(o);
       };
+      const onAbort = () => leave('gone');
+      const timer = setTimeout(() => leave('timeout'), this.opts.maxWaitMs);
+      timer.unref();
+      // Handed a slot by release(): already off the queue.
+      const wake = (o: Outcome) => leave(o);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(wake);
     });
   }
@@ -102,7 +109,17 @@ export function installHeavyGate(app: FastifyInstance, opts: HeavyGateOptions, r
     const gate = req.routeOptions.config.heavy && gates.get(req.routeOptions.config.heavy);
     // A WebSocket handshake holds no answer: its operations are bounded by the socket limits.
     if (!gate || req.headers.upgrade) return;
-    const outcome = await gate.acquire();
+    // The connection may go while the answer waits: the wait is then given up, and a slot
+    // handed over meanwhile is freed at once (a client that left never holds one).
+    const gone = new AbortController();
+    let held = false;
+    reply.raw.once('close', () => {
+      gone.abort();
+      if (held) gate.release();
+      held = false;
+    });
+    const outcome = await gate.acquire(gone.signal);
+    if (outcome === 'gone') return reply;
     if (outcome !== 'run') {
       return reply
         .status(503)
@@ -118,10 +135,10 @@ export function installHeavyGate(app: FastifyInstance, opts: HeavyGateOptions, r
           },
         });
     }
-    let held = true;
-    reply.raw.once('close', () => {
-      if (held) gate.release();
-      held = false;
-    });
+    if (gone.signal.aborted) {
+      gate.release();
+      return reply;
+    }
+    held = true;
   });
 }
