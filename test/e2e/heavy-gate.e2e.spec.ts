@@ -36,11 +36,12 @@ async function start(heavyAnswers: { concurrency: number; queue: number; maxWait
   return s.url;
 }
 
-const graphql = (url: string) =>
+const graphql = (url: string, signal?: AbortSignal) =>
   fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
+    ...(signal ? { signal } : {}),
   });
 
 /** "<explore in flight> <explore waiting>" from /metrics. */
@@ -124,12 +125,7 @@ describe('the heavy-answer gate', () => {
     const release = await lockArtifacts();
     try {
       const abort = new AbortController();
-      const gone = fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
-        signal: abort.signal,
-      }).catch((err: unknown) => err);
+      const gone = graphql(url, abort.signal).catch((err: unknown) => err);
       await eventually(async () => expect(await gauges(url)).toBe('1 0'));
       abort.abort();
       await gone;
@@ -148,12 +144,7 @@ describe('the heavy-answer gate', () => {
       first = graphql(url);
       await eventually(async () => expect(await gauges(url)).toBe('1 0'));
       const abort = new AbortController();
-      const waiter = fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
-        signal: abort.signal,
-      }).catch((err: unknown) => err);
+      const waiter = graphql(url, abort.signal).catch((err: unknown) => err);
       await eventually(async () => expect(await gauges(url)).toBe('1 1'));
       abort.abort();
       await waiter;
