@@ -149,7 +149,7 @@ describe('InboxRepository.record (group commit)', () => {
     db.transactions = 0;
 
     const results = await Promise.all([
-      inbox.record(one, [ev('dup-a')]), // written alone
+      inbox.record(one, [ev('dup-a')]), // alone or with the rest, as the first commit's timing falls
       inbox.record(one, [ev('dup-b', 'first'), ev('dup-old')]),
       inbox.record(one, [ev('dup-c'), ev('dup-b', 'second')]),
       inbox.record(one, [ev('dup-c')]),
@@ -160,7 +160,9 @@ describe('InboxRepository.record (group commit)', () => {
     ]);
 
     expect(results.map((r) => r.stored)).toEqual([1, 1, 1, 0, 1, 2, 1, 0]);
-    expect(db.transactions).toBe(2);
+    // Eight callers, at most two commits: the first may go alone before the rest gather.
+    expect(db.transactions).toBeGreaterThanOrEqual(1);
+    expect(db.transactions).toBeLessThanOrEqual(2);
     const { rows } = await observer.query<{ registry_id: number; repository: string }>(
       `SELECT registry_id, repository FROM webhook_event WHERE sender_event_id = 'dup-b' ORDER BY registry_id`,
     );
