@@ -545,8 +545,12 @@ async function main() {
     if (runs('reads')) {
       const counted = await countStatements(sql, service.url, graphqlPage, 40);
       results.graphqlStatements = counted.perRequest;
+      results.graphqlParallelWorkers = counted.workersCounted ? counted.parallelWorkers : undefined;
       log(
         `    GraphQL page: ${counted.perRequest.toFixed(1)} SQL statements per request` +
+          (counted.workersCounted
+            ? `, ${counted.parallelWorkers.toFixed(1)} parallel workers`
+            : ' (parallel workers, if any, included: this Postgres does not count them)') +
           (counted.autovacuumPaused ? ' (autovacuum paused)' : ' (autovacuum could not be paused)'),
       );
     }

@@ -179,7 +179,7 @@ export async function generateGraph(
     FROM generate_series(1, ${p.groups}) g`);
   await client.query(`
     CREATE UNLOGGED TABLE bench_gen.copy AS
-    SELECT b.g, j, 1 + ((b.g * 7919 + j * 104729) % ${p.repositories}) AS repo
+    SELECT b.g, j, 1 + ((b.g::bigint * 7919 + j * 104729) % ${p.repositories}) AS repo
     FROM bench_gen.grp b, generate_series(0, b.copies - 1) j`);
   // Counter-signature chains: level 1 signs psig, level n signs level n-1.
   await client.query(`

@@ -93,9 +93,11 @@ function render(r) {
   const restRef = R['rest-referrers'];
   const perArtifact = gq && restRef ? (gq.rps * 50) / restRef.rps : undefined;
   const stmts = r.graphqlStatements;
+  const workers = r.graphqlParallelWorkers;
   line(
     gq,
-    `${x(perArtifact)} REST referrers, per artifact; ${Number.isFinite(stmts) ? stmts.toFixed(1) : '–'} SQL statements per page`,
+    `${x(perArtifact)} REST referrers, per artifact; ${Number.isFinite(stmts) ? stmts.toFixed(1) : '–'} SQL statements per page` +
+      (Number.isFinite(workers) ? ` (+${workers.toFixed(1)} parallel workers)` : ''),
     '≥ 0.5× REST; ≤ 3 statements',
     gq && perArtifact >= 0.5 && stmts <= 3,
   );
