@@ -57,13 +57,19 @@ export function presentInScope(digest: string, param: ScopeRef): string {
 
 /**
  * A verification row is the result of one repository's trust rule: it counts when that repository
- * is in scope and the signature artifact is present there. A copy elsewhere has its own row.
+ * is in scope, the signature artifact is present there, and an edge there still links the row's
+ * subject to it. A copy elsewhere has its own row. A cosign `.sig` tag moved to another manifest
+ * (or deleted) unlinks the manifest it named, which stays present untagged: its signatures no
+ * longer speak for the subject, as they do not for cosign.
  */
 export function verificationVisible(alias: string, param: ScopeRef): string {
   return `EXISTS (SELECT 1 FROM artifact_location vl JOIN repository vr ON vr.id = vl.repository_id
            JOIN registry vg ON vg.id = vr.registry_id
            WHERE vl.repository_id = ${alias}.repository_id AND vl.digest = ${alias}.artifact_digest AND vl.present
-             AND (${ref(param)}::text = '' OR (vg.name || '/' || vr.name) ~ ${ref(param)})${perRow(param)})`;
+             AND (${ref(param)}::text = '' OR (vg.name || '/' || vr.name) ~ ${ref(param)})${perRow(param)})
+         AND EXISTS (SELECT 1 FROM edge ve
+           WHERE ve.repository_id = ${alias}.repository_id AND ve.subject_digest = ${alias}.subject_digest
+             AND ve.referrer_digest = ${alias}.artifact_digest AND ve.kind <> 'index-child'${perRow(param)})`;
 }
 
 /**
