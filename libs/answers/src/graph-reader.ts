@@ -97,8 +97,8 @@ export class GraphReader {
   }
 
   /** A notified verification result is visible to the viewer (see ReadRepository). */
-  verificationVisible(artifact: string, repositoryId: number): Promise<boolean> {
-    return this.read.verificationVisible(this.viewer.scope, artifact, repositoryId);
+  verificationVisible(row: { artifact: string; subject: string; repositoryId: number }): Promise<boolean> {
+    return this.read.verificationVisible(this.viewer.scope, row);
   }
 
   /** `registry/repository` of repository ids the viewer may read (others are absent). */

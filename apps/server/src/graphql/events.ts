@@ -64,7 +64,8 @@ export class GraphEvents implements OnModuleInit, OnModuleDestroy {
       async (e) => {
         if (e.type !== 'verification_changed') return undefined;
         if (!Number.isFinite(e.repositoryId)) return undefined;
-        if (!(await reader.graph.verificationVisible(e.artifact, e.repositoryId))) return undefined;
+        const row = { artifact: e.artifact, subject: e.subject, repositoryId: e.repositoryId };
+        if (!(await reader.graph.verificationVisible(row))) return undefined;
         return { subject: e.subject, artifactDigest: e.artifact, status: e.status };
       },
     );

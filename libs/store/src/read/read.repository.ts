@@ -324,20 +324,17 @@ export class ReadRepository extends VulnerabilityReads {
   }
 
   /**
-   * Whether a verification result of `repositoryId` over `artifact` is visible: the repository is
-   * in scope and holds the artifact (the rule of verificationVisible, for one notified row).
+   * Whether the verification result of `repositoryId` over `artifact` for `subject` is visible to
+   * `scope`: the rule of verificationVisible, applied to one notified row.
    */
   async verificationVisible(
     scope: RepositoryScope,
-    artifact: string,
-    repositoryId: number,
+    row: { artifact: string; subject: string; repositoryId: number },
   ): Promise<boolean> {
     const { rows } = await this.db.pool.query(
-      `SELECT 1 FROM artifact_location vl JOIN repository vr ON vr.id = vl.repository_id
-       JOIN registry vg ON vg.id = vr.registry_id
-       WHERE vl.repository_id = $1 AND vl.digest = $2 AND vl.present
-         AND ($3::text = '' OR (vg.name || '/' || vr.name) ~ $3)`,
-      [repositoryId, artifact, scopeParam(scope)],
+      `SELECT 1 FROM (VALUES ($1::int, $2::text, $3::text)) AS s(repository_id, artifact_digest, subject_digest)
+       WHERE ${verificationVisible('s', 4)}`,
+      [row.repositoryId, row.artifact, row.subject, scopeParam(scope)],
     );
     return rows.length > 0;
   }
