@@ -50,7 +50,7 @@ export class Answers {
      * The trust policy's version in force (it changes when the trusted root is refreshed): results
      * stored under another are not evidence. Asked after the results are read, never before.
      */
-    private readonly trustVersion?: () => string,
+    private readonly trustVersion: () => string,
   ) {}
 
   for(viewer: Viewer): Reader {
@@ -68,7 +68,7 @@ export class Reader {
     private readonly catalog: RegistryCatalog,
     private readonly policies: readonly PolicyConfig[],
     readonly viewer: Viewer,
-    private readonly trustVersion?: () => string,
+    private readonly trustVersion: () => string,
   ) {
     this.graph = new GraphReader(read, viewer, trustVersion);
   }

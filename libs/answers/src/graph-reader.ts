@@ -24,7 +24,7 @@ export class GraphReader {
     private readonly read: ReadRepository,
     private readonly viewer: Viewer,
     /** The trust policy version in force when asked (it changes when the trusted root is refreshed). */
-    private readonly trustVersion?: () => string,
+    private readonly trustVersion: () => string,
   ) {}
 
   artifacts(digests: string[]): Promise<ArtifactRow[]> {

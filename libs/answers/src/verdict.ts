@@ -86,7 +86,7 @@ const sigEvidence = (s: SignatureRow): Evidence => ({
  * inputs and repositories, the evidence takes a fixed number of statements (see evaluate).
  */
 export async function evaluateSubjects(
-  ctx: { read: ReadRepository; viewer: Viewer; trustVersion?: () => string },
+  ctx: { read: ReadRepository; viewer: Viewer; trustVersion: () => string },
   policy: PolicyConfig,
   inputs: string[],
   resolved: Array<Resolution | ReferenceError | NotFoundError>,
@@ -158,14 +158,13 @@ async function evaluate(
   read: ReadRepository,
   groups: ScopedDigests[],
   policy: PolicyConfig,
-  trustVersion: (() => string) | undefined,
+  trustVersion: () => string,
 ): Promise<Array<Map<string, RequirementResult[]>>> {
   // A result computed under a superseded trust policy (an authority rotated, a rule changed, the
   // trusted root refreshed) is not evidence until it is verified again: it reads as pending. The
   // version in force is asked after the rows are read, so a root replaced while they were read
   // already counts.
   const current = (lists: SignatureRow[][]): SignatureRow[][] => {
-    if (trustVersion === undefined) return lists;
     const inForce = trustVersion();
     return lists.map((rows) =>
       rows.map((s) =>

@@ -44,7 +44,7 @@ interface Ctx {
   read: ReadRepository;
   scope: RepositoryScope;
   /** The trust policy version in force when asked: VEX counts as verified only under it. */
-  trustVersion?: () => string;
+  trustVersion: () => string;
 }
 
 export async function vulnerableImages(
@@ -100,7 +100,7 @@ async function judge(
 ): Promise<Array<{ image: string; id: number; finding: JudgedFinding }>> {
   const images = [...new Set(findings.map((f) => f.subjectDigest))];
   const ids = [...new Set(findings.flatMap((f) => [f.vulnerabilityId, ...f.aliases]))];
-  const statements = await ctx.read.findVexCandidates(ctx.scope, images, ids, ctx.trustVersion?.());
+  const statements = await ctx.read.findVexCandidates(ctx.scope, images, ids, ctx.trustVersion());
   return findings.map((f) => {
     const applied = applicable(f.subjectDigest, f, statements, mode);
     return {
