@@ -416,7 +416,7 @@ describe('auth the way OCI clients do it', () => {
       expect(await ask(`${registry}/team-b/app/manifests/v1`)).toBe('403 DENIED');
       expect(await ask(`${registry}/team-b/app/blobs/${digest}`)).toBe('403 DENIED');
       expect(await ask(`${registry}/team-b/app/tags/list`)).toBe('403 DENIED');
-      expect(await ask(`${registry}/team-b/app/referrers/${digest}`)).toBe('404 NAME_UNKNOWN');
+      expect(await ask(`${registry}/team-b/app/referrers/${digest}`)).toBe('403 DENIED');
     }
     // In scope (`**`), an unknown registry is named as such.
     const open = await fetch(`${refgraph.url}/v2/nowhere/app/manifests/v1`, {

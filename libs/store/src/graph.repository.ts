@@ -130,6 +130,23 @@ export class GraphRepository {
     });
   }
 
+  /**
+   * Links blobs to a repository, as the push of a manifest naming them does (add-only, like a
+   * registry's own links): the registry view's pull-through records what it served before
+   * ingestion, so that every api replica serves those blobs. Key order, as every statement that
+   * writes this table, so it never deadlocks with a concurrent push.
+   */
+  async linkBlobs(repositoryId: number, digests: readonly string[]): Promise<void> {
+    if (digests.length === 0) return;
+    await this.db.pool.query({
+      name: 'refgraph-link-blobs',
+      text: `INSERT INTO repository_blob (repository_id, blob_digest)
+             SELECT $1::bigint, d FROM unnest($2::text[]) AS d ORDER BY 2
+             ON CONFLICT DO NOTHING`,
+      values: [repositoryId, [...new Set(digests)]],
+    });
+  }
+
   /** The stored manifest bytes of a digest: content is immutable, so a known digest is never refetched. */
   async findManifest(digest: string): Promise<ManifestContent | null> {
     const { rows } = await this.db.pool.query<{ manifest: Buffer; media_type: string }>(

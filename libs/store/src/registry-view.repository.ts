@@ -64,7 +64,14 @@ LIMIT $5`;
  * decide access; they report presence, and the view's one access function decides.
  */
 export class RegistryViewRepository {
-  constructor(private readonly db: ReadSource) {}
+  /**
+   * `primary`, when reads go to replicas: a link the view itself wrote at pull-through (on any
+   * replica of the api) must count before a lagging replica has replayed it.
+   */
+  constructor(
+    private readonly db: ReadSource,
+    private readonly primary?: ReadSource,
+  ) {}
 
   /** The stored manifest bytes of a digest with its presence in the repository; null when not stored. */
   async findManifest(registry: string, repository: string, digest: string): Promise<ViewManifest | null> {
@@ -78,14 +85,21 @@ export class RegistryViewRepository {
     return r ? { digest: r.digest, bytes: r.manifest, mediaType: r.media_type, present: r.present } : null;
   }
 
-  /** Whether a manifest refgraph recorded in the repository names the blob (config or layer). */
+  /**
+   * Whether a manifest refgraph recorded in the repository, or one the view pulled through from
+   * it, names the blob (config or layer). A miss on a replica is asked of the primary.
+   */
   async blobLinked(registry: string, repository: string, digest: string): Promise<boolean> {
-    const { rowCount } = await this.db.pool.query({
-      name: 'view-blob-linked',
-      text: BLOB_SQL,
-      values: [registry, repository, digest],
-    });
-    return (rowCount ?? 0) > 0;
+    const ask = async (source: ReadSource) => {
+      const { rowCount } = await source.pool.query({
+        name: 'view-blob-linked',
+        text: BLOB_SQL,
+        values: [registry, repository, digest],
+      });
+      return (rowCount ?? 0) > 0;
+    };
+    if (await ask(this.db)) return true;
+    return this.primary !== undefined && this.primary !== this.db && ask(this.primary);
   }
 
   async findTag(registry: string, repository: string, tag: string): Promise<ViewTag | null> {

@@ -6,7 +6,6 @@ import { RegistryClient } from '#registry';
 import type { RegistryViewRepository } from '#store';
 import type { Logger } from 'pino';
 import { decideViewAccess, type Viewer } from '#answers';
-import type { PulledBlobs } from './pulled-blobs.js';
 import { ViewError, viewDenied, viewErrorFor } from './view-errors.js';
 import type { ViewMetrics } from './view.metrics.js';
 
@@ -21,7 +20,6 @@ export interface BlobRequest {
 
 export interface BlobViewDeps {
   view: RegistryViewRepository;
-  pulled: PulledBlobs;
   catalog: RegistryCatalog;
   metrics: ViewMetrics;
   maxBytes: number;
@@ -32,7 +30,7 @@ export interface BlobViewDeps {
  * Blobs are not stored by refgraph; they are streamed from the registry with refgraph's pull
  * credentials once the caller's scope covers the repository. Which repository holds a blob is
  * refgraph's record, not the registry's: a blob is served only where a manifest recorded in that
- * repository names it (or one the view just pulled through from there), since refgraph's
+ * repository names it (or one the view pulled through from there), since refgraph's
  * credentials may reach blobs the registry does not scope by repository. Nothing is cached.
  */
 export class BlobView {
@@ -53,10 +51,7 @@ export class BlobView {
     if (!(client instanceof RegistryClient)) {
       throw new ViewError(404, 'BLOB_UNKNOWN', `registry ${req.registry} cannot serve blobs`);
     }
-    if (
-      !this.d.pulled.has(req.registry, req.repository, digest) &&
-      !(await this.d.view.blobLinked(req.registry, req.repository, digest))
-    ) {
+    if (!(await this.d.view.blobLinked(req.registry, req.repository, digest))) {
       throw new ViewError(
         404,
         'BLOB_UNKNOWN',

@@ -34,7 +34,7 @@ export interface ManifestViewDeps {
   catalog: RegistryCatalog;
   inbox: InboxRepository;
   metrics: ViewMetrics;
-  /** Where the blobs of pulled-through manifests are recorded, for the blob view to serve. */
+  /** Links the blobs of pulled-through manifests, for the blob view of any replica to serve. */
   pulled: PulledBlobs;
   config: RegistryViewConfig;
   logger: Logger;
@@ -90,7 +90,9 @@ export class ManifestView {
     const fetched = await this.d.metrics.time(w.registry, 'manifest', () =>
       this.entry(w).client.fetchManifest(w.repository, digest),
     );
-    this.d.pulled.record(w.registry, w.repository, fetched);
+    // Linked before it is answered: the client's next request, for one of its blobs, may reach
+    // another replica.
+    await this.d.pulled.record({ id: this.entry(w).id, name: w.registry }, w.repository, fetched);
     await this.queue(w, fetched.digest, fetched.mediaType, tag);
     return fetched;
   }

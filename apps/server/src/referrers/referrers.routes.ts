@@ -1,21 +1,22 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decideViewAccess } from '#answers';
 import { InvalidDigestError, MediaType, parseDigest } from '#oci';
 import type { RegistryCatalog } from '#ingest';
 import type { ReferrersRepository } from '#store';
 import { routeAccess } from '../auth/access.js';
 import { viewerOf, type ScopedRequest } from '../http/scope.js';
 import type { RegistryViewRoutes } from './registry-view.routes.js';
+import { sendOciError, ViewError, viewDenied, type OciErrorCode } from './view-errors.js';
 
 const DEFAULT_PAGE = 500;
 const MAX_PAGE = 1000;
 const REPOSITORY_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+/** What Distribution sends on every /v2 response, errors included; Docker's ping reads it from the 401. */
+const API_VERSION = 'registry/2.0';
 
 /** OCI error bodies as the distribution spec defines them, so OCI clients can read them. */
-function ociError(reply: FastifyReply, status: number, code: string, message: string) {
-  return reply
-    .status(status)
-    .header('content-type', 'application/json')
-    .send({ errors: [{ code, message }] });
+function ociError(reply: FastifyReply, status: number, code: OciErrorCode, message: string) {
+  return sendOciError(reply, new ViewError(status, code, message));
 }
 
 /**
@@ -37,7 +38,7 @@ export function referrersRoutes(
     const query = req.query;
     const path = req.url.split('?', 1)[0]!.slice('/v2/'.length);
     const at = path.lastIndexOf('/referrers/');
-    if (at <= 0) return ociError(reply, 404, 'NOT_FOUND', 'not a registry API path refgraph serves');
+    if (at <= 0) return ociError(reply, 404, 'NAME_UNKNOWN', 'not a registry API path refgraph serves');
     let name: string;
     let rawDigest: string;
     try {
@@ -52,10 +53,11 @@ export function referrersRoutes(
     if (!REPOSITORY_RE.test(repository) || repository.length > 255) {
       return ociError(reply, 400, 'NAME_INVALID', 'invalid repository name');
     }
-    // Outside the caller's scope a repository does not exist for them, whether or not its
-    // registry is configured (checked after the scope, so the answer tells nothing about that).
-    if (!viewerOf(req as ScopedRequest).mayRead(registry, repository)) {
-      return ociError(reply, 404, 'NAME_UNKNOWN', `repository ${registry}/${repository} is not known`);
+    // Outside the caller's scope: the view's one answer (403 DENIED), whether or not the registry
+    // is configured (checked after the scope, so the answer tells nothing about that). Never a
+    // 404: a client takes a 404 here for a registry without the API and falls back to tags.
+    if (decideViewAccess(viewerOf(req as ScopedRequest), registry, repository) === 'denied') {
+      return sendOciError(reply, viewDenied(registry, repository));
     }
     if (!catalog.byName(registry)) {
       return ociError(reply, 404, 'NAME_UNKNOWN', `no registry named "${registry}" is configured`);
@@ -108,8 +110,13 @@ export function referrersRoutes(
 
   return (app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void => {
     // OCI clients probe /v2/ before anything else.
+    // Every answer under /v2, the auth hook's 401 and 403 included, carries the API version.
+    app.addHook('onSend', (_req, reply, payload, next) => {
+      void reply.header('docker-distribution-api-version', API_VERSION);
+      next(null, payload);
+    });
     app.get('/v2/', { config: routeAccess('read') }, (_req, reply) => {
-      void reply.status(200).header('docker-distribution-api-version', 'registry/2.0').send({});
+      void reply.status(200).send({});
     });
     // The registry view (manifests, blobs, tags) dispatches its own paths and hands the rest here.
     if (view) view.install(app, handle);

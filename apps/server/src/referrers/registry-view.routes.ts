@@ -162,12 +162,26 @@ function sendManifest(req: Req, reply: FastifyReply, m: ServedManifest): Fastify
   return req.method === 'HEAD' ? reply.send() : reply.send(m.bytes);
 }
 
+/**
+ * Whether the Accept header admits the media type. The most specific entry that matches decides
+ * (the type itself, then the application wildcard, then the full one), and a weight of 0 means "not acceptable"
+ * (RFC 9110 §12.4.2, §12.5.1). No Accept header admits any type.
+ */
 export function accepts(accept: string | undefined, mediaType: string): boolean {
   if (!accept || !accept.trim()) return true;
-  return accept
-    .split(',')
-    .map((a) => a.split(';', 1)[0]!.trim().toLowerCase())
-    .some((a) => a === mediaType || a === '*/*' || a === 'application/*');
+  const wanted = mediaType.toLowerCase();
+  const rank = (range: string) =>
+    range === wanted ? 3 : range === 'application/*' ? 2 : range === '*/*' ? 1 : 0;
+  let best = 0;
+  let admitted = false;
+  for (const entry of accept.split(',')) {
+    const [range = '', ...params] = entry.split(';').map((p) => p.trim().toLowerCase());
+    const r = rank(range);
+    if (r <= best) continue;
+    best = r;
+    admitted = !params.some((p) => /^q\s*=\s*0(?:\.0{0,3})?$/.test(p));
+  }
+  return admitted;
 }
 
 function single(v: string | string[] | undefined): string | undefined {

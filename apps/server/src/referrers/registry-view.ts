@@ -10,9 +10,14 @@ import { ViewMetrics } from './view.metrics.js';
 
 export function createRegistryView(runtime: Runtime): RegistryViewRoutes {
   const metrics = new ViewMetrics(runtime.metrics.registry);
-  const view = new RegistryViewRepository(runtime.readDb);
+  const view = new RegistryViewRepository(runtime.readDb, runtime.primaryReads);
   const config = runtime.config.registryView;
-  const pulled = new PulledBlobs();
+  const pulled = new PulledBlobs({
+    registries: runtime.registries,
+    graph: runtime.graph,
+    metrics,
+    logger: runtime.logger,
+  });
   const manifests = new ManifestView({
     view,
     legacy: new LegacyTags(view, runtime.referrers),
@@ -25,7 +30,6 @@ export function createRegistryView(runtime: Runtime): RegistryViewRoutes {
   });
   const blobs = new BlobView({
     view,
-    pulled,
     catalog: runtime.catalog,
     metrics,
     maxBytes: config.maxBlobBytes,

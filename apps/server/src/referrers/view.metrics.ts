@@ -31,7 +31,7 @@ export class ViewMetrics {
     });
     this.pullThrough = new Counter({
       name: 'refgraph_view_pull_through_total',
-      help: 'Manifests served from the registry before ingestion and queued for it, by outcome (queued, failed)',
+      help: 'Manifests served from the registry before ingestion and queued for it, by outcome (queued, failed; link_failed: their blobs could not be linked)',
       labelNames: ['registry', 'outcome'],
       registers,
     });
