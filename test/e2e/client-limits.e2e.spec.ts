@@ -62,6 +62,22 @@ describe('server.trustProxy', () => {
     expect(await statuses(url, ['10.0.0.9', '10.0.0.9', '10.0.0.9'])).toEqual([200, 200, 429]);
   });
 
+  it('a refused client is told when to come back, in the distribution-spec shape on /v2', async () => {
+    const url = await limited({});
+    for (let i = 0; i < 2; i++) expect((await fetch(`${url}/v2/`)).status).toBe(200);
+    const view = await fetch(`${url}/v2/`);
+    expect(view.status).toBe(429);
+    const retryAfter = Number(view.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await view.json()).toEqual({
+      errors: [{ code: 'TOOMANYREQUESTS', message: 'too many requests' }],
+    });
+    const rest = await fetch(`${url}/api/v1/registries`);
+    expect(rest.status).toBe(429);
+    expect(Number(rest.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
   it('a proxy that is not listed is not believed', async () => {
     const url = await limited({ trustProxy: ['10.255.0.0/16'] });
     expect(await statuses(url, ['10.0.0.1', '10.0.0.2', '10.0.0.3'])).toEqual([200, 200, 429]);

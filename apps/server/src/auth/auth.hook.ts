@@ -99,10 +99,16 @@ export function installAuth(
     done();
   });
 
+  // Refused by the limiter: when to come back (RFC 6585; the distribution spec asks for it too).
+  const tooMany = (req: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('retry-after', String(limiter.retryAfterSeconds()));
+    return deny(req, reply, 429, 'rate_limited', 'too many requests');
+  };
+
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.is404) {
       // Unmatched: only the generic not-found answer runs, the same for every caller.
-      if (!limiter.allow(`ip:${req.ip}`)) return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      if (!limiter.allow(`ip:${req.ip}`)) return tooMany(req, reply);
       return;
     }
     const access = declaredAccess(req.routeOptions.config);
@@ -113,13 +119,11 @@ export function installAuth(
     if (access === 'public') {
       // A public route that checks credentials itself (the registry view's token endpoint) is
       // still limited per address.
-      if (req.routeOptions.config.limited && !limiter.allow(`ip:${req.ip}`))
-        return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      if (req.routeOptions.config.limited && !limiter.allow(`ip:${req.ip}`)) return tooMany(req, reply);
       return;
     }
     if (access === 'webhook') {
-      if (!limiter.allow(`webhook:${req.ip}`))
-        return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      if (!limiter.allow(`webhook:${req.ip}`)) return tooMany(req, reply);
       return;
     }
     let principal: Principal;
@@ -138,7 +142,7 @@ export function installAuth(
       // Browsers cannot send Authorization on a handshake: the socket must authenticate in its
       // graphql-ws connection_init message (socket-auth.ts), which refuses it otherwise. Until
       // then it may read nothing.
-      if (!limiter.allow(`ip:${req.ip}`)) return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      if (!limiter.allow(`ip:${req.ip}`)) return tooMany(req, reply);
       (req as AuthedRequest).refgraphScope = [];
       return;
     } else {
@@ -152,7 +156,7 @@ export function installAuth(
       principal = outcome.principal;
     }
     if (!limiter.allow(limitKey(principal, req.ip))) {
-      return deny(req, reply, 429, 'rate_limited', 'too many requests');
+      return tooMany(req, reply);
     }
     if (access === 'admin' && !isAdmin(principal))
       return deny(req, reply, 403, 'forbidden', 'this route needs the admin scope');

@@ -22,4 +22,10 @@ export class RateLimiter {
     this.counts.set(key, n);
     return n <= this.perMinute;
   }
+
+  /** Whole seconds until the current window ends and a refused key may try again (at least 1). */
+  retryAfterSeconds(): number {
+    const now = this.now();
+    return Math.max(1, Math.ceil(((Math.floor(now / 60_000) + 1) * 60_000 - now) / 1000));
+  }
 }
