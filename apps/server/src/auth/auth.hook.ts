@@ -148,7 +148,12 @@ export function installAuth(
         oci && req.routeOptions.url?.startsWith('/v2')
           ? await oci.authenticate(req.headers.authorization)
           : await auth.authenticate(req.headers.authorization);
-      if (!outcome.ok) return deny(req, reply, 401, 'unauthorized', outcome.reason, oci);
+      if (!outcome.ok) {
+        // A refused credential counts against the address: otherwise guessing tokens (or sending
+        // JWTs that each cost a signature check) would be the one thing no limit applies to.
+        if (!limiter.allow(`ip:${req.ip}`)) return deny(req, reply, 429, 'rate_limited', 'too many requests');
+        return deny(req, reply, 401, 'unauthorized', outcome.reason, oci);
+      }
       principal = outcome.principal;
     }
     if (!limiter.allow(limitKey(principal, req.ip))) {
