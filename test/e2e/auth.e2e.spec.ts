@@ -220,6 +220,19 @@ describe('OIDC bearer tokens', () => {
     ).toBe(401);
     const expired = await jwt({ exp: Math.floor(Date.now() / 1000) - 600 });
     expect((await call(`/api/v1/artifacts/${imageB.digest}`, expired)).status).toBe(401);
+    // Without an expiry a token would never stop being valid: refused, with the claim named.
+    const forever = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setSubject('ci-bot')
+      .setIssuer(issuer)
+      .setAudience('refgraph')
+      .setIssuedAt()
+      .sign(signingKey);
+    const refused = await call(`/api/v1/artifacts/${imageB.digest}`, forever);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+      'invalid token: ERR_JWT_CLAIM_VALIDATION_FAILED',
+    );
   });
 
   it('closes a GraphQL socket when the token it was opened with expires', async () => {

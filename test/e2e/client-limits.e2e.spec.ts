@@ -92,6 +92,29 @@ describe('server.trustProxy', () => {
   });
 });
 
+describe('refused credentials', () => {
+  it('count against the address, on REST, GraphQL, admin routes and the registry view', async () => {
+    const url = await limited({ tokens: true, trustProxy: ['127.0.0.1'] });
+    for (const [i, path] of [
+      '/api/v1/registries',
+      '/graphql?query={__typename}',
+      '/api/v1/events',
+      '/v2/',
+    ].entries()) {
+      const headers = (authorization: string) => ({ authorization, 'x-forwarded-for': `10.3.0.${i}` });
+      const out = [];
+      for (const authorization of ['Bearer guess-1', 'Basic Z3Vlc3M6Mg==', 'Bearer guess-3'])
+        out.push((await fetch(`${url}${path}`, { headers: headers(authorization) })).status);
+      expect([path, out]).toEqual([path, [401, 401, 429]]);
+    }
+    // A valid token is limited as its principal: another address's guesses do not use it up.
+    const ok = await fetch(`${url}/api/v1/registries`, {
+      headers: { authorization: `Bearer ${READER}`, 'x-forwarded-for': '10.3.0.0' },
+    });
+    expect(ok.status).toBe(200);
+  });
+});
+
 describe('rate limits on GraphQL sockets', () => {
   it('count handshakes per address and connection_init tokens per principal', async () => {
     // Forwarded addresses give each scenario a fresh per-address budget.

@@ -152,7 +152,12 @@ export function installAuth(
         oci && req.routeOptions.url?.startsWith('/v2')
           ? await oci.authenticate(req.headers.authorization)
           : await auth.authenticate(req.headers.authorization);
-      if (!outcome.ok) return deny(req, reply, 401, 'unauthorized', outcome.reason, oci);
+      if (!outcome.ok) {
+        // A refused credential counts against the address: otherwise guessing tokens (or sending
+        // JWTs that each cost a signature check) would be the one thing no limit applies to.
+        if (!limiter.allow(`ip:${req.ip}`)) return tooMany(req, reply);
+        return deny(req, reply, 401, 'unauthorized', outcome.reason, oci);
+      }
       principal = outcome.principal;
     }
     if (!limiter.allow(limitKey(principal, req.ip))) {

@@ -124,14 +124,19 @@ export class Authenticator {
     }
     try {
       const keys = await this.keySet(oidc);
-      const { payload } = await jwtVerify(token, keys, { issuer: oidc.issuer, audience: oidc.audience });
+      // A token without `exp` would be good forever (and a socket opened with it never closed).
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: oidc.issuer,
+        audience: oidc.audience,
+        requiredClaims: ['exp'],
+      });
       return {
         ok: true,
         principal: {
           name: `oidc:${payload.sub ?? 'unknown'}`,
           kind: 'oidc',
           scopes: scopesOf(payload, oidc),
-          ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+          expiresAt: payload.exp! * 1000,
         },
       };
     } catch (err) {

@@ -73,10 +73,11 @@ export function verificationVisible(alias: string, param: ScopeRef): string {
 }
 
 /**
- * An attestation or SBOM row states something of (artifact, subject), and its subject is whichever
- * one an edge in any repository named when the verify job ran. It counts where an edge in a
- * repository in scope links that subject to that artifact and the repository holds the artifact:
- * a copy tagged for another subject elsewhere never lends its statement or SBOM here.
+ * An attestation, SBOM, vulnerability report or VEX document row states something of (artifact,
+ * subject), and its subject is whichever one an edge in any repository named when the verify job
+ * ran. It counts where an edge in a repository in scope links that subject to that artifact and
+ * the repository holds the artifact: a copy tagged for another subject elsewhere never lends its
+ * statement, SBOM, findings or VEX statements here.
  */
 export function linkedInScope(artifact: string, subject: string, param: ScopeRef): string {
   return `EXISTS (SELECT 1 FROM edge ve JOIN artifact_location vl ON vl.repository_id = ve.repository_id AND vl.digest = ve.referrer_digest
