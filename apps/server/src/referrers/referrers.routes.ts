@@ -74,11 +74,11 @@ export function referrersRoutes(
       return ociError(reply, 400, 'UNSUPPORTED', 'artifactType must not contain a NUL character');
     const last = single(query.last);
     if (last !== undefined && !isCursor(last))
-      return ociError(reply, 400, 'PAGINATION_INVALID', 'invalid last');
+      return ociError(reply, 400, 'PAGINATION_NUMBER_INVALID', 'invalid last');
     const n = single(query.n);
     const limit = n === undefined ? DEFAULT_PAGE : Number(n);
     if (!Number.isInteger(limit) || limit < 1)
-      return ociError(reply, 400, 'PAGINATION_INVALID', 'n must be a positive integer');
+      return ociError(reply, 400, 'PAGINATION_NUMBER_INVALID', 'n must be a positive integer');
     const pageSize = Math.min(limit, MAX_PAGE);
 
     const rows = await referrers.findReferrers({

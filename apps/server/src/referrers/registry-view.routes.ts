@@ -120,9 +120,10 @@ export class RegistryViewRoutes {
     const n = single(req.query.n);
     const limit = n === undefined ? DEFAULT_TAGS_PAGE : Number(n);
     if (!Number.isInteger(limit) || limit < 0)
-      throw new ViewError(400, 'PAGINATION_INVALID', 'n must be a non-negative integer');
+      throw new ViewError(400, 'PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer');
     const last = single(req.query.last) ?? '';
-    if (last.length > 128) throw new ViewError(400, 'PAGINATION_INVALID', 'last is longer than any tag');
+    if (last.length > 128)
+      throw new ViewError(400, 'PAGINATION_NUMBER_INVALID', 'last is longer than any tag');
     const pageSize = Math.min(limit, MAX_TAGS_PAGE);
     const rows = await this.d.view.listTags(t.registry, t.repository, last, pageSize + 1);
     if (rows === null)
