@@ -11,7 +11,7 @@ import {
   type TestDatabase,
   type TestRegistry,
 } from '#testing';
-import { readmeBlocks, readmeInlineCode } from '../platform/readme.js';
+import { readmeBlocks, readmeInlineCode, readmeProse } from '../platform/readme.js';
 import { eventually, localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 
 /**
@@ -67,9 +67,13 @@ function readmeConfig(): Json {
   const keyless = (trust.authorities as Json[]).filter((a) => a.keyless);
   const names = new Set(keyless.map((a) => a.name as string));
   delete auth.oidc; // no issuer to reach from here
+  const database = sections.find((s) => s.database)!.database as Json;
   return {
     policies,
     auth,
+    // The README's replica settings; the primary stands in for the replica (out of rotation: not
+    // in recovery), which is enough for its gauges to be exported.
+    database: { ...database, readReplicas: { ...database.readReplicas, urls: [tdb.url] } },
     trust: {
       ...trust,
       authorities: keyless,
@@ -187,4 +191,105 @@ it.each(routes.map((r) => [r.text, r] as const))('`%s` answers as documented', a
     // No signature by release-ci: denied, with a reason (fail closed).
     expect(res.body.subjects[0]).toMatchObject({ reference: 'local/app:v1', allowed: false });
   }
+});
+
+/** Every `refgraph_…` metric the README and docs/operations.md name. */
+const METRICS = [
+  ...new Set(
+    ['README.md', 'docs/operations.md'].flatMap((f) =>
+      readmeInlineCode(f).flatMap((c) => [...c.matchAll(/\brefgraph_[a-z_]+/g)].map((m) => m[0])),
+    ),
+  ),
+];
+
+it('every metric the README and docs/operations.md name is exported on /metrics', async () => {
+  expect(METRICS.length).toBeGreaterThanOrEqual(15);
+  const res = await fetch(`${refgraph.url}/metrics`);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+  // `refgraph_jobs_*` names a family: some exported metric starts with it.
+  const missing = METRICS.filter((m) =>
+    m.endsWith('_') ? ![...exported].some((e) => e.startsWith(m)) : !exported.has(m),
+  );
+  expect(missing).toEqual([]);
+});
+
+/** The paths the README calls public (Access control), asked without any credential. */
+const PUBLIC = /Public: (.*?); webhooks/s
+  .exec(readmeProse())![1]!
+  .match(/`\/[^`]*`/g)!
+  .map((c) => c.slice(1, -1));
+
+it.each(PUBLIC)('public `%s` answers 200 without a token', async (path) => {
+  const res = await fetch(`${refgraph.url}${path}`);
+  expect([path, res.status]).toEqual([path, 200]);
+});
+
+it('`/` leads to the explorer', async () => {
+  const res = await fetch(`${refgraph.url}/`);
+  expect([res.status, new URL(res.url).pathname.startsWith('/ui')]).toEqual([200, true]);
+});
+
+/** `GET /path` spans of the README without placeholders, outside /api/v1 (those are above). */
+const PLAIN_GETS = readmeInlineCode()
+  .filter((c) => /^GET \/[^\s<{…?]*$/.test(c) && !c.startsWith('GET /api/v1/'))
+  .map((c) => c.slice('GET '.length));
+
+it.each([...new Set(PLAIN_GETS)])('`GET %s` answers 200 with a token', async (path) => {
+  const res = await fetch(`${refgraph.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  expect([path, res.status]).toEqual([path, 200]);
+});
+
+it('the OCI referrers endpoint answers as the Endpoints table says', async () => {
+  const base = `${refgraph.url}/v2/local/app/referrers`;
+  const auth = { authorization: `Bearer ${READ_TOKEN}` };
+  const res = await fetch(`${base}/${image.digest}`, { headers: auth });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+  const index = (await res.json()) as Json;
+  expect(index.manifests.map((m: Json) => [m.digest, m.artifactType])).toEqual([[sbom.digest, SPDX]]);
+  const filtered = await fetch(`${base}/${image.digest}?artifactType=${encodeURIComponent('x/none')}`, {
+    headers: auth,
+  });
+  expect([filtered.status, filtered.headers.get('oci-filters-applied')]).toEqual([200, 'artifactType']);
+  expect(((await filtered.json()) as Json).manifests).toEqual([]);
+  const unknown = await fetch(`${base}/sha256:${'0'.repeat(64)}`, { headers: auth });
+  expect([unknown.status, ((await unknown.json()) as Json).manifests]).toEqual([200, []]);
+  const bad = await fetch(`${base}/sha256:nothex`, { headers: auth });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as Json).errors[0].code).toBe('DIGEST_INVALID');
+});
+
+/** The refusals the Endpoints table lists for `POST /webhooks/<registry-name>`, each provoked. */
+const WEBHOOK_ROW = readmeProse()
+  .split('\n')
+  .find((l) => l.startsWith('| `POST /webhooks/<registry-name>`'))!;
+const REFUSALS: Record<string, { registry?: string; token?: string; type?: string; body?: string }> = {
+  '400': { body: '{"not":"events"}' },
+  '401': { token: 'wrong' },
+  '404': { registry: 'nosuch' },
+  '413': { body: `{"events":[${'1,'.repeat(600_000)}1]}` },
+  '415': { type: 'text/plain' },
+};
+const refusals = [...WEBHOOK_ROW.slice(WEBHOOK_ROW.indexOf('`400`')).matchAll(/`(4\d\d)`/g)].map(
+  (m) => m[1]!,
+);
+
+it('the README lists the webhook refusals tested here', () => {
+  expect(refusals.sort()).toEqual(Object.keys(REFUSALS).sort());
+});
+
+it.each(refusals)('`POST /webhooks/<registry-name>` refuses with %s as documented', async (status) => {
+  const r = REFUSALS[status]!;
+  const res = await fetch(`${refgraph.url}/webhooks/${r.registry ?? 'local'}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${r.token ?? hook}`,
+      'content-type': r.type ?? 'application/vnd.docker.distribution.events.v1+json',
+    },
+    body: r.body ?? '{"events":[]}',
+  });
+  expect(res.status).toBe(Number(status));
+  expect(((await res.json()) as Json).error.code).toEqual(expect.any(String));
 });

@@ -175,6 +175,19 @@ describe('CLI invocations', () => {
     expect([...new Set(invocations.map((i) => i.command))].sort()).toEqual([...listed].sort());
   });
 
+  // `refgraph --help`, `refgraph --version`: the program's own options, each run.
+  const options = readmeInlineCode().filter((c) => /^refgraph --[a-z]+$/.test(c));
+
+  it.each(options)('`%s` exits 0 and prints something', (text) => {
+    expect(options.length).toBeGreaterThanOrEqual(2);
+    const res = spawnSync(process.execPath, ['bin/refgraph.js', text.split(' ')[1]!], { encoding: 'utf8' });
+    expect([res.status, res.stderr, res.stdout.trim().length > 0]).toEqual([0, '', true]);
+    if (text.endsWith('--version')) {
+      const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+      expect(res.stdout.trim()).toContain(version);
+    }
+  });
+
   it.each(invocations.map((i) => [i.text, i] as const))('`%s`: command and flags exist', (_, inv) => {
     if (!help.has(inv.command)) {
       const res = spawnSync(process.execPath, ['bin/refgraph.js', inv.command, '--help'], {

@@ -21,3 +21,8 @@ export function readmeInlineCode(file = 'README.md'): string[] {
   const md = readFileSync(file, 'utf8').replace(/^```[\s\S]*?^```$/gm, '');
   return [...md.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
 }
+
+/** The text of README.md outside fenced blocks. */
+export function readmeProse(file = 'README.md'): string {
+  return readFileSync(file, 'utf8').replace(/^```[\s\S]*?^```$/gm, '');
+}
