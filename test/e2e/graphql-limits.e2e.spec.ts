@@ -1,5 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '#testing';
-import { startRefgraph, type StartedRefgraph } from './harness.js';
+import { LIMITS } from '../../apps/server/src/graphql/input.js';
+import { readStatementsDuring, startRefgraph, type StartedRefgraph } from './harness.js';
 
 /**
  * Bounded GraphQL work over HTTP: documents over the cost limits are refused with 400 before
@@ -28,11 +29,11 @@ afterAll(async () => {
 
 type Json = Record<string, any>;
 
-async function gql(query: string) {
+async function gql(query: string, variables?: Record<string, unknown>) {
   const res = await fetch(`${refgraph.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify({ query, variables }),
   });
   const text = await res.text();
   return { status: res.status, bytes: Buffer.byteLength(text), body: JSON.parse(text) as Json };
@@ -82,4 +83,76 @@ it('replaces a response over the size cap with a RESPONSE_TOO_LARGE error', asyn
     status: 200,
     body: { data: { __schema: { queryType: { name: 'Query' } } } },
   });
+});
+
+const aliased = (n: number, field: (i: number) => string) =>
+  `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${field(i)}`).join(' ')} }`;
+
+it('refuses more aliases than the limit before any statement: each alias of a root field is one', async () => {
+  const packages = (i: number) => `packages(purl: "pkg:npm/p${i}", first: 1) { digest }`;
+  const within = await readStatementsDuring(refgraph, () => gql(aliased(LIMITS.maxAliases, packages)));
+  expect(within.result.status).toBe(200);
+  // DataLoaders batch one field at one level; aliases of a root field are not batched.
+  expect(within.statements).toHaveLength(LIMITS.maxAliases);
+  const over = await readStatementsDuring(refgraph, () => gql(aliased(LIMITS.maxAliases + 1, packages)));
+  expect(over.statements).toHaveLength(0);
+  expect(over.result.status).toBe(400);
+  expect(over.result.body).toEqual({
+    data: null,
+    errors: [
+      expect.objectContaining({
+        extensions: { code: 'TOO_MANY_ALIASES', aliases: LIMITS.maxAliases + 1, limit: LIMITS.maxAliases },
+      }),
+    ],
+  });
+});
+
+it('refuses a document over the token limit before parsing or validating it', async () => {
+  // Valid GraphQL (the same field merges into one), so only its size is wrong.
+  const query = `{ artifact(digest: "${DIGEST}") { ${'digest '.repeat(LIMITS.maxTokens)} } }`;
+  const { statements, result } = await readStatementsDuring(refgraph, () => gql(query));
+  expect(statements).toHaveLength(0);
+  expect(result.status).toBe(400);
+  expect(result.body.errors).toEqual([
+    {
+      message: `the document has more than ${LIMITS.maxTokens} tokens; the limit is ${LIMITS.maxTokens}: send smaller operations`,
+      extensions: { code: 'QUERY_TOO_LARGE' },
+    },
+  ]);
+  const nested = `{ artifact(digest: "${DIGEST}") ${'{ children '.repeat(20_000)}${'}'.repeat(20_001)}`;
+  expect((await gql(nested)).body.errors[0].extensions.code).toBe('QUERY_TOO_LARGE');
+});
+
+it('takes queries only as GraphQL text: a syntax tree sent as JSON is refused with 400', async () => {
+  const malformed = JSON.stringify({ kind: 'Document', definitions: [{ kind: 'OperationDefinition' }] });
+  const wellFormed = JSON.stringify({
+    kind: 'Document',
+    definitions: [
+      {
+        kind: 'OperationDefinition',
+        operation: 'query',
+        selectionSet: {
+          kind: 'SelectionSet',
+          selections: [{ kind: 'Field', name: { kind: 'Name', value: '__typename' } }],
+        },
+      },
+    ],
+  });
+  for (const query of [malformed, wellFormed]) {
+    const res = await gql(query);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { message: 'the query must be GraphQL text', extensions: { code: 'GRAPHQL_PARSE_FAILED' } },
+    ]);
+  }
+});
+
+it('quotes only the start of a refused argument, however long, under every alias', async () => {
+  const digest = `sha256:${'a'.repeat(100_000)}`;
+  const query = `query ($d: String!) ${aliased(8, () => 'artifact(digest: $d) { digest }')}`;
+  const res = await gql(query, { d: digest });
+  expect(res.status).toBe(200);
+  expect(res.body.errors.map((e: Json) => e.extensions.code)).toEqual(Array(8).fill('INVALID_DIGEST'));
+  // Each error quotes 140 characters of the value, never its 100,000: the answer fits the cap.
+  expect(res.bytes).toBeLessThan(MAX_RESPONSE_BYTES);
 });

@@ -9,7 +9,12 @@ import {
   type BuiltManifest,
   type TestDatabase,
 } from '#testing';
-import { MAX_SUBSCRIPTIONS_PER_SOCKET } from '../../apps/server/src/graphql/subscription-guard.js';
+import { parse } from 'graphql';
+import { LIMITS } from '../../apps/server/src/graphql/input.js';
+import {
+  MAX_REFUSED_SUBSCRIPTIONS,
+  MAX_SUBSCRIPTIONS_PER_SOCKET,
+} from '../../apps/server/src/graphql/subscription-guard.js';
 import { eventually, localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 
 /**
@@ -48,12 +53,15 @@ async function openSocket() {
     headers: { authorization: `Bearer ${READER}` },
   });
   const frames: Frame[] = [];
+  const state: { closeCode?: number } = {};
   ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as Frame));
+  ws.on('close', (code) => (state.closeCode = code));
   await new Promise<void>((r) => ws.on('open', r));
   ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
   await eventually(async () => expect(frames.map((f) => f.type)).toContain('connection_ack'));
   return {
     frames,
+    state,
     send: (f: Frame) => ws.send(JSON.stringify(f)),
     close: () => ws.close(),
   };
@@ -180,6 +188,53 @@ describe('GraphQL limits over graphql-ws', () => {
           `s${MAX_SUBSCRIPTIONS_PER_SOCKET}`,
         ]),
       );
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('a document over the token limit, or one not sent as GraphQL text, is refused', async () => {
+    const socket = await openSocket();
+    const variables = { s: subject.digest };
+    try {
+      const big = `subscription ($s: String!) { referrerAdded(subject: $s) { ${'referrerDigest '.repeat(LIMITS.maxTokens)} } }`;
+      socket.send({ type: 'subscribe', id: 'big', payload: { query: big, variables } });
+      // graphql-ws carries the query as text; mercurius would also run a syntax tree sent as an object.
+      const tree = parse('subscription ($s: String!) { referrerAdded(subject: $s) { referrerDigest } }', {
+        noLocation: true,
+      });
+      socket.send({
+        type: 'subscribe',
+        id: 'tree',
+        payload: { query: tree as unknown as string, variables },
+      });
+      const codeOf = (id: string) => {
+        const frame = socket.frames.find((f) => f.id === id);
+        return frame && { type: frame.type, payload: JSON.stringify(frame.payload) };
+      };
+      await eventually(async () => {
+        expect(codeOf('big')).toEqual({ type: 'error', payload: expect.stringContaining('QUERY_TOO_LARGE') });
+        expect(codeOf('tree')).toEqual({
+          type: 'error',
+          payload: expect.stringContaining('GRAPHQL_PARSE_FAILED'),
+        });
+      });
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('a socket is closed once it has sent more refused subscribes than the limit', async () => {
+    // mercurius keeps a stream buffer for each subscribe before the guard refuses it, and never
+    // drops it: without a bound one socket would grow the heap frame by frame.
+    const socket = await openSocket();
+    try {
+      for (let i = 0; i <= MAX_REFUSED_SUBSCRIPTIONS; i++)
+        socket.send({ type: 'subscribe', id: `r${i}`, payload: { query: 'subscription { noSuchField }' } });
+      await eventually(async () => expect(socket.state.closeCode).toBe(1008));
+      const refused = socket.frames.filter((f) => f.type === 'error').length;
+      expect(refused).toBeGreaterThanOrEqual(MAX_REFUSED_SUBSCRIPTIONS);
+      expect(refused).toBeLessThanOrEqual(MAX_REFUSED_SUBSCRIPTIONS + 1);
     } finally {
       socket.close();
     }

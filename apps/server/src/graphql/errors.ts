@@ -18,6 +18,8 @@ export type GraphqlErrorCode =
   | 'FORBIDDEN'
   | 'QUERY_TOO_DEEP'
   | 'QUERY_TOO_COMPLEX'
+  | 'TOO_MANY_ALIASES'
+  | 'QUERY_TOO_LARGE'
   | 'RESPONSE_TOO_LARGE'
   | 'GRAPHQL_PARSE_FAILED'
   | 'GRAPHQL_VALIDATION_FAILED'
@@ -101,16 +103,22 @@ function formatOne(error: GraphQLError, logger: Logger): GraphQLFormattedError[]
   return [{ ...mapped.toJSON(), locations: error.locations, path: error.path }];
 }
 
+/** Codes of a document refused before it runs: the answer is 400. */
+const REFUSED_DOCUMENT = new Set<GraphqlErrorCode>([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COMPLEX',
+  'TOO_MANY_ALIASES',
+  'QUERY_TOO_LARGE',
+]);
+
 /** Mercurius `errorFormatter`: codes on every error, nothing internal leaks. */
 export function graphqlErrorFormatter(logger: Logger) {
   return (execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>) => {
     const errors = execution.errors.flatMap((e) => formatOne(e, logger));
     const requestLevel = !execution.data && errors.every((e) => e.extensions?.code !== 'INTERNAL');
-    const invalid = errors.some((e) =>
-      ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_DEEP', 'QUERY_TOO_COMPLEX'].includes(
-        e.extensions?.code as string,
-      ),
-    );
+    const invalid = errors.some((e) => REFUSED_DOCUMENT.has(e.extensions?.code as GraphqlErrorCode));
     return {
       statusCode: requestLevel && invalid ? 400 : 200,
       response: { data: execution.data ?? null, errors },

@@ -5,16 +5,17 @@ import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyRequest } from 'fastify';
 import { GraphListener } from '#store';
 import { routeAccess } from '../auth/access.js';
-import { socketConnectGuard } from '../auth/socket-auth.js';
+import { socketConnectGuard, type ClosableSocket } from '../auth/socket-auth.js';
 import type { Runtime } from '../runtime.js';
 import { ANSWERS, LOGGER, PRIMARY_ANSWERS } from '../tokens.js';
 import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
 import { LoaderFactory, type GraphContext } from './context.js';
+import { limitDocumentText, limitParsedDocument } from './document-limits.js';
 import { graphqlErrorFormatter, GraphqlErrorFilter } from './errors.js';
 import { GRAPH_LISTENER, GraphEvents } from './events.js';
 import { GraphiqlController } from './ide.controller.js';
 import { queryLimitsRule } from './limits.js';
-import { guardSubscription, releaseSubscription } from './subscription-guard.js';
+import { guardSubscription, releaseSubscription, socketRefusals } from './subscription-guard.js';
 import { PackageMatchResolver, QueryResolver } from './query.resolver.js';
 import {
   ArtifactVulnerabilitiesResolver,
@@ -46,17 +47,24 @@ export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
     subscription: {
       // The upgrade request carries the caller's credentials and so its scope.
       // One slot table per socket (mercurius copies this context shallowly for each subscribe).
-      context: (_socket: unknown, req: FastifyRequest): GraphContext => ({
+      context: (socket: ClosableSocket, req: FastifyRequest): GraphContext => ({
         req,
         subscription: true,
         liveSubscriptions: new Set<string>(),
+        refusedSubscriptions: socketRefusals(socket),
       }),
       // Accepted only when the handshake or the connection_init payload authenticated.
       onConnect: socketConnectGuard(rt.authenticator, rt.limiter),
       keepAlive: 30_000,
     },
-    // Subscriptions are validated and limited like queries, and hold one stream per id.
-    hooks: { preSubscriptionExecution: guardSubscription, onSubscriptionEnd: releaseSubscription },
+    hooks: {
+      // The token limit before parsing; only documents parsed from text are validated.
+      preParsing: limitDocumentText,
+      preValidation: limitParsedDocument,
+      // Subscriptions are validated and limited like queries, and hold one stream per id.
+      preSubscriptionExecution: guardSubscription,
+      onSubscriptionEnd: releaseSubscription,
+    },
   };
 }
 

@@ -2,10 +2,18 @@ import { GraphqlInputError } from './errors.js';
 
 const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
+/**
+ * A refused value as quoted in its error: the start of it, so an error never costs more than the
+ * value's kind needs (a megabyte-long argument under many aliases would be echoed once per alias).
+ */
+export function quote(value: string): string {
+  return value.length > 140 ? `${value.slice(0, 140)}…` : value;
+}
+
 export function parseDigest(value: string, field: string): string {
   if (!DIGEST_RE.test(value)) {
     throw new GraphqlInputError(
-      `${field}: "${value}" is not a digest (sha256:<64 lowercase hex>)`,
+      `${field}: "${quote(value)}" is not a digest (sha256:<64 lowercase hex>)`,
       'INVALID_DIGEST',
     );
   }
@@ -41,7 +49,7 @@ export function decodeCursor(
   const numeric = kind === 'p' || kind === 'f';
   if (numeric && key !== undefined && /^[0-9]{1,15}$/.test(key)) return Number(key);
   if (!numeric && key !== undefined && DIGEST_RE.test(key)) return key;
-  throw new GraphqlInputError(`after: "${cursor}" is not a cursor of this list`, 'INVALID_CURSOR');
+  throw new GraphqlInputError(`after: "${quote(cursor)}" is not a cursor of this list`, 'INVALID_CURSOR');
 }
 
 export const LIMITS = {
@@ -54,6 +62,14 @@ export const LIMITS = {
   findings: 50,
   /** Nesting of selection sets. */
   maxDepth: 12,
-  /** Fields × list sizes, see complexity.ts. */
+  /** Fields × list sizes, see limits.ts. */
   maxComplexity: 50_000,
+  /**
+   * Aliased fields in one operation, as executed (a fragment's aliases count at each spread). Each
+   * alias of a root field is one more resolver run and SQL statement (DataLoaders batch only the
+   * same field at the same level), and an aliased introspection field one more copy of the schema.
+   */
+  maxAliases: 32,
+  /** Lexical tokens of one document, counted before it is parsed (document-limits.ts). */
+  maxTokens: 5_000,
 } as const;

@@ -63,7 +63,7 @@ describe('GraphQL cost rule', () => {
   });
 
   it('does work linear in the document size (visits counted, never more than one per selection)', () => {
-    const unlimited = { depth: Infinity, complexity: Infinity };
+    const unlimited = { depth: Infinity, complexity: Infinity, aliases: Infinity };
     const figures: Record<string, { selections: number; visits: number; complexity: number }> = {};
     for (const n of [4, 8, 16, MAX_FRAGMENT_NESTING - 2]) {
       for (const spreads of [2, 5]) {
@@ -117,6 +117,27 @@ describe('GraphQL cost rule', () => {
 
     const pages = `{ artifacts(first: 100) { edges { node { children { parents { digest } } } } } }`;
     expect(codes(pages)).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+
+  it('counts aliases as executed: each one at the root, in introspection, and again at every spread', () => {
+    const aliased = (n: number, field: (i: number) => string) =>
+      `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${field(i)}`).join(' ')} }`;
+    const packages = (i: number) => `packages(purl: "pkg:npm/p${i}", first: 1) { digest }`;
+    // Cheap in complexity (2 each), but each alias is one resolver run and one SQL statement.
+    const within = measureDocument(schema, parse(aliased(LIMITS.maxAliases, packages))).operations[0]!;
+    expect(within).toMatchObject({ aliases: LIMITS.maxAliases, complexity: 2 * LIMITS.maxAliases });
+    expect(codes(aliased(LIMITS.maxAliases, packages))).toEqual([]);
+    expect(codes(aliased(LIMITS.maxAliases + 1, packages))).toEqual(['TOO_MANY_ALIASES']);
+    // Introspection costs no complexity, but each alias builds one more copy of the schema.
+    expect(codes(aliased(LIMITS.maxAliases + 1, () => '__schema { types { name } }'))).toEqual([
+      'TOO_MANY_ALIASES',
+    ]);
+    // A fragment's aliases run at each place it is spread.
+    const half = Array.from({ length: LIMITS.maxAliases / 2 + 1 }, (_, i) => `d${i}: digest`).join(' ');
+    const spread = `{ artifact(digest: "${DIGEST}") { ...F children { ...F } } } fragment F on Artifact { ${half} }`;
+    const { operations } = measureDocument(schema, parse(spread));
+    expect(operations[0]!.aliases).toBe(LIMITS.maxAliases + 2);
+    expect(codes(spread)).toEqual(['TOO_MANY_ALIASES']);
   });
 
   it('terminates on fragment cycles and leaves the report to graphql-js', () => {

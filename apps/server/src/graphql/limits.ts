@@ -1,4 +1,4 @@
-// GraphQL work limits: depth and complexity of an operation, decided before any resolver runs.
+// GraphQL work limits: depth, complexity and aliases of an operation, decided before any resolver runs.
 import {
   getNamedType,
   getNullableType,
@@ -71,11 +71,14 @@ export const MAX_FRAGMENT_NESTING = 32;
 export interface Limits {
   depth: number;
   complexity: number;
+  aliases: number;
 }
 
 export interface Cost {
   depth: number;
   complexity: number;
+  /** Aliased fields, each spread of a fragment counting its aliases again. */
+  aliases: number;
 }
 
 export interface OperationCost extends Cost {
@@ -91,6 +94,8 @@ interface FragmentCost extends Cost {
   exceeded: boolean;
   nestedTooDeep: boolean;
 }
+
+const NOTHING: Cost = { depth: 0, complexity: 0, aliases: 0 };
 
 type Fragments = (name: string) => FragmentDefinitionNode | null | undefined;
 
@@ -118,7 +123,7 @@ export class Meter {
     this.stopped = false;
     this.nestedTooDeep = false;
     const root = this.schema.getRootType(node.operation);
-    const cost = root ? this.selections(node.selectionSet, root, 0) : { depth: 0, complexity: 0 };
+    const cost = root ? this.selections(node.selectionSet, root, 0) : NOTHING;
     return {
       ...cost,
       name: node.name?.value ?? 'anonymous',
@@ -129,7 +134,8 @@ export class Meter {
   }
 
   private over(c: Cost): boolean {
-    if (c.depth > this.max.depth || c.complexity > this.max.complexity) this.stopped = true;
+    if (c.depth > this.max.depth || c.complexity > this.max.complexity || c.aliases > this.max.aliases)
+      this.stopped = true;
     return this.stopped;
   }
 
@@ -137,14 +143,16 @@ export class Meter {
   private selections(set: SelectionSetNode, parent: GraphQLNamedType, level: number): Cost {
     let depth = 0;
     let complexity = 0;
+    let aliases = 0;
     for (const sel of set.selections) {
       this.visits++;
       const cost = this.selection(sel, parent, level);
       depth = Math.max(depth, cost.depth);
       complexity += cost.complexity;
-      if (this.over({ depth: level + depth, complexity })) break;
+      aliases += cost.aliases;
+      if (this.over({ depth: level + depth, complexity, aliases })) break;
     }
-    return { depth, complexity };
+    return { depth, complexity, aliases };
   }
 
   private selection(sel: SelectionNode, parent: GraphQLNamedType, level: number): Cost {
@@ -158,7 +166,7 @@ export class Meter {
 
   private spread(name: string, parent: GraphQLNamedType): Cost {
     const known = this.costs.get(name);
-    if (known === 'open') return { depth: 0, complexity: 0 }; // a cycle: reported by graphql-js
+    if (known === 'open') return NOTHING; // a cycle: reported by graphql-js
     if (known) {
       // A fragment over the limits on its own is over them wherever it is spread.
       if (known.exceeded) this.stopped = true;
@@ -166,11 +174,11 @@ export class Meter {
       return known;
     }
     const fragment = this.fragment(name);
-    if (!fragment) return { depth: 0, complexity: 0 }; // unknown: reported by graphql-js
+    if (!fragment) return NOTHING; // unknown: reported by graphql-js
     if (this.open >= MAX_FRAGMENT_NESTING) {
       this.nestedTooDeep = true;
       this.stopped = true;
-      return { depth: 0, complexity: 0 };
+      return NOTHING;
     }
     const type = this.schema.getType(fragment.typeCondition.name.value) ?? parent;
     this.costs.set(name, 'open');
@@ -184,19 +192,26 @@ export class Meter {
   }
 
   private field(node: FieldNode, parent: GraphQLNamedType, level: number): Cost {
-    if (node.name.value.startsWith('__')) return { depth: 0, complexity: 0 }; // introspection
+    // An alias runs its field once more, introspection included (one more copy of the schema).
+    const aliased = node.alias ? 1 : 0;
+    // Introspection is otherwise free: its size is bounded by the schema.
+    if (node.name.value.startsWith('__')) return { ...NOTHING, aliases: aliased };
     const def =
       isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
-    if (!def) return { depth: 1, complexity: 1 }; // unknown field: reported by graphql-js
+    if (!def) return { depth: 1, complexity: 1, aliases: aliased }; // unknown field: reported by graphql-js
     // Past the depth limit nothing below can bring the operation back under it: stop descending.
     if (node.selectionSet && level + 1 >= this.max.depth) {
       this.stopped = true;
-      return { depth: 2, complexity: 2 };
+      return { depth: 2, complexity: 2, aliases: aliased };
     }
     const child = node.selectionSet
       ? this.selections(node.selectionSet, getNamedType(def.type), level + 1)
-      : { depth: 0, complexity: 0 };
-    return { depth: 1 + child.depth, complexity: multiplier(node, def, parent) * (1 + child.complexity) };
+      : NOTHING;
+    return {
+      depth: 1 + child.depth,
+      complexity: multiplier(node, def, parent) * (1 + child.complexity),
+      aliases: aliased + child.aliases,
+    };
   }
 }
 
@@ -222,7 +237,11 @@ export function listCap(field: string): number {
   return (LIST_CAPS as Record<string, number>)[field] ?? DEFAULT_LIST_CAP;
 }
 
-const DEFAULT_LIMITS: Limits = { depth: LIMITS.maxDepth, complexity: LIMITS.maxComplexity };
+const DEFAULT_LIMITS: Limits = {
+  depth: LIMITS.maxDepth,
+  complexity: LIMITS.maxComplexity,
+  aliases: LIMITS.maxAliases,
+};
 
 /** Every operation of a document, as the validation rule costs them (for tests and tools). */
 export function measureDocument(
@@ -267,11 +286,23 @@ export function limitErrors(cost: OperationCost, max: Limits): GraphQLError[] {
       ),
     );
   }
+  if (cost.aliases > max.aliases) {
+    errors.push(
+      new GraphQLError(
+        `operation ${cost.name} has ${cost.aliases}${more} aliased fields; the limit is ${max.aliases}: ` +
+          'each alias runs its field again, so ask for lists (first) instead of one alias per item',
+        {
+          nodes: [cost.node],
+          extensions: { code: 'TOO_MANY_ALIASES', aliases: cost.aliases, limit: max.aliases },
+        },
+      ),
+    );
+  }
   return errors;
 }
 
 /**
- * Depth and complexity caps as one validation rule, so a query over the limits is refused before
+ * Depth, complexity and alias caps as one validation rule, so a query over the limits is refused before
  * any resolver runs. Complexity is fields × list sizes: a field costs 1 plus its children, times
  * the number of items it may return (see multiplier). Introspection costs nothing (bounded by the
  * schema), so IDEs keep working.

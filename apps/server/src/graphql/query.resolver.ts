@@ -4,7 +4,7 @@ import { NotFoundError } from '#answers';
 import { ArtifactsArgs, PackageSearchArgs } from './args.js';
 import { LoaderFactory, type GraphContext } from './context.js';
 import { GraphqlErrorFilter, GraphqlInputError } from './errors.js';
-import { decodeCursor, encodeCursor, LIMITS, parseDigest, parseFirst } from './input.js';
+import { decodeCursor, encodeCursor, LIMITS, parseDigest, parseFirst, quote } from './input.js';
 import { toArtifact } from './map.js';
 import { Artifact, ArtifactConnection, PackageMatch } from './models/artifact.model.js';
 
@@ -59,7 +59,7 @@ export class QueryResolver {
   async packages(@Context() ctx: GraphContext, @Args() args: PackageSearchArgs): Promise<PackageMatch[]> {
     if (!PURL_RE.test(args.purl)) {
       throw new GraphqlInputError(
-        `purl: "${args.purl}" is not a package URL (pkg:type/namespace/name[@version])`,
+        `purl: "${quote(args.purl)}" is not a package URL (pkg:type/namespace/name[@version])`,
         'BAD_USER_INPUT',
       );
     }
