@@ -3,7 +3,8 @@
 // every connection (opened, request in, answer out, closed), so each delivery splits into the
 // registry's own time (from one answer to the next request) and refgraph's answer time. Knobs:
 //   PROBE_SUBJECTS=100      subjects pushed (4 manifests each: 3 referrers and a tag-schema index)
-//   PROBE_ROLE=all          refgraph's role (all: the worker processes events in the same process)
+//   PROBE_ROLE=all          refgraph's role (all: the worker processes events in the same process;
+//                           split: an api and a worker process)
 //   PROBE_DUMP=1            also count the delivered events by action and print one request
 //   PROBE_WAITS=1           also sample what the database's sessions wait on (Lock:object is
 //                           the lock a committing transaction that sent NOTIFY holds to its end)
@@ -20,7 +21,8 @@ import { waitForEvents } from './lib/checks.mjs';
 import { imageNodeOptions } from './lib/heap.mjs';
 import { freePort } from './lib/net.mjs';
 import { migrate, startDatabase } from './lib/postgres.mjs';
-import { startNodeServer } from './lib/proc.mjs';
+import { cpuSeconds, startNodeServer } from './lib/proc.mjs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { referrerContent, registryStorage, startRegistryProcess } from './lib/registry.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,24 +108,32 @@ async function main() {
       ],
     }),
   );
-  const service = await startNodeServer({
-    name: `refgraph (${ROLE})`,
-    script: 'dist/apps/server/src/main.js',
-    env: {
-      DATABASE_URL: db.url,
-      BENCH_WEBHOOK_TOKEN: TOKEN,
-      REFGRAPH_CONFIG: configPath,
-      LOG_LEVEL: 'warn',
-      REFGRAPH_ROLE: ROLE,
-    },
-    nodeFlags: [
-      ...imageNodeOptions(),
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
-    ],
-    port: servicePort,
-    log,
-  });
-  cleanups.push(() => service.stop());
+  // split: the api and the worker roles as two processes (as deploy/kubernetes runs them).
+  const services = [];
+  const roles = ROLE === 'split' ? ['api', 'worker'] : [ROLE];
+  for (const role of roles) {
+    const port = role === 'worker' ? await freePort() : servicePort;
+    const service = await startNodeServer({
+      name: `refgraph (${role})`,
+      script: 'dist/apps/server/src/main.js',
+      env: {
+        DATABASE_URL: db.url,
+        BENCH_WEBHOOK_TOKEN: TOKEN,
+        REFGRAPH_CONFIG: configPath,
+        LOG_LEVEL: 'warn',
+        REFGRAPH_ROLE: role,
+        ...(role === 'worker' ? { WORKER_PORT: String(port) } : {}),
+      },
+      nodeFlags: [
+        ...imageNodeOptions(),
+        ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+      ],
+      port,
+      log,
+    });
+    cleanups.push(() => service.stop());
+    services.push(service);
+  }
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();
   cleanups.push(() => sql.end());
@@ -139,14 +149,27 @@ async function main() {
   await quiet(relay.deliveries);
   const skip = relay.deliveries.length;
   const waits = process.env.PROBE_WAITS ? sampleWaits(db.url) : undefined;
+  const cpu = () => ({
+    ...Object.fromEntries(services.map((s) => [s.name, cpuSeconds(s.pid)])),
+    registry: cpuSeconds(registry.pid),
+    postgres: treeCpuSeconds(db.pid),
+  });
+  const cpu0 = cpu();
   const t0 = performance.now();
   await content.push(registry.url);
   const pushed = performance.now() - t0;
   if (ROLE !== 'api') await waitForEvents(sql, content.manifests, 300_000);
+  // The api role alone processes nothing, so there is no processing time to report.
+  const done = ROLE === 'api' ? NaN : performance.now() - t0;
+  const cpu1 = cpu();
   await quiet(relay.deliveries);
-  const done = performance.now() - t0;
   if (waits)
-    log(`what the database's sessions were doing, in samples: ${JSON.stringify(await waits.stop())}`);
+    for (const [k, v] of Object.entries(await waits.stop())) log(`  waits ${k}: ${JSON.stringify(v)}`);
+  log(
+    `CPU seconds until then: ${Object.entries(cpu1)
+      .map(([k, v]) => `${k} ${(v - cpu0[k]).toFixed(1)}`)
+      .join(', ')}`,
+  );
   const ds = relay.deliveries.slice(skip);
   if (process.env.PROBE_DUMP) {
     // What the sender delivered: action, manifest or blob, and whose request caused it.
@@ -190,37 +213,86 @@ async function main() {
   );
 }
 
+/** What a session's statement is, for the wait samples (the first pattern that matches wins). */
+const STATEMENTS = [
+  ['accept', /INSERT INTO webhook_event/],
+  ['push', /INSERT INTO artifact \(/],
+  ['get_job', /locked_by = \$1::text/],
+  ['complete_job', /delete from .*_private_jobs/is],
+  ['add_job', /graphile_worker\.add_job/],
+  ['signature', /INSERT INTO signature/],
+  ['attestation', /INSERT INTO attestation/],
+  ['event read', /FROM webhook_event/],
+  ['COMMIT', /^\s*COMMIT/i],
+];
+
 /**
- * Samples every 3 ms what each active session of the database waits on (or CPU), the accept
- * statement's apart from the rest.
+ * Samples every 3 ms what each active session of the database waits on (or CPU), per statement
+ * (STATEMENTS; `other` for the rest), and counts the commits and WAL flushes in the window.
  */
 function sampleWaits(url) {
   const c = new pg.Client({ connectionString: url });
-  const counts = { accept: {}, other: {} };
+  const counts = {};
   let running = true;
+  const totals = () =>
+    c.query(
+      `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::bigint AS commits,
+              (SELECT sum(fsyncs) FROM pg_stat_io WHERE object = 'wal')::bigint AS flushes`,
+    );
+  let before;
   const loop = (async () => {
     await c.connect();
+    before = (await totals()).rows[0];
     while (running) {
       const { rows } = await c.query(
-        `SELECT wait_event_type, wait_event, query LIKE '%INSERT INTO webhook_event%' AS accept
+        `SELECT wait_event_type, wait_event, query
          FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
       );
       for (const r of rows) {
-        const side = r.accept ? counts.accept : counts.other;
+        const what = STATEMENTS.find(([, re]) => re.test(r.query))?.[0] ?? 'other';
+        const side = (counts[what] ??= {});
         const k = r.wait_event_type ? `${r.wait_event_type}:${r.wait_event}` : 'CPU';
         side[k] = (side[k] ?? 0) + 1;
       }
       await new Promise((r) => setTimeout(r, 3));
     }
-    await c.end();
   })();
   return {
     stop: async () => {
       running = false;
       await loop;
-      return counts;
+      const after = (await totals()).rows[0];
+      await c.end();
+      return {
+        ...counts,
+        commits: Number(after.commits) - Number(before.commits),
+        walFlushes: Number(after.flushes) - Number(before.flushes),
+      };
     },
   };
+}
+
+/** CPU seconds of a process and its live descendants (a postmaster and its backends), from /proc. */
+function treeCpuSeconds(root) {
+  if (!root) return NaN;
+  const parents = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      parents.set(Number(d), Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parents)
+      if (tree.has(ppid) && !tree.has(pid)) grew = tree.add(pid) !== undefined;
+  }
+  let sum = 0;
+  for (const pid of tree) sum += cpuSeconds(pid, { children: pid === root }) || 0;
+  return sum;
 }
 
 /** Resolves once no connection has opened for 1.5 s. */
