@@ -4,7 +4,7 @@ import { startHttpStub, type HttpStub } from '#testing';
 import { buildCorpus, envelopes, manifestHandler, storedGraph, currentTags } from './corpus.js';
 import {
   ensureBuilt,
-  eventCounts,
+  settledCounts,
   sql,
   startOwnPostgres,
   startWebhookService,
@@ -118,12 +118,7 @@ it('keeps taking jobs through repeated connection loss and processes every ackno
   }
 
   const lastTermination = Date.now();
-  const deadline = lastTermination + 60_000;
-  let counts = await eventCounts(url);
-  while ((counts.pending > 0 || counts.jobs > 0) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    counts = await eventCounts(url);
-  }
+  const counts = await settledCounts(url);
   const drainedAfterMs = Date.now() - lastTermination;
   const ready = await readyz();
   const stored = new Set(

@@ -10,7 +10,7 @@ import {
   storedGraph,
   currentTags,
 } from './corpus.js';
-import { ensureBuilt, eventCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
+import { ensureBuilt, settledCounts, sql, startService, stopAll, type ServiceProcess } from './service.js';
 
 /**
  * Two api and two worker processes against one Postgres, fed a stream split between the two apis
@@ -75,16 +75,6 @@ async function deliver(bases: string[], bodies: string[]): Promise<number[]> {
   return statuses;
 }
 
-async function settle(url: string) {
-  const deadline = Date.now() + 100_000;
-  let counts = await eventCounts(url);
-  while ((counts.pending > 0 || counts.jobs > 0) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    counts = await eventCounts(url);
-  }
-  return counts;
-}
-
 it('two apis and two workers process each event once and build the one-process graph', async () => {
   // Every status change of an event is recorded, so a second execution cannot hide.
   await sql(
@@ -113,7 +103,7 @@ it('two apis and two workers process each event once and build the one-process g
   ]);
   const fetchesBefore = registry.requests.length;
   const statuses = await deliver([procs[0]!.url, procs[1]!.url], [...bodies, ...again]);
-  const counts = await settle(many.url);
+  const counts = await settledCounts(many.url);
   const elapsedMs = Date.now() - started;
   const fetches = registry.requests
     .slice(fetchesBefore)
@@ -135,7 +125,7 @@ it('two apis and two workers process each event once and build the one-process g
   // The same stream, in order, through one process with every role.
   const single = await startService({ role: 'all', databaseUrl: one.url, config: cfg, env });
   const singleStatuses = await deliver([single.url], envelopes(corpus.events, 5));
-  const singleCounts = await settle(one.url);
+  const singleCounts = await settledCounts(one.url);
   const [manySnap, oneSnap] = [await graphSnapshot(many.url), await graphSnapshot(one.url)];
 
   process.stdout.write(

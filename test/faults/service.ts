@@ -290,6 +290,23 @@ export interface EventCounts {
   jobs: number;
 }
 
+/**
+ * The event counts once nothing is pending and no ingest job is left, or once nothing has moved
+ * for `stallMs` (a stall, which the caller's assertions then report). Bounded by progress, not by
+ * a clock: a slow machine takes longer, it does not fail.
+ */
+export async function settledCounts(url: string, stallMs = 30_000): Promise<EventCounts> {
+  let counts = await eventCounts(url);
+  let movedAt = Date.now();
+  while ((counts.pending > 0 || counts.jobs > 0) && Date.now() - movedAt < stallMs) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await eventCounts(url);
+    if (now.pending !== counts.pending || now.jobs !== counts.jobs) movedAt = Date.now();
+    counts = now;
+  }
+  return counts;
+}
+
 export async function eventCounts(url: string): Promise<EventCounts> {
   const [r] = await sql<Record<string, string>>(
     url,
