@@ -1,15 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  artifactManifest,
-  createTestDatabase,
-  pushImage,
-  randomImage,
-  startRegistry,
-  type PushableContent,
-  type TestDatabase,
-  type TestRegistry,
-} from '#testing';
-import { eventually, startRecordingForwarder, startRefgraph, type StartedRefgraph } from './harness.js';
+import { randomBytes } from 'node:crypto';
+import { artifactManifest, pushImage, randomImage, type PushableContent } from '#testing';
+import { eventually, type StartedRefgraph } from './harness.js';
+import { startRegistryWorld, type RegistryWorld } from './registry-world.js';
 
 /**
  * The wire details OCI clients read from the registry view, each test written as that client's
@@ -18,8 +10,6 @@ import { eventually, startRecordingForwarder, startRefgraph, type StartedRefgrap
  * outside its scope gets.
  */
 
-const sha = (t: string) => createHash('sha256').update(t).digest('hex');
-const HOOK = randomBytes(16).toString('hex');
 const TEAM_A = randomBytes(16).toString('hex');
 const READ_ALL = randomBytes(16).toString('hex');
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -45,10 +35,8 @@ const SPEC_CODES = [
   'TOOMANYREQUESTS',
 ];
 
-let tdb: TestDatabase;
-let source: TestRegistry;
+let world: RegistryWorld;
 let refgraph: StartedRefgraph;
-let forwarder: Awaited<ReturnType<typeof startRecordingForwarder>>;
 const image = randomImage();
 const lonely = randomImage();
 const TAGS = ['a1', 'b2', 'c3', 'v1'];
@@ -71,35 +59,15 @@ function nextPage(res: Response): string | undefined {
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  let target = '';
-  forwarder = await startRecordingForwarder(() => target);
-  source = await startRegistry({
-    notifyUrl: `http://127.0.0.1:${forwarder.port}/webhooks/local`,
-    notifyToken: HOOK,
+  world = await startRegistryWorld({
+    tokens: [
+      { name: 'team-a', secret: TEAM_A, scopes: ['read:local/team-a/**'] },
+      { name: 'all', secret: READ_ALL, scopes: ['read:**'] },
+    ],
+    images: {},
   });
-  refgraph = await startRefgraph(
-    tdb.url,
-    {
-      server: { rateLimitPerMinute: 0 },
-      registries: [
-        {
-          name: 'local',
-          kind: 'distribution',
-          url: source.url,
-          webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK' } },
-        },
-      ],
-      auth: {
-        tokens: [
-          { name: 'team-a', sha256: sha(TEAM_A), scopes: ['read:local/team-a/**'] },
-          { name: 'all', sha256: sha(READ_ALL), scopes: ['read:**'] },
-        ],
-      },
-    },
-    { HOOK },
-  );
-  target = refgraph.url;
+  refgraph = world.refgraph;
+  const source = world.registry;
   for (const tag of TAGS) await pushImage(source.url, 'team-a/app', tag, image);
   await pushImage(source.url, 'team-a/app', 'lonely', lonely);
   const subject = { mediaType: image.mediaType, digest: image.digest, size: image.size };
@@ -125,10 +93,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await refgraph?.running.close();
-  await source?.stop();
-  await forwarder?.stop();
-  await tdb?.drop();
+  await world?.close();
 });
 
 describe('referrers API', () => {
