@@ -21,6 +21,7 @@ export type GraphqlErrorCode =
   | 'RESPONSE_TOO_LARGE'
   | 'GRAPHQL_PARSE_FAILED'
   | 'GRAPHQL_VALIDATION_FAILED'
+  | 'BAD_REQUEST'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
@@ -73,6 +74,20 @@ interface MercuriusLikeError {
   code?: string;
   message: string;
   errors?: unknown[];
+  statusCode?: number;
+}
+
+/**
+ * The 4xx status of a request refused before any GraphQL ran: Fastify's body parsing (malformed
+ * JSON, too large, an unreadable encoding) and mercurius' request checks (no query, variables
+ * that are not JSON). Undefined for anything else.
+ */
+function requestStatus(original: MercuriusLikeError | undefined): number | undefined {
+  const { code, statusCode } = original ?? {};
+  if (typeof code !== 'string' || !/^(FST|MER)_ERR_/.test(code) || typeof statusCode !== 'number') {
+    return undefined;
+  }
+  return statusCode >= 400 && statusCode < 500 ? statusCode : undefined;
 }
 
 /** One error as sent: request-level errors (parse, validation, limits) get a code too. */
@@ -93,6 +108,9 @@ function formatOne(error: GraphQLError, logger: Logger): GraphQLFormattedError[]
       return { ...json, extensions: { ...json.extensions, code } };
     });
   }
+  if (requestStatus(original) !== undefined) {
+    return [{ message: original!.message, extensions: { code: 'BAD_REQUEST' } }];
+  }
   if (!error.path && !original) {
     const json = error.toJSON();
     return [{ ...json, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...json.extensions } }];
@@ -105,6 +123,11 @@ function formatOne(error: GraphQLError, logger: Logger): GraphQLFormattedError[]
 export function graphqlErrorFormatter(logger: Logger) {
   return (execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>) => {
     const errors = execution.errors.flatMap((e) => formatOne(e, logger));
+    const refused = execution.errors
+      .map((e) => requestStatus(e.originalError as MercuriusLikeError | undefined))
+      .find((status) => status !== undefined);
+    if (refused !== undefined && !execution.data)
+      return { statusCode: refused, response: { data: null, errors } };
     const requestLevel = !execution.data && errors.every((e) => e.extensions?.code !== 'INTERNAL');
     const invalid = errors.some((e) =>
       ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_DEEP', 'QUERY_TOO_COMPLEX'].includes(

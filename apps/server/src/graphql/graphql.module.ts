@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.js';
 import { ANSWERS, LOGGER, PRIMARY_ANSWERS } from '../tokens.js';
 import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
 import { LoaderFactory, type GraphContext } from './context.js';
+import { parsedDocumentsOnly } from './document-source.js';
 import { graphqlErrorFormatter, GraphqlErrorFilter } from './errors.js';
 import { GRAPH_LISTENER, GraphEvents } from './events.js';
 import { GraphiqlController } from './ide.controller.js';
@@ -55,8 +56,13 @@ export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
       onConnect: socketConnectGuard(rt.authenticator, rt.limiter),
       keepAlive: 30_000,
     },
-    // Subscriptions are validated and limited like queries, and hold one stream per id.
-    hooks: { preSubscriptionExecution: guardSubscription, onSubscriptionEnd: releaseSubscription },
+    // Only parsed text runs; subscriptions are validated and limited like queries, and hold one
+    // stream per id.
+    hooks: {
+      preValidation: parsedDocumentsOnly,
+      preSubscriptionExecution: guardSubscription,
+      onSubscriptionEnd: releaseSubscription,
+    },
   };
 }
 

@@ -4,6 +4,7 @@
 // use replaces the live one in its table without ending it: that stream could then never be
 // stopped, not even by closing the socket, and every graph event would still run it.
 import { GraphQLError, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { assertParsedDocument } from './document-source.js';
 import { queryLimitsRule } from './limits.js';
 
 /** Live subscriptions one socket may hold; each costs a listener and work on every graph event. */
@@ -23,6 +24,7 @@ export function guardSubscription(
   context: object,
   id: string | number,
 ): void {
+  assertParsedDocument(document);
   const errors = validate(schema, document, rules);
   if (errors.length > 0) throw errors[0]!;
   const live = (context as SubscriptionSlots).liveSubscriptions;
