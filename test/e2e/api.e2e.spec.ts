@@ -186,6 +186,27 @@ describe('REST API over a graph built from the real registry', () => {
     expect(extra.res.status).toBe(400);
   });
 
+  it('answers bodies it cannot read in the same error shape, with the request id', async () => {
+    const raw = (path: string, contentType: string, body: string) =>
+      fetch(`${refgraph.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const cases = [
+      ['/api/v1/verdict', 'application/json', '{"policy":', 400, 'malformed_json'],
+      ['/api/v1/verdict', 'application/json', '', 400, 'malformed_json'],
+      ['/api/v1/gatekeeper/needs-provenance', 'application/json', '{', 400, 'malformed_json'],
+      ['/api/v1/verdict', 'application/xml', '<verdict/>', 415, 'unsupported_media_type'],
+      ['/api/v1/verdict', 'application/json', `"${'x'.repeat(1024 * 1024)}"`, 413, 'payload_too_large'],
+    ] as const;
+    for (const [path, contentType, body, status, code] of cases) {
+      const res = await raw(path, contentType, body);
+      expect({ path, contentType, status: res.status, body: await res.json() }).toEqual({
+        path,
+        contentType,
+        status,
+        body: { error: { code, message: expect.any(String), requestId: expect.any(String) } },
+      });
+    }
+  });
+
   it('gives a verdict from stored results and a Gatekeeper ProviderResponse', async () => {
     const PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
     let v = await post('/api/v1/verdict', { policy: 'needs-provenance', subjects: ['local/demo:v1'] });

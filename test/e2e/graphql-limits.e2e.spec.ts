@@ -1,3 +1,4 @@
+import { parse } from 'graphql';
 import { createTestDatabase, type TestDatabase } from '#testing';
 import { LIMITS } from '../../apps/server/src/graphql/input.js';
 import { readStatementsDuring, startRefgraph, type StartedRefgraph } from './harness.js';
@@ -155,4 +156,69 @@ it('quotes only the start of a refused argument, however long, under every alias
   expect(res.body.errors.map((e: Json) => e.extensions.code)).toEqual(Array(8).fill('INVALID_DIGEST'));
   // Each error quotes 140 characters of the value, never its 100,000: the answer fits the cap.
   expect(res.bytes).toBeLessThan(MAX_RESPONSE_BYTES);
+});
+
+it('refuses a request it cannot read as GraphQL with a 4xx that says why, never an internal error', async () => {
+  const post = (body: string | Buffer, contentType = 'application/json') =>
+    fetch(`${refgraph.url}/graphql`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const cases: Array<[string, Promise<Response>, number, RegExp]> = [
+    ['no query', post('{}'), 400, /unknown query/i],
+    ['truncated JSON', post('{"query":'), 400, /JSON/],
+    ['bytes that are not UTF-8', post(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), 400, /JSON/],
+    [
+      'a body over the limit',
+      post(JSON.stringify({ query: `{ ${'__typename '.repeat(200_000)} }` })),
+      413,
+      /too large/i,
+    ],
+    ['GET without a query', fetch(`${refgraph.url}/graphql`), 400, /unknown query/i],
+    [
+      'GET with variables that are not JSON',
+      fetch(`${refgraph.url}/graphql?query=%7B__typename%7D&variables=%7B`),
+      400,
+      /JSON/,
+    ],
+  ];
+  for (const [what, pending, status, message] of cases) {
+    const res = await pending;
+    const body = (await res.json()) as Json;
+    expect({ what, status: res.status, body }).toEqual({
+      what,
+      status,
+      body: {
+        data: null,
+        errors: [{ message: expect.stringMatching(message), extensions: { code: 'BAD_REQUEST' } }],
+      },
+    });
+  }
+});
+
+it('refuses a syntax tree sent as JSON in place of GraphQL text, before any resolver runs', async () => {
+  // A tree graphql-js would validate, but whose digest argument is an array, not a String.
+  const tree = JSON.parse(JSON.stringify(parse(`{ artifact(digest: "${DIGEST}") { digest } }`))) as {
+    definitions: Array<{ selectionSet: { selections: Array<{ arguments: Array<{ value: unknown }> }> } }>;
+  };
+  tree.definitions[0]!.selectionSet.selections[0]!.arguments[0]!.value = {
+    kind: 'StringValue',
+    value: [DIGEST],
+  };
+  for (const query of [JSON.stringify(tree), '1', '{"kind":"Document"}']) {
+    const res = await gql(query);
+    expect({ query, res }).toEqual({
+      query,
+      res: {
+        status: 400,
+        bytes: expect.any(Number),
+        body: {
+          data: null,
+          errors: [
+            {
+              message: 'the query must be GraphQL text',
+              extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+            },
+          ],
+        },
+      },
+    });
+  }
 });

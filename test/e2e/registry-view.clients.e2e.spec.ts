@@ -363,6 +363,43 @@ describe('regclient (regctl artifact tree / get)', () => {
   });
 });
 
+describe('Range on blobs, over the real registry', () => {
+  it('serves one byte range, ignores other units, refuses several ranges and malformed ones with 416', async () => {
+    const layer = sbom.blobs.at(-1)!;
+    const n = layer.bytes.length;
+    const ranged = async (range: string) => {
+      const res = await get(`team-a/app/blobs/${layer.digest}`, { headers: { range } });
+      const bytes = await bytesOf(res);
+      return { range, status: res.status, contentRange: res.headers.get('content-range'), bytes };
+    };
+    expect(await ranged('bytes=-5')).toEqual({
+      range: 'bytes=-5',
+      status: 206,
+      contentRange: `bytes ${n - 5}-${n - 1}/${n}`,
+      bytes: layer.bytes.subarray(n - 5),
+    });
+    // Another unit: the whole blob, checked against its digest as any whole blob is.
+    expect(await ranged('items=0-1')).toEqual({
+      range: 'items=0-1',
+      status: 200,
+      contentRange: null,
+      bytes: layer.bytes,
+    });
+    // Distribution answers several ranges with a multipart body; it used to be refused with 502.
+    for (const [range, message] of [
+      ['bytes=0-1,4-5', /only one byte range/],
+      ['bytes=0-1, 3-4', /only one byte range/],
+      ['bytes=abc', /not a byte range/],
+      ['bytes=9-2', /before the first/],
+    ] as const) {
+      const res = await ranged(range);
+      expect({ range, status: res.status }).toEqual({ range, status: 416 });
+      const body = JSON.parse(res.bytes.toString()) as { errors: Array<{ code: string; message: string }> };
+      expect(body.errors).toEqual([{ code: 'RANGE_INVALID', message: expect.stringMatching(message) }]);
+    }
+  });
+});
+
 describe('auth the way OCI clients do it', () => {
   it('challenges with a token realm URL, service and repository scope', async () => {
     const base = await fetch(`${refgraph.url}/v2/`);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { parse } from 'graphql';
 import { Database, GraphRepository, RegistryRepository } from '#store';
 import {
   createTestDatabase,
@@ -9,7 +10,6 @@ import {
   type BuiltManifest,
   type TestDatabase,
 } from '#testing';
-import { parse } from 'graphql';
 import { LIMITS } from '../../apps/server/src/graphql/input.js';
 import {
   MAX_REFUSED_SUBSCRIPTIONS,
@@ -159,6 +159,29 @@ describe('GraphQL limits over graphql-ws', () => {
       const mine = () => socket.frames.filter((f) => f.id === 'bad');
       await pushUntil(() => expect(mine().length).toBeGreaterThan(0));
       expect(mine()[0]).toMatchObject({ type: 'error' });
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('a syntax tree sent as JSON instead of GraphQL text is refused, not run', async () => {
+    const socket = await openSocket();
+    // Well formed but for its origin: the subject argument is an array where the schema says String.
+    const tree = JSON.parse(
+      JSON.stringify(parse('subscription { referrerAdded(subject: "x") { referrerDigest } }')),
+    ) as {
+      definitions: Array<{ selectionSet: { selections: Array<{ arguments: Array<{ value: unknown }> }> } }>;
+    };
+    tree.definitions[0]!.selectionSet.selections[0]!.arguments[0]!.value = {
+      kind: 'StringValue',
+      value: [subject.digest],
+    };
+    try {
+      socket.send({ type: 'subscribe', id: 'tree', payload: { query: tree } });
+      const mine = () => socket.frames.filter((f) => f.id === 'tree');
+      await pushUntil(() => expect(mine().length).toBeGreaterThan(0));
+      expect(mine()[0]).toMatchObject({ type: 'error' });
+      expect(JSON.stringify(mine()[0]!.payload)).toContain('must be GraphQL text');
     } finally {
       socket.close();
     }

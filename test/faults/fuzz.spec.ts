@@ -99,14 +99,18 @@ function signed(kind: RegistryKind, body: Buffer, headers: Record<string, string
 
 async function send(group: string, url: string, init: RequestInit): Promise<number> {
   let status: number;
+  let internal = false;
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(20_000) });
-    await res.arrayBuffer();
+    // GraphQL answers an unexpected error with 200 and code INTERNAL: a 5xx in all but status.
+    internal = group.startsWith('graphql') && (await res.text()).includes('"code":"INTERNAL"');
     status = res.status;
   } catch {
     status = 0; // no answer: the process died or hung
   }
-  count(group, status, `${init.method ?? 'GET'} ${url} ${typeof init.body === 'string' ? init.body : ''}`);
+  const what = `${init.method ?? 'GET'} ${url} ${typeof init.body === 'string' ? init.body : ''}`;
+  count(group, status, what);
+  if (internal && fivexx.length < 20) fivexx.push(`${group} ${status} INTERNAL: ${what.slice(0, 300)}`);
   return status;
 }
 

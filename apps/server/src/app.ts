@@ -24,7 +24,7 @@ import { installResponseCap } from './graphql/response-cap.js';
 import { firstRunRoutes } from './first-run.js';
 import { closeWithin, trackUpgrades } from './http/drain.js';
 import { installHeavyGate } from './http/heavy-gate.js';
-import { AllErrorsFilter } from './http/errors.js';
+import { AllErrorsFilter, installRequestErrors } from './http/errors.js';
 import { JsonLogger } from './logger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { WebhookReceiver } from './webhooks/webhook.receiver.js';
@@ -101,6 +101,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       });
       const fastify = adapter.getInstance();
       trackUpgrades(fastify.server);
+      installRequestErrors(fastify, logger);
       fastify.addHook('onRoute', (r) => {
         const access = declaredAccess(r.config);
         for (const method of [r.method].flat()) routes.push({ method: String(method), url: r.url, access });

@@ -246,6 +246,33 @@ describe('registry transport', () => {
       });
     });
 
+    it('lists a page of 200,000 referrers whole', async () => {
+      const many = Array.from({ length: 200_000 }, (_, i) => ({
+        mediaType: OCI_MANIFEST,
+        digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+        size: i,
+      }));
+      onRegistry = (_req, res) => page(res, many);
+      const big = new RegistryClient(testRegistryConfig(registry.url), { maxListBytes: 64 * 1024 * 1024 });
+      const listing = await big.listReferrers('app', image.digest);
+      expect(listing.descriptors).toHaveLength(many.length);
+      expect(listing.descriptors.at(-1)).toEqual(many.at(-1));
+    });
+
+    it('bounds the whole listing, not each page: a registry that pages on and on is too_large', async () => {
+      onRegistry = (req, res) => {
+        const n = Number(new URL(req.url ?? '', registry.url).searchParams.get('page') ?? '0');
+        const manifests = Array.from({ length: 8 }, (_, i) => descriptor(n * 8 + i));
+        page(res, manifests, `</v2/app/referrers/${image.digest}?page=${n + 1}>; rel="next"`);
+      };
+      const small = new RegistryClient(testRegistryConfig(registry.url), { maxListBytes: 16 * 1024 });
+      const err = await failure(small.listReferrers('app', image.digest));
+      expect(err).toMatchObject({ code: 'too_large', retryable: false });
+      expect(err?.message).toMatch(/listing bytes left/);
+      // Each page is about 1.7 KiB: the budget runs out after some ten of them.
+      expect(registry.requests.length).toBeLessThan(12);
+    });
+
     it('refuses a Link that loops', async () => {
       onRegistry = (req, res) => page(res, [descriptor(0)], `<${req.url}>; rel="next"`);
       expect(await failure(client().listReferrers('app', image.digest))).toMatchObject({

@@ -2,7 +2,7 @@ import { DEFAULT_REGISTRY_TIMEOUTS, type RegistryConfig } from '#config';
 import { type Resolver, systemResolver } from './address.js';
 import { verifyBlob } from './blob.js';
 import { type BlobOpenOptions, type OpenedBlob, openBlobStream } from './blob-stream.js';
-import { discard, readJson, readLimited } from './body.js';
+import { discard, parseJson, readJson, readLimited } from './body.js';
 import { errorForStatus, RegistryError } from './errors.js';
 import { boundedSend, fetchSend, type HttpResponse } from './http.js';
 import { resolveNext } from './link.js';
@@ -191,13 +191,18 @@ export class RegistryClient {
     });
   }
 
-  /** The referrers API, all pages; `supported: false` when the registry does not implement it. */
+  /**
+   * The referrers API, all pages; `supported: false` when the registry does not implement it. The
+   * listing is held whole, so its pages together stay within maxListBytes (a page alone would let
+   * a registry that pages forever grow it without bound).
+   */
   async listReferrers(repository: string, digest: string): Promise<ReferrersListing> {
     assertRepository(repository);
     assertDigest(digest);
     const what = `${this.config.name}: referrers of ${repository}@${digest}`;
     const descriptors: ReferrersListing['descriptors'] = [];
     const seen = new Set<string>();
+    let budget = this.maxListBytes;
     let url: URL | undefined = this.transport.url(`/v2/${repository}/referrers/${digest}`);
     for (let page = 0; url; page++) {
       guardPage(seen, url, page, what);
@@ -216,7 +221,14 @@ export class RegistryClient {
         await discard(res);
         throw errorForStatus(res, what);
       }
-      descriptors.push(...parseReferrersPage(await readJson(res, this.maxListBytes, what), what));
+      const bytes = await readLimited(
+        res,
+        budget,
+        `${what} (page ${page + 1}, ${budget} of ${this.maxListBytes} listing bytes left)`,
+      );
+      budget -= bytes.length;
+      // One by one: spreading a page of ~150,000 descriptors into push() overflows the stack.
+      for (const d of parseReferrersPage(parseJson(bytes, what), what)) descriptors.push(d);
       url = resolveNext(res.headers.get('link'), url, this.transport.origin, what);
     }
     return { supported: true, descriptors };

@@ -23,6 +23,7 @@ export type GraphqlErrorCode =
   | 'RESPONSE_TOO_LARGE'
   | 'GRAPHQL_PARSE_FAILED'
   | 'GRAPHQL_VALIDATION_FAILED'
+  | 'BAD_REQUEST'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
@@ -75,6 +76,20 @@ interface MercuriusLikeError {
   code?: string;
   message: string;
   errors?: unknown[];
+  statusCode?: number;
+}
+
+/**
+ * The 4xx status of a request refused before any GraphQL ran: Fastify's body parsing (malformed
+ * JSON, too large, an unreadable encoding) and mercurius' request checks (no query, variables
+ * that are not JSON). Undefined for anything else.
+ */
+function requestStatus(original: MercuriusLikeError | undefined): number | undefined {
+  const { code, statusCode } = original ?? {};
+  if (typeof code !== 'string' || !/^(FST|MER)_ERR_/.test(code) || typeof statusCode !== 'number') {
+    return undefined;
+  }
+  return statusCode >= 400 && statusCode < 500 ? statusCode : undefined;
 }
 
 /** One error as sent: request-level errors (parse, validation, limits) get a code too. */
@@ -94,6 +109,9 @@ function formatOne(error: GraphQLError, logger: Logger): GraphQLFormattedError[]
             : 'GRAPHQL_VALIDATION_FAILED');
       return { ...json, extensions: { ...json.extensions, code } };
     });
+  }
+  if (requestStatus(original) !== undefined) {
+    return [{ message: original!.message, extensions: { code: 'BAD_REQUEST' } }];
   }
   if (!error.path && !original) {
     const json = error.toJSON();
@@ -117,6 +135,11 @@ const REFUSED_DOCUMENT = new Set<GraphqlErrorCode>([
 export function graphqlErrorFormatter(logger: Logger) {
   return (execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>) => {
     const errors = execution.errors.flatMap((e) => formatOne(e, logger));
+    const refused = execution.errors
+      .map((e) => requestStatus(e.originalError as MercuriusLikeError | undefined))
+      .find((status) => status !== undefined);
+    if (refused !== undefined && !execution.data)
+      return { statusCode: refused, response: { data: null, errors } };
     const requestLevel = !execution.data && errors.every((e) => e.extensions?.code !== 'INTERNAL');
     const invalid = errors.some((e) => REFUSED_DOCUMENT.has(e.extensions?.code as GraphqlErrorCode));
     return {

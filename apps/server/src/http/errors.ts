@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { NotFoundError, ReferenceError } from '#answers';
 import { isInputError, isReadTimeout } from '#store';
@@ -85,6 +85,37 @@ export class AllErrorsFilter implements ExceptionFilter {
       .status(500)
       .send(errorBody('internal', 'internal error; quote the request id when reporting it', requestId));
   }
+}
+
+/**
+ * Fastify's own refusals of a request before any handler ran (malformed or empty JSON, a body
+ * over the limit, an unsupported content type) in the one error shape, with the request id. The
+ * exception filter above never sees them: Fastify gives each route its scope's error handler as
+ * the route is added, and Nest sets the root's only after adding its routes. So every route added
+ * on the root gets this one; routes of encapsulated plugins (webhooks, the registry view, GraphQL)
+ * keep their own.
+ */
+export function installRequestErrors(fastify: FastifyInstance, logger: Logger): void {
+  const handler = (
+    err: { statusCode?: number; code?: string; message?: string },
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): void => {
+    const requestId = String(req.id);
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      void reply
+        .status(err.statusCode)
+        .send(errorBody(fastifyCode(err.code), err.message ?? 'bad request', requestId));
+      return;
+    }
+    logger.error({ err, requestId, url: req.url }, 'unhandled error');
+    void reply
+      .status(500)
+      .send(errorBody('internal', 'internal error; quote the request id when reporting it', requestId));
+  };
+  fastify.addHook('onRoute', function (this: FastifyInstance, route) {
+    if (this === fastify && route.errorHandler === undefined) route.errorHandler = handler;
+  });
 }
 
 export function fastifyCode(code: string | undefined): string {

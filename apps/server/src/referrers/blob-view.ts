@@ -47,6 +47,7 @@ export class BlobView {
       if (err instanceof InvalidDigestError) throw new ViewError(400, 'DIGEST_INVALID', err.message);
       throw err;
     }
+    const range = req.range === undefined ? undefined : byteRange(req.range);
     const client = this.d.catalog.byName(req.registry)?.client;
     if (!(client instanceof RegistryClient)) {
       throw new ViewError(404, 'BLOB_UNKNOWN', `registry ${req.registry} cannot serve blobs`);
@@ -64,7 +65,7 @@ export class BlobView {
           method: req.method,
           maxBytes: this.d.maxBytes,
           onBytes: (n) => this.d.metrics.bytesProxied.inc({ registry: req.registry }, n),
-          ...(req.range ? { range: req.range } : {}),
+          ...(range ? { range } : {}),
         }),
       )
       .catch((err: unknown) => {
@@ -90,4 +91,34 @@ export class BlobView {
     });
     return reply.send(body);
   }
+}
+
+/** One byte range: `first-last`, `first-` or `-suffix`. */
+const BYTE_RANGE_RE = /^(?:\d{1,15}-\d{0,15}|-\d{1,15})$/;
+
+/**
+ * The Range header to pass to the registry: one byte range, as it came. Another unit is ignored
+ * (RFC 9110: the whole blob is served); several ranges or a malformed one are refused with 416. A
+ * registry would answer several with a multipart body, which cannot be checked like one range.
+ */
+export function byteRange(header: string): string | undefined {
+  const m = /^\s*bytes\s*=\s*(.*?)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const specs = m[1]!.split(',').map((s) => s.trim());
+  const shown = JSON.stringify(header.slice(0, 100));
+  if (specs.length > 1) {
+    throw new ViewError(416, 'RANGE_INVALID', `Range ${shown}: only one byte range per request is served`);
+  }
+  if (!BYTE_RANGE_RE.test(specs[0]!)) {
+    throw new ViewError(
+      416,
+      'RANGE_INVALID',
+      `Range ${shown} is not a byte range (bytes=first-last, bytes=first- or bytes=-suffix)`,
+    );
+  }
+  const [first, last] = specs[0]!.split('-');
+  if (first !== '' && last !== '' && Number(last) < Number(first)) {
+    throw new ViewError(416, 'RANGE_INVALID', `Range ${shown}: the last byte comes before the first`);
+  }
+  return `bytes=${specs[0]}`;
 }

@@ -11,6 +11,7 @@ export type OciErrorCode =
   | 'NAME_INVALID'
   | 'DIGEST_INVALID'
   | 'PAGINATION_NUMBER_INVALID'
+  | 'RANGE_INVALID'
   | 'UNAUTHORIZED'
   | 'DENIED'
   | 'UNSUPPORTED'
