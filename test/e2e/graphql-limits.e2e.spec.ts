@@ -202,7 +202,7 @@ it('refuses a syntax tree sent as JSON in place of GraphQL text, before any reso
     kind: 'StringValue',
     value: [DIGEST],
   };
-  for (const query of [JSON.stringify(tree), '1', '{"kind":"Document"}']) {
+  for (const query of [JSON.stringify(tree), '1', 'null', '{"kind":"Document"}']) {
     const res = await gql(query);
     expect({ query, res }).toEqual({
       query,

@@ -39,10 +39,12 @@ export function checkDocumentText(source: string, max: number = LIMITS.maxTokens
  * one built from JSON is a plain object, whatever it claims.
  */
 export function requireParsedText(document: DocumentNode): Location {
-  if (!(document.loc instanceof Location)) {
+  // `null`, `1` or `"x"` as the query parse as JSON too, so the document may not even be an object.
+  const loc = (document as { loc?: unknown } | null | undefined)?.loc;
+  if (!(loc instanceof Location)) {
     throw new GraphqlInputError('the query must be GraphQL text', 'GRAPHQL_PARSE_FAILED');
   }
-  return document.loc;
+  return loc;
 }
 
 /** Both checks, on a document parsed elsewhere (graphql-ws frames, parsed by mercurius). */
