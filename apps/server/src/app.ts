@@ -108,7 +108,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       });
       const oci = new OciTokens(runtime.authenticator, config.registryView);
       warnWhenOpen(runtime.authenticator, logger);
-      installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci);
+      installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci, runtime.sockets);
       installHeavyGate(fastify, config.server.heavyAnswers, runtime.metrics.registry);
       installResponseCap(fastify, config.graphql.maxResponseBytes, logger);
       firstRunRoutes(fastify);

@@ -37,6 +37,7 @@ import {
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.js';
 import { RateLimiter } from './auth/rate-limit.js';
+import { SocketLimiter } from './auth/socket-limit.js';
 import { replicaMetrics } from './health/replica.metrics.js';
 
 /** Everything the roles share, built once per process from the configuration. */
@@ -45,6 +46,8 @@ export interface Runtime {
   authenticator: Authenticator;
   /** Per-client request limits, shared by HTTP requests and WebSocket connections. */
   limiter: RateLimiter;
+  /** Open GraphQL WebSocket connections per client (graphql.maxSocketsPerClient). */
+  sockets: SocketLimiter;
   db: Database;
   /**
    * What the read model reads from: the replicas in rotation (api role with replicas configured),
@@ -160,6 +163,7 @@ export async function buildRuntime(
     config,
     authenticator: new Authenticator(config.auth),
     limiter: new RateLimiter(config.server.rateLimitPerMinute),
+    sockets: new SocketLimiter(config.graphql.maxSocketsPerClient),
     db,
     readDb,
     primaryReads,

@@ -329,9 +329,14 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(4 * 1024 * 1024),
+        /**
+         * Open WebSocket connections per client (token name, else address) in each process; past
+         * it a handshake is refused (429) or its connection_init closed (4429). 0 turns it off.
+         */
+        maxSocketsPerClient: z.number().int().min(0).default(32),
       })
       .strict()
-      .default({ maxResponseBytes: 4 * 1024 * 1024 }),
+      .default({ maxResponseBytes: 4 * 1024 * 1024, maxSocketsPerClient: 32 }),
     trust: trust.default({ trustedRoot: 'public-good', authorities: [], repositories: [] }),
     policies: z.array(policy).default([]),
     limits: limits.default(DEFAULT_LIMITS),

@@ -8,10 +8,13 @@ import type { Authenticator } from './authenticator.js';
 import type { OciTokens } from './oci-token.js';
 import { isAdmin, readScope, type Principal } from './principal.js';
 import type { RateLimiter } from './rate-limit.js';
+import { SOCKET_RETRY_AFTER_SECONDS, type SocketLimiter, type SocketSlot } from './socket-limit.js';
 
 export interface AuthedRequest extends ScopedRequest {
   /** Set once the caller is authenticated (anonymous when no credentials are configured). */
   refgraphPrincipal?: Principal;
+  /** A WebSocket handshake's place in the per-client socket count, held until its connection closes. */
+  refgraphSocket?: SocketSlot;
 }
 
 export const ANONYMOUS: Principal = { name: 'anonymous', kind: 'anonymous', scopes: ['read:**'] };
@@ -79,6 +82,7 @@ export function warnWhenOpen(auth: Authenticator, logger: Logger): void {
  * reads the access policy the matched route declares (see access.ts), authenticates the caller,
  * enforces admin and read access, sets the read scope queries apply, and limits requests per
  * client. Webhooks carry their own per-registry secrets instead. Undeclared routes are denied.
+ * With `sockets`, WebSocket handshakes are also counted against the client's open sockets.
  */
 export function installAuth(
   app: FastifyInstance,
@@ -86,6 +90,7 @@ export function installAuth(
   limiter: RateLimiter,
   logger: Logger,
   oci?: OciTokens,
+  sockets?: SocketLimiter,
 ): void {
   // Registered before the websocket server's own listener (installAuth runs before GraphQL is
   // set up), so the mark exists when the handshake is routed through this hook.
@@ -103,6 +108,26 @@ export function installAuth(
   const tooMany = (req: FastifyRequest, reply: FastifyReply) => {
     void reply.header('retry-after', String(limiter.retryAfterSeconds()));
     return deny(req, reply, 429, 'rate_limited', 'too many requests');
+  };
+
+  /**
+   * Counts an upgrade to the socket route under `key` until its connection closes, however that
+   * ends (an HTTP answer, a close by either side, a cut connection); false when `key` is full.
+   * connection_init may move it to the principal it authenticates (socket-auth.ts).
+   */
+  const admitSocket = (req: FastifyRequest, key: string): boolean => {
+    if (!sockets || !handshakes.has(req.raw) || req.routeOptions.config.socket !== true) return true;
+    const slot = sockets.take(key);
+    if (!slot) return false;
+    const connection = req.raw.socket;
+    connection.once('close', () => slot.release());
+    if (connection.destroyed) slot.release();
+    (req as AuthedRequest).refgraphSocket = slot;
+    return true;
+  };
+  const tooManySockets = (req: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('retry-after', String(SOCKET_RETRY_AFTER_SECONDS));
+    return deny(req, reply, 429, 'too_many_sockets', 'too many open WebSocket connections for this client');
   };
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -143,6 +168,7 @@ export function installAuth(
       // graphql-ws connection_init message (socket-auth.ts), which refuses it otherwise. Until
       // then it may read nothing.
       if (!limiter.allow(`ip:${req.ip}`)) return tooMany(req, reply);
+      if (!admitSocket(req, limitKey(undefined, req.ip))) return tooManySockets(req, reply);
       (req as AuthedRequest).refgraphScope = [];
       return;
     } else {
@@ -168,6 +194,7 @@ export function installAuth(
     const scope = readScope(principal);
     if (scope !== undefined && scope.length === 0)
       return deny(req, reply, 403, 'forbidden', 'this token has no read scope');
+    if (!admitSocket(req, limitKey(principal, req.ip))) return tooManySockets(req, reply);
     (req as AuthedRequest).refgraphPrincipal = principal;
     (req as AuthedRequest).refgraphScope = scope;
   });

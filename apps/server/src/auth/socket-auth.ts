@@ -3,7 +3,9 @@
  * went through the auth hook like every request: it either carried credentials (and so a
  * principal) or, when it carried none, was let through with an empty scope. Here the connection
  * is accepted only when the handshake was authenticated or the `connection_init` payload carries
- * a valid token (`{"authorization": "Bearer …"}`); otherwise it is refused.
+ * a valid token (`{"authorization": "Bearer …"}`); otherwise it is refused. A token there moves
+ * the socket's place in the per-client socket count (taken by the auth hook at the handshake,
+ * under the address when it carried no credentials) to that token's principal, if it has room.
  */
 import type { RepositoryScope } from '#store';
 import type { AuthedRequest } from './auth.hook.js';
@@ -11,6 +13,7 @@ import type { Authenticator } from './authenticator.js';
 import { limitKey } from './auth.hook.js';
 import { readScope } from './principal.js';
 import type { RateLimiter } from './rate-limit.js';
+import { TOO_MANY_SOCKETS } from './socket-limit.js';
 
 /** What mercurius merges into the socket's context when a connection_init token is accepted. */
 export interface SocketGrant {
@@ -66,8 +69,12 @@ export function socketConnectGuard(auth: Authenticator, limiter: RateLimiter) {
     this: ConnectionThis | undefined,
     data: { payload?: Record<string, unknown> | null },
   ): Promise<boolean | SocketGrant> {
-    if (!auth.enabled) return true; // reads are open; the handshake got the anonymous scope
     const req = this?.context?.req;
+    // Every socket is counted from its handshake; one that was not (a change in how handshakes
+    // reach the auth hook) is refused rather than left uncounted.
+    const slot = req?.refgraphSocket;
+    if (!slot) return false;
+    if (!auth.enabled) return true; // reads are open; the handshake got the anonymous scope
     const payload = data?.payload ?? undefined;
     const header = payload?.authorization ?? payload?.Authorization;
     if (header === undefined) {
@@ -81,6 +88,10 @@ export function socketConnectGuard(auth: Authenticator, limiter: RateLimiter) {
     if (!limiter.allow(limitKey(outcome.principal, req?.ip ?? ''))) return false;
     const scope = readScope(outcome.principal);
     if (scope !== undefined && scope.length === 0) return false;
+    if (!slot.moveTo(limitKey(outcome.principal, req?.ip ?? ''))) {
+      this?.socket?.close(TOO_MANY_SOCKETS, 'too many open sockets for this client');
+      return false;
+    }
     closeAtExpiry(this?.socket, outcome.principal.expiresAt);
     return { socketScope: { scope } };
   };

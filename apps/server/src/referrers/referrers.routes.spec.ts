@@ -185,6 +185,16 @@ describe('OCI referrers API paging over a subject with many referrers', () => {
     expect(pages.flatMap((p) => p.manifests.map((m) => m.digest))).toEqual(sorted());
   });
 
+  it('answers a page of at most 1,000 for any larger n, with a Link that names the page it gave', async () => {
+    // The distribution spec allows a smaller page than asked for when a Link leads on.
+    const pages = await walk('?n=1000000000000');
+    expect(pages.map((p) => p.manifests.length)).toEqual([1000, expected.size - 1000]);
+    expect(pages[0]!.link).toBe(
+      `</v2/local/many/referrers/${subject.digest}?n=1000&last=${encodeURIComponent(String(pages[0]!.manifests[999]!.digest))}>; rel="next"`,
+    );
+    expect(pages.flatMap((p) => p.manifests.map((m) => m.digest))).toEqual(sorted());
+  });
+
   it('keeps the artifactType filter on every page', async () => {
     const pages = await walk('?n=50&artifactType=type%2Fa');
     const want = sorted().filter((d) => expected.get(d)!.artifactType === 'type/a');
