@@ -26,7 +26,7 @@ export interface SocketGrant {
  * handshake counts as unauthenticated: a change there fails closed.
  */
 interface ConnectionThis {
-  context?: { req?: AuthedRequest & { ip?: string } };
+  context?: { req?: AuthedRequest & { ip?: string }; initDeadline?: InitDeadline };
   socket?: ClosableSocket;
 }
 
@@ -34,6 +34,29 @@ interface ConnectionThis {
 export interface ClosableSocket {
   close(code?: number, reason?: string): void;
   once(event: 'close', listener: () => void): unknown;
+}
+
+/** graphql-ws's close code for a socket that sent no `connection_init` in time. */
+export const INIT_TIMEOUT = 4408;
+
+/** How long a new socket may wait before its `connection_init` (graphql-ws servers use 3 s). */
+export const INIT_TIMEOUT_MS = 10_000;
+
+/** A socket's `connection_init` deadline, cleared by `onConnect`'s acceptance. */
+export interface InitDeadline {
+  clear(): void;
+}
+
+/**
+ * Closes `socket` with 4408 unless a `connection_init` is accepted within INIT_TIMEOUT_MS: an idle
+ * socket would otherwise hold its place in the per-client socket count (and a connection) forever,
+ * and sockets without credentials all count under one address.
+ */
+export function initDeadline(socket: ClosableSocket, ms = INIT_TIMEOUT_MS): InitDeadline {
+  const timer = setTimeout(() => socket.close(INIT_TIMEOUT, 'Connection initialisation timeout'), ms);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  return { clear: () => clearTimeout(timer) };
 }
 
 /** graphql-ws's close code for a connection whose credentials are no longer accepted. */
@@ -69,6 +92,15 @@ export function socketConnectGuard(auth: Authenticator, limiter: RateLimiter) {
     this: ConnectionThis | undefined,
     data: { payload?: Record<string, unknown> | null },
   ): Promise<boolean | SocketGrant> {
+    const accepted = await admit.call(this, data);
+    if (accepted !== false) this?.context?.initDeadline?.clear();
+    return accepted;
+  };
+
+  async function admit(
+    this: ConnectionThis | undefined,
+    data: { payload?: Record<string, unknown> | null },
+  ): Promise<boolean | SocketGrant> {
     const req = this?.context?.req;
     // Every socket is counted from its handshake; one that was not (a change in how handshakes
     // reach the auth hook) is refused rather than left uncounted.
@@ -94,5 +126,5 @@ export function socketConnectGuard(auth: Authenticator, limiter: RateLimiter) {
     }
     closeAtExpiry(this?.socket, outcome.principal.expiresAt);
     return { socketScope: { scope } };
-  };
+  }
 }

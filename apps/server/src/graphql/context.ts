@@ -5,12 +5,15 @@ import { viewerOf, type ScopedRequest } from '../http/scope.js';
 import { ANSWERS, PRIMARY_ANSWERS } from '../tokens.js';
 import { GraphLoaders } from './loaders.js';
 import type { SubscriptionSlots } from './subscription-guard.js';
+import type { InitDeadline } from '../auth/socket-auth.js';
 
 /** What every resolver receives: the HTTP (or WebSocket upgrade) request and per-request loaders. */
 export interface GraphContext extends SubscriptionSlots {
   req?: FastifyRequest & ScopedRequest;
   /** Set on subscription contexts, which live as long as the socket. */
   subscription?: boolean;
+  /** A socket's deadline for its `connection_init` (subscription contexts only). */
+  initDeadline?: InitDeadline;
   loaders?: GraphLoaders;
   /**
    * Set when a WebSocket authenticated in its connection_init message (browsers cannot send an

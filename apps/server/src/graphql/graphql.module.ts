@@ -5,7 +5,7 @@ import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyRequest } from 'fastify';
 import { GraphListener } from '#store';
 import { routeAccess } from '../auth/access.js';
-import { socketConnectGuard, type ClosableSocket } from '../auth/socket-auth.js';
+import { initDeadline, socketConnectGuard, type ClosableSocket } from '../auth/socket-auth.js';
 import type { Runtime } from '../runtime.js';
 import { ANSWERS, LOGGER, PRIMARY_ANSWERS } from '../tokens.js';
 import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
@@ -52,6 +52,7 @@ export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
         subscription: true,
         liveSubscriptions: new Set<string>(),
         refusedSubscriptions: socketRefusals(socket),
+        initDeadline: initDeadline(socket),
       }),
       // Accepted only when the handshake or the connection_init payload authenticated.
       onConnect: socketConnectGuard(rt.authenticator, rt.limiter),

@@ -8,6 +8,8 @@ import type { ViewMetrics } from './view.metrics.js';
 /** A manifest linked once is not linked again by this process for this long (links are add-only). */
 const LINKED_MS = 10 * 60_000;
 const LINKED_ENTRIES = 10_000;
+/** How long the answer waits for the links; a slower write goes on without holding the client. */
+const LINK_WAIT_MS = 2_000;
 
 export interface PulledBlobsDeps {
   registries: Pick<RegistryRepository, 'ensureRepository'>;
@@ -28,6 +30,7 @@ export class PulledBlobs {
   constructor(
     private readonly d: PulledBlobsDeps,
     now: () => number = Date.now,
+    private readonly linkWaitMs = LINK_WAIT_MS,
   ) {
     this.linked = new Lru(LINKED_ENTRIES, now);
   }
@@ -51,16 +54,26 @@ export class PulledBlobs {
       return;
     }
     if (digests.length === 0) return;
-    try {
-      const repositoryId = await this.d.registries.ensureRepository(registry.id, repository);
-      await this.d.graph.linkBlobs(repositoryId, digests);
-      this.linked.set(k, true);
-    } catch (err) {
-      this.d.metrics.pullThrough.inc({ registry: registry.name, outcome: 'link_failed' });
-      this.d.logger.warn(
-        { err, registry: registry.name, digest: manifest.digest },
-        'registry view: could not link the blobs of a pulled-through manifest',
-      );
-    }
+    const write = (async () => {
+      try {
+        const repositoryId = await this.d.registries.ensureRepository(registry.id, repository);
+        await this.d.graph.linkBlobs(repositoryId, digests);
+        this.linked.set(k, true);
+      } catch (err) {
+        this.d.metrics.pullThrough.inc({ registry: registry.name, outcome: 'link_failed' });
+        this.d.logger.warn(
+          { err, registry: registry.name, digest: manifest.digest },
+          'registry view: could not link the blobs of a pulled-through manifest',
+        );
+      }
+    })();
+    // A database that hangs (or a row lock held by an ingestion of the same manifest) must not
+    // stall the manifest answer: past the wait the write finishes, or fails, on its own.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.linkWaitMs);
+      timer.unref();
+    });
+    await Promise.race([write, waited]).finally(() => clearTimeout(timer));
   }
 }

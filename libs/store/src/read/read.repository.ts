@@ -332,7 +332,7 @@ export class ReadRepository extends VulnerabilityReads {
     row: { artifact: string; subject: string; repositoryId: number },
   ): Promise<boolean> {
     const { rows } = await this.db.pool.query(
-      `SELECT 1 FROM (VALUES ($1::int, $2::text, $3::text)) AS s(repository_id, artifact_digest, subject_digest)
+      `SELECT 1 FROM (VALUES ($1::bigint, $2::text, $3::text)) AS s(repository_id, artifact_digest, subject_digest)
        WHERE ${verificationVisible('s', 4)}`,
       [row.repositoryId, row.artifact, row.subject, scopeParam(scope)],
     );
