@@ -81,6 +81,14 @@ it('a blob named by a manifest pulled through one replica is served by the other
     expect(Buffer.from(await g.arrayBuffer()).equals(blob.bytes)).toBe(true);
   }
 
+  // A pull-through in a repository the registry does not hold the manifest in links nothing.
+  expect((await ask(one, `team-b/app/manifests/${image.digest}`, TEAM_B)).status).toBe(404);
+  const teamB = await sql(
+    tdb.url,
+    `SELECT 1 FROM repository_blob b JOIN repository r ON r.id = b.repository_id WHERE r.name = 'team-b/app'`,
+  );
+  expect(teamB).toHaveLength(0);
+
   // The link is the repository's: a caller who may not read it is refused, and another
   // repository (in that caller's scope) does not hold the blob.
   expect((await ask(two, `team-a/app/blobs/${layer!.digest}`, TEAM_B)).status).toBe(403);
