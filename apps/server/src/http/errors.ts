@@ -36,55 +36,63 @@ export class AllErrorsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const reply = ctx.getResponse<FastifyReply>();
-    const request = ctx.getRequest<FastifyRequest>();
-    const requestId = String(request.id);
-    if (exception instanceof ApiError) {
-      void reply.status(exception.status).send(errorBody(exception.code, exception.message, requestId));
-      return;
-    }
-    if (exception instanceof NotFoundError) {
-      void reply.status(404).send(errorBody('not_found', exception.message, requestId, exception.reason));
-      return;
-    }
-    if (exception instanceof ReferenceError) {
-      void reply.status(400).send(errorBody('invalid_reference', exception.message, requestId));
-      return;
-    }
-    if (isInputError(exception)) {
-      // A parameter Postgres cannot compare or store (a NUL character, an invalid byte): the
-      // caller's input, never a server fault.
-      void reply.status(400).send(errorBody('invalid_input', INPUT_MESSAGE, requestId));
-      return;
-    }
-    if (isReadTimeout(exception)) {
-      // No answer rather than a partial one: policy engines deny on a non-200 (fail closed).
-      this.logger.warn({ requestId, url: request.url, target: exception.target }, exception.message);
-      void reply
-        .status(503)
-        .header('retry-after', '1')
-        .send(errorBody('unavailable', READ_TIMEOUT_MESSAGE, requestId));
-      return;
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : `http_${status}`;
-      void reply.status(status).send(errorBody(code, exception.message, requestId));
-      return;
-    }
-    const err = exception as { statusCode?: number; message?: string; code?: string };
-    if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      // Fastify's own client errors (body too large, bad content type, malformed JSON).
-      void reply
-        .status(err.statusCode)
-        .send(errorBody(fastifyCode(err.code), err.message ?? 'bad request', requestId));
-      return;
-    }
-    this.logger.error({ err: exception, requestId, url: request.url }, 'unhandled error');
-    void reply
-      .status(500)
-      .send(errorBody('internal', 'internal error; quote the request id when reporting it', requestId));
+    replyError(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>(), this.logger);
   }
+}
+
+/** The one mapping of an error to its answer, for the exception filter and Fastify's handler alike. */
+export function replyError(
+  exception: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Logger,
+): void {
+  const requestId = String(request.id);
+  if (exception instanceof ApiError) {
+    void reply.status(exception.status).send(errorBody(exception.code, exception.message, requestId));
+    return;
+  }
+  if (exception instanceof NotFoundError) {
+    void reply.status(404).send(errorBody('not_found', exception.message, requestId, exception.reason));
+    return;
+  }
+  if (exception instanceof ReferenceError) {
+    void reply.status(400).send(errorBody('invalid_reference', exception.message, requestId));
+    return;
+  }
+  if (isInputError(exception)) {
+    // A parameter Postgres cannot compare or store (a NUL character, an invalid byte): the
+    // caller's input, never a server fault.
+    void reply.status(400).send(errorBody('invalid_input', INPUT_MESSAGE, requestId));
+    return;
+  }
+  if (isReadTimeout(exception)) {
+    // No answer rather than a partial one: policy engines deny on a non-200 (fail closed).
+    logger.warn({ requestId, url: request.url, target: exception.target }, exception.message);
+    void reply
+      .status(503)
+      .header('retry-after', '1')
+      .send(errorBody('unavailable', READ_TIMEOUT_MESSAGE, requestId));
+    return;
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : `http_${status}`;
+    void reply.status(status).send(errorBody(code, exception.message, requestId));
+    return;
+  }
+  const err = exception as { statusCode?: number; message?: string; code?: string };
+  if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    // Fastify's own client errors (body too large, bad content type, malformed JSON).
+    void reply
+      .status(err.statusCode)
+      .send(errorBody(fastifyCode(err.code), err.message ?? 'bad request', requestId));
+    return;
+  }
+  logger.error({ err: exception, requestId, url: request.url }, 'unhandled error');
+  void reply
+    .status(500)
+    .send(errorBody('internal', 'internal error; quote the request id when reporting it', requestId));
 }
 
 /**
@@ -96,23 +104,8 @@ export class AllErrorsFilter implements ExceptionFilter {
  * keep their own.
  */
 export function installRequestErrors(fastify: FastifyInstance, logger: Logger): void {
-  const handler = (
-    err: { statusCode?: number; code?: string; message?: string },
-    req: FastifyRequest,
-    reply: FastifyReply,
-  ): void => {
-    const requestId = String(req.id);
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      void reply
-        .status(err.statusCode)
-        .send(errorBody(fastifyCode(err.code), err.message ?? 'bad request', requestId));
-      return;
-    }
-    logger.error({ err, requestId, url: req.url }, 'unhandled error');
-    void reply
-      .status(500)
-      .send(errorBody('internal', 'internal error; quote the request id when reporting it', requestId));
-  };
+  const handler = (err: unknown, req: FastifyRequest, reply: FastifyReply): void =>
+    replyError(err, req, reply, logger);
   fastify.addHook('onRoute', function (this: FastifyInstance, route) {
     if (this === fastify && route.errorHandler === undefined) route.errorHandler = handler;
   });
