@@ -223,10 +223,11 @@ export async function gatekeeperKeysResolve(serviceUrl, requests) {
  * counts when idle within 10 s, hence the waits. Autovacuum's transactions count too, and after
  * the bulk writes of the earlier runs they came in bursts the idle interval did not cancel:
  * autovacuum is paused for the measurement, running workers are waited for, and the lowest of
- * `repeats` estimates is kept. Every parallel worker a statement launches commits a transaction of
- * its own (at 1M artifacts the page's listing runs with two: 5.1 "statements" where the service
- * sent 3, each seen in the statement log); on Postgres 18, whose pg_stat_database counts launched
- * workers, they are subtracted and reported apart.
+ * `repeats` estimates is kept. Every parallel worker a statement launches commits two transactions
+ * of its own, its start-up's catalog reads and its share of the statement (at 1M artifacts one
+ * worker per page: 5.1 "statements" where the service sent 3, each seen in the statement log; with
+ * parallelism forced, 3 statements × 2 workers gave 15.1); on Postgres 18, whose pg_stat_database
+ * counts launched workers, they are subtracted and reported apart.
  */
 export async function countStatements(sql, serviceUrl, next, n, repeats = 2) {
   const workersCounted = (
@@ -262,7 +263,7 @@ export async function countStatements(sql, serviceUrl, next, n, repeats = 2) {
       const c = await counts();
       const perRequest = (key) => (c[key] - b[key] - (b[key] - a[key])) / n;
       const workers = perRequest('workers');
-      const statements = perRequest('commits') - workers;
+      const statements = perRequest('commits') - 2 * workers;
       if (statements < best.perRequest) best = { perRequest: statements, parallelWorkers: workers };
     }
     return { ...best, workersCounted: workersCounted > 0, autovacuumPaused: paused };
