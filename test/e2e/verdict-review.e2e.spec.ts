@@ -17,6 +17,24 @@ const forged = referrerManifest(image.descriptor, 'application/vnd.in-toto+json'
 // Signed under a trust policy that is no longer the configured one (an authority was rotated).
 const staleImage = imageManifest();
 const staleSig = referrerManifest(staleImage.descriptor, 'application/vnd.example.sig', {});
+// Documents that came inside a signature envelope, per image: recorded as signed, with the
+// envelope's verification failed, verified, or not yet run in this repository (a copy just linked).
+const DOC = 'application/vnd.example.document';
+const cases = ['unsigned', 'verified', 'failed', 'not-yet-verified'] as const;
+type Case = (typeof cases)[number];
+const documented = Object.fromEntries(
+  cases.map((c) => {
+    const subject = imageManifest();
+    return [
+      c,
+      {
+        subject,
+        attestation: referrerManifest(subject.descriptor, DOC),
+        sbom: referrerManifest(subject.descriptor, DOC),
+      },
+    ];
+  }),
+) as Record<Case, { subject: BuiltManifest; attestation: BuiltManifest; sbom: BuiltManifest }>;
 
 let world: TeamWorld;
 let refgraph: StartedRefgraph;
@@ -34,6 +52,7 @@ beforeAll(async () => {
     policies: [
       { name: 'signed', signatures: { authorities: ['ci'] } },
       { name: 'built-by-ci', attestations: [{ predicateType: SLSA, builderIds: [TRUSTED_BUILDER] }] },
+      { name: 'has-sbom', sbom: true },
     ],
   });
   refgraph = world.refgraph;
@@ -87,6 +106,53 @@ beforeAll(async () => {
       policyVersion: 'a-superseded-trust-policy',
     },
   ]);
+  for (const c of cases) {
+    const { subject, attestation, sbom } = documented[c];
+    await push(subject, c);
+    await push(attestation);
+    await push(sbom);
+    const signed = c !== 'unsigned';
+    await trust.upsertAttestations([
+      {
+        artifactDigest: attestation.digest,
+        layerDigest: '',
+        subjectDigest: subject.digest,
+        predicateType: SLSA,
+        statement: {},
+        builderId: TRUSTED_BUILDER,
+        signed,
+      },
+    ]);
+    await trust.upsertSbom({
+      artifactDigest: sbom.digest,
+      layerDigest: '',
+      subjectDigest: subject.digest,
+      format: 'spdx',
+      specVersion: 'SPDX-2.3',
+      name: c,
+      parseError: null,
+      signed,
+      packages: [],
+    });
+    if (c !== 'verified' && c !== 'failed') continue;
+    await trust.upsertSignatures(
+      [attestation, sbom].map((envelope) => ({
+        artifactDigest: envelope.digest,
+        layerDigest: '',
+        subjectDigest: subject.digest,
+        repositoryId: repo,
+        kind: 'attestation' as const,
+        format: 'sigstore-bundle',
+        status: c,
+        reason: c === 'verified' ? 'verified' : 'signature_mismatch',
+        message: null,
+        identity: null,
+        issuer: null,
+        authority: null,
+        policyVersion: refgraph.running.runtime.trustVersion,
+      })),
+    );
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -110,6 +176,32 @@ describe('verdicts on evidence refgraph has not verified', () => {
     expect(v.body.subjects[0].requirements[0].evidence).toHaveLength(1);
     expect(v.body.subjects[0]).toMatchObject({ allowed: false });
   });
+
+  it.each(cases)(
+    'a document that came signed counts only once its envelope verified in the repository: %s',
+    async (c) => {
+      const allowed = c === 'unsigned' || c === 'verified';
+      const provenance = await post('/api/v1/verdict', {
+        policy: 'built-by-ci',
+        subjects: [`local/team-a/app:${c}`],
+      });
+      expect(provenance.status).toBe(200);
+      expect(provenance.body.subjects[0]).toMatchObject({
+        subject: documented[c].subject.digest,
+        allowed,
+        codes: allowed ? [] : ['attestation_not_satisfied'],
+      });
+      const sbom = await post('/api/v1/verdict', { policy: 'has-sbom', subjects: [`local/team-a/app:${c}`] });
+      expect(sbom.status).toBe(200);
+      expect(sbom.body.subjects[0]).toMatchObject({ allowed, codes: allowed ? [] : ['sbom_not_verified'] });
+      expect(sbom.body.subjects[0].requirements[0].evidence).toEqual([
+        expect.objectContaining({
+          artifact: documented[c].sbom.digest,
+          status: allowed ? 'satisfied' : 'unsatisfied',
+        }),
+      ]);
+    },
+  );
 
   it('a policy that requires nothing is refused at start-up (it would allow every known image)', () => {
     expect(() => parseConfig({ policies: [{ name: 'nothing-required' }] }, {})).toThrow();

@@ -1,5 +1,5 @@
 import type { PolicyConfig } from '#config';
-import type { AttestationRow, ReadRepository, ScopedDigests, SignatureRow } from '#store';
+import type { AttestationRow, PolicySbomRow, ReadRepository, ScopedDigests, SignatureRow } from '#store';
 import { NotFoundError } from './errors.js';
 import type { ReferenceError } from './reference.js';
 import type { Viewer } from './viewer.js';
@@ -15,7 +15,8 @@ export type VerdictCode =
   | 'signature_not_trusted'
   | 'no_attestation'
   | 'attestation_not_satisfied'
-  | 'no_sbom';
+  | 'no_sbom'
+  | 'sbom_not_verified';
 
 export interface RequirementResult {
   type: 'signature' | 'attestation' | 'sbom';
@@ -182,15 +183,20 @@ async function evaluate(
     policy.attestations.length
       ? read.findAttestationsByScope(groups, { by: 'subject' })
       : none<AttestationRow>(),
-    policy.sbom ? read.countSbomsByScope(groups) : groups.map(() => new Map<string, number>()),
+    policy.sbom ? read.findPolicySbomsByScope(groups) : none<PolicySbomRow>(),
   ]);
   // An attestation counts as signed by its own envelope's verification, or by a signature over
-  // the attestation manifest.
+  // the attestation manifest; a signed SBOM by its envelope's.
   const around = current(
     await read.findSignaturesByScope(
       groups.map((g, i) => ({
         scope: g.scope,
-        digests: [...new Set(attestations[i]!.map((a) => a.artifactDigest))],
+        digests: [
+          ...new Set([
+            ...attestations[i]!.map((a) => a.artifactDigest),
+            ...sboms[i]!.filter((b) => b.signed).map((b) => b.artifactDigest),
+          ]),
+        ],
       })),
       { by: 'either' },
     ),
@@ -199,7 +205,7 @@ async function evaluate(
     requirementsOf(policy, g.digests, {
       signatures: indexBy(signatures[i]!, (s) => s.subjectDigest),
       attestations: indexBy(attestations[i]!, (a) => `${a.subjectDigest} ${a.predicateType}`),
-      sboms: sboms[i]!,
+      sboms: indexBy(sboms[i]!, (b) => b.subjectDigest),
       overAttestations: indexBy(
         around[i]!.filter((s) => s.kind === 'signature'),
         (s) => s.subjectDigest,
@@ -217,7 +223,7 @@ interface GroupEvidence {
   signatures: Map<string, SignatureRow[]>;
   /** By `subject predicateType`. */
   attestations: Map<string, AttestationRow[]>;
-  sboms: Map<string, number>;
+  sboms: Map<string, PolicySbomRow[]>;
   /** Signatures over attestation manifests, by the attestation's digest. */
   overAttestations: Map<string, SignatureRow[]>;
   /** Envelope verifications, by `artifact layer subject`. */
@@ -272,14 +278,23 @@ function requirementsOf(
       });
     }
     if (policy.sbom) {
-      const n = ev.sboms.get(subject) ?? 0;
+      const mine = ev.sboms.get(subject) ?? [];
+      const evidence = mine.map((b) =>
+        sbomEvidence(b, ev.envelopes.get(`${b.artifactDigest} ${b.layerDigest} ${subject}`) ?? []),
+      );
+      const n = evidence.filter((e) => e.status === 'satisfied').length;
       requirements.push({
         type: 'sbom',
         requirement: 'an SBOM',
         satisfied: n > 0,
-        ...(n > 0 ? {} : { code: 'no_sbom' as const }),
-        message: n > 0 ? `${n} SBOM(s)` : 'no SBOM found',
-        evidence: [],
+        ...(n > 0 ? {} : { code: mine.length ? ('sbom_not_verified' as const) : ('no_sbom' as const) }),
+        message:
+          n > 0
+            ? `${n} SBOM(s)`
+            : mine.length
+              ? `none of ${mine.length} signed SBOM(s) has a verified signature`
+              : 'no SBOM found',
+        evidence,
       });
     }
     out.set(subject, requirements);
@@ -295,12 +310,11 @@ function attestationEvidence(
 ): Evidence {
   const base: Evidence = { artifact: a.artifactDigest, status: 'satisfied', builderId: a.builderId, nested };
   if (a.parseError) return { ...base, status: 'unsatisfied', reason: `unreadable: ${a.parseError}` };
-  // A signed statement whose signature verified nowhere in scope (failed, pending, no authority)
-  // is not evidence, whatever it claims; an unsigned one (BuildKit's) counts only where the
-  // requirement names no `authorities`.
-  if (envelopes.length > 0 && !envelopes.some((s) => s.status === 'verified')) {
-    return { ...base, status: 'unsatisfied', reason: `its signature is ${envelopes[0]!.status}` };
-  }
+  // A signed statement whose signature verified nowhere in scope (failed, pending, no authority,
+  // or not yet verified for the repositories in scope) is not evidence, whatever it claims; an
+  // unsigned one (BuildKit's) counts only where the requirement names no `authorities`.
+  const unverified = envelopeUnverified(a.signed, envelopes);
+  if (unverified) return { ...base, status: 'unsatisfied', reason: unverified };
   if (req.builderIds && !(a.builderId && req.builderIds.includes(a.builderId))) {
     return { ...base, status: 'unsatisfied', reason: `builder ${a.builderId ?? '(none)'} is not allowed` };
   }
@@ -312,4 +326,22 @@ function attestationEvidence(
       return { ...base, status: 'unsatisfied', reason: `not verified by ${req.authorities.join(' or ')}` };
   }
   return base;
+}
+
+/** Why a signed document is not evidence: its envelope did not verify in scope; null if it did or is unsigned. */
+function envelopeUnverified(signed: boolean, envelopes: SignatureRow[]): string | null {
+  if (envelopes.some((s) => s.status === 'verified')) return null;
+  if (envelopes.length > 0) return `its signature is ${envelopes[0]!.status}`;
+  return signed ? 'its signature is not verified in any repository in scope yet' : null;
+}
+
+/** An SBOM counts unless it came signed and its envelope did not verify in scope. */
+function sbomEvidence(b: PolicySbomRow, envelopes: SignatureRow[]): Evidence {
+  const unverified = envelopeUnverified(b.signed, envelopes);
+  return {
+    artifact: b.artifactDigest,
+    status: unverified ? 'unsatisfied' : 'satisfied',
+    ...(unverified ? { reason: unverified } : {}),
+    nested: envelopes.map(sigEvidence),
+  };
 }

@@ -28,14 +28,14 @@ function statement(digest: string, predicateType: string, predicate: object): Bu
   );
 }
 
-async function records(layerBytes: Buffer) {
+async function records(layerBytes: Buffer, mediaType = IN_TOTO) {
   const digest = await pushBlob(registry.url, 'app', layerBytes);
   const m = buildManifest({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     artifactType: 'application/vnd.docker.attestation.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: `sha256:${'4'.repeat(64)}`, size: 2 },
-    layers: [{ mediaType: IN_TOTO, digest, size: layerBytes.length }],
+    layers: [{ mediaType, digest, size: layerBytes.length }],
     subject: { mediaType: OCI_MANIFEST, digest: SUBJECT, size: 100 },
   });
   const attestations: AttestationRecord[] = [];
@@ -77,9 +77,34 @@ describe('in-toto statements and the subjects they name', () => {
   it('records a statement for the subject it names, with its SBOM', async () => {
     const { attestations, sboms } = await records(statement(SUBJECT, SPDX_PREDICATE, spdx));
     expect(attestations).toEqual([
-      expect.objectContaining({ subjectDigest: SUBJECT, predicateType: SPDX_PREDICATE, parseError: null }),
+      expect.objectContaining({
+        subjectDigest: SUBJECT,
+        predicateType: SPDX_PREDICATE,
+        parseError: null,
+        signed: false,
+      }),
     ]);
-    expect(sboms).toEqual([expect.objectContaining({ subjectDigest: SUBJECT, parseError: null })]);
+    expect(sboms).toEqual([
+      expect.objectContaining({ subjectDigest: SUBJECT, parseError: null, signed: false }),
+    ]);
+  });
+
+  it('records a statement out of a signature envelope as signed, whether or not the signature verified', async () => {
+    const envelope = {
+      payloadType: 'application/vnd.in-toto+json',
+      payload: statement(SUBJECT, SPDX_PREDICATE, spdx).toString('base64'),
+      signatures: [{ keyid: '', sig: Buffer.from('not a signature').toString('base64') }],
+    };
+    const { attestations, sboms } = await records(
+      Buffer.from(JSON.stringify(envelope)),
+      'application/vnd.dsse.envelope.v1+json',
+    );
+    expect(attestations).toEqual([
+      expect.objectContaining({ subjectDigest: SUBJECT, predicateType: SPDX_PREDICATE, signed: true }),
+    ]);
+    expect(sboms).toEqual([
+      expect.objectContaining({ subjectDigest: SUBJECT, parseError: null, signed: true }),
+    ]);
   });
 
   it('records nothing a statement naming another artifact would say about the subject', async () => {

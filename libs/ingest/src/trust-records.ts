@@ -195,9 +195,10 @@ export class RecordBuilder {
         sourceRevision: summary.sourceRevision ?? null,
         vulnCounts: summary.vulnCounts ?? null,
         parseError: null,
+        signed,
       });
     }
-    if (isSbomPredicateType(st.predicateType)) this.sbom(task, subjects, () => st.predicate);
+    if (isSbomPredicateType(st.predicateType)) this.sbom(task, subjects, () => st.predicate, signed);
     if (isVulnerabilityPredicateType(st.predicateType)) {
       this.vulnerability(task, subjects, { predicateType: st.predicateType, signed }, () => st.predicate);
     }
@@ -254,7 +255,7 @@ export class RecordBuilder {
     });
   }
 
-  private sbom(task: LayerTask, subjects: SubjectContext[], load: () => unknown): void {
+  private sbom(task: LayerTask, subjects: SubjectContext[], load: () => unknown, signed = false): void {
     try {
       const doc = parseSbom(load());
       for (const s of subjects) {
@@ -266,6 +267,7 @@ export class RecordBuilder {
           specVersion: doc.specVersion,
           name: doc.name,
           parseError: null,
+          signed,
           packages: doc.packages,
         });
       }

@@ -10,7 +10,7 @@ export * from './sync.repository.js';
 export * from './query.rows.js';
 export * from './read/read.repository.js';
 export * from './read/rows.js';
-export type { ScopedDigests, VerificationKind } from './read/evidence.reads.js';
+export type { PolicySbomRow, ScopedDigests, VerificationKind } from './read/evidence.reads.js';
 export {
   MAX_CANDIDATE_STATEMENTS,
   type FindingRow,

@@ -152,4 +152,45 @@ describe('applyMigrations', () => {
       await c.end();
     }
   });
+
+  it('signed_evidence: attestations and SBOMs whose layer has verification rows are marked signed', async () => {
+    const migrations = await readMigrations(resolve('prisma/migrations'));
+    const at = migrations.findIndex((m) => m.name === '20261204000000_signed_evidence');
+    expect(at).toBeGreaterThan(0);
+    const c = await connect();
+    try {
+      await applyMigrations(c, migrations.slice(0, at));
+      const d = (ch: string) => `sha256:${ch.repeat(64)}`;
+      await c.query(
+        `INSERT INTO registry (name, kind, base_url) VALUES ('r', 'distribution', 'http://127.0.0.1:1')`,
+      );
+      await c.query(`INSERT INTO repository (registry_id, name) SELECT id, 'app' FROM registry`);
+      // An envelope layer (verified or not, its rows exist) and a plain layer of the same artifact.
+      await c.query(
+        `INSERT INTO signature (artifact_digest, layer_digest, subject_digest, repository_id, kind, format, status, policy_version)
+         SELECT $1, $2, $3, id, 'attestation', 'cosign-dsse', 'failed', 'v' FROM repository`,
+        [d('a'), d('e'), d('s')],
+      );
+      for (const table of ['attestation (predicate_type, ', 'sbom (format, ']) {
+        await c.query(
+          `INSERT INTO ${table}artifact_digest, layer_digest, subject_digest)
+           VALUES ('x', $1, $2, $4), ('x', $1, $3, $4)`,
+          [d('a'), d('e'), d('p'), d('s')],
+        );
+      }
+      expect(await applyMigrations(c, migrations)).toEqual(migrations.slice(at).map((m) => m.name));
+      for (const table of ['attestation', 'sbom']) {
+        const { rows } = await c.query(`SELECT layer_digest, signed FROM ${table} ORDER BY layer_digest`);
+        expect([table, rows]).toEqual([
+          table,
+          [
+            { layer_digest: d('e'), signed: true },
+            { layer_digest: d('p'), signed: false },
+          ],
+        ]);
+      }
+    } finally {
+      await c.end();
+    }
+  });
 });

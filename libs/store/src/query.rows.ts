@@ -69,6 +69,8 @@ export interface AttestationRow {
   sourceRevision: string | null;
   vulnCounts: Record<string, number> | null;
   parseError: string | null;
+  /** Came out of a signature envelope: evidence only where that envelope's verification says so. */
+  signed: boolean;
 }
 
 export interface PackageRow {

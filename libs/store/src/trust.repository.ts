@@ -52,6 +52,8 @@ export interface AttestationRecord {
   sourceRevision?: string | null;
   vulnCounts?: Record<string, number> | null;
   parseError?: string | null;
+  /** Came out of a signature envelope (see the column's comment). */
+  signed?: boolean;
 }
 
 export interface SbomRecord {
@@ -62,6 +64,8 @@ export interface SbomRecord {
   specVersion: string | null;
   name: string | null;
   parseError: string | null;
+  /** Came out of a signature envelope (see the column's comment). */
+  signed?: boolean;
   packages: {
     name: string;
     version: string | null;
@@ -202,14 +206,14 @@ export class TrustRepository {
       rows.map((r) => (r[k] == null ? null : JSON.stringify(r[k])));
     await this.db.pool.query(
       `INSERT INTO attestation (artifact_digest, layer_digest, subject_digest, predicate_type, statement, builder_id,
-                                build_type, source_repo, source_revision, vuln_counts, parse_error)
+                                build_type, source_repo, source_revision, vuln_counts, parse_error, signed)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
-                            $8::text[], $9::text[], $10::jsonb[], $11::text[])
+                            $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::boolean[])
        ON CONFLICT (artifact_digest, layer_digest, subject_digest) DO UPDATE SET
          predicate_type = EXCLUDED.predicate_type, statement = EXCLUDED.statement, builder_id = EXCLUDED.builder_id,
          build_type = EXCLUDED.build_type, source_repo = EXCLUDED.source_repo,
          source_revision = EXCLUDED.source_revision, vuln_counts = EXCLUDED.vuln_counts,
-         parse_error = EXCLUDED.parse_error`,
+         parse_error = EXCLUDED.parse_error, signed = EXCLUDED.signed`,
       [
         col('artifactDigest'),
         col('layerDigest'),
@@ -222,6 +226,7 @@ export class TrustRepository {
         col('sourceRevision'),
         json('vulnCounts'),
         col('parseError'),
+        rows.map((r) => r.signed ?? false),
       ],
     );
   }
@@ -230,11 +235,12 @@ export class TrustRepository {
   async upsertSbom(row: SbomRecord): Promise<void> {
     await this.db.transaction(async (c) => {
       const { rows } = await c.query<{ id: number }>(
-        `INSERT INTO sbom (artifact_digest, layer_digest, subject_digest, format, spec_version, name, package_count, parse_error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO sbom (artifact_digest, layer_digest, subject_digest, format, spec_version, name, package_count,
+                           parse_error, signed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (artifact_digest, layer_digest, subject_digest) DO UPDATE SET
            format = EXCLUDED.format, spec_version = EXCLUDED.spec_version, name = EXCLUDED.name,
-           package_count = EXCLUDED.package_count, parse_error = EXCLUDED.parse_error
+           package_count = EXCLUDED.package_count, parse_error = EXCLUDED.parse_error, signed = EXCLUDED.signed
          RETURNING id`,
         [
           row.artifactDigest,
@@ -245,6 +251,7 @@ export class TrustRepository {
           row.name,
           row.packages.length,
           row.parseError,
+          row.signed ?? false,
         ],
       );
       const id = rows[0]!.id;

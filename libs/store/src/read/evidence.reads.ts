@@ -13,6 +13,15 @@ import {
 
 export type VerificationKind = 'signature' | 'attestation';
 
+/** An SBOM as a policy's `sbom` requirement weighs it. */
+export interface PolicySbomRow {
+  artifactDigest: string;
+  layerDigest: string;
+  subjectDigest: string;
+  /** Came out of a signature envelope: counts only where that envelope verified. */
+  signed: boolean;
+}
+
 /** Digests read under one scope; see EvidenceReads' `*ByScope` reads. */
 export interface ScopedDigests {
   scope: RepositoryScope;
@@ -48,13 +57,22 @@ function attestationRows(digests: string, scope: ScopeRef, opts: AttestationOpts
   return `SELECT t.artifact_digest AS "artifactDigest", t.layer_digest AS "layerDigest", t.subject_digest AS "subjectDigest",
                 t.predicate_type AS "predicateType", t.builder_id AS "builderId", t.build_type AS "buildType",
                 t.source_repo AS "sourceRepo", t.source_revision AS "sourceRevision", t.vuln_counts AS "vulnCounts",
-                t.parse_error AS "parseError",
+                t.parse_error AS "parseError", t.signed,
                 row_number() OVER (PARTITION BY ${column} ORDER BY t.predicate_type, t.artifact_digest, t.layer_digest) AS n
          FROM attestation t
          WHERE ${column} = ANY(${digests}) AND (${predicate}::text IS NULL OR t.predicate_type = ${predicate})
            AND ${linkedInScope('t.artifact_digest', 't.subject_digest', scope)}`;
 }
 const ATTESTATION_ORDER = `"subjectDigest", "predicateType", "artifactDigest", "layerDigest"`;
+
+/** Readable SBOMs per subject, the ones a policy's `sbom` requirement weighs, ranked `n`. */
+function policySbomRows(digests: string, scope: ScopeRef): string {
+  return `SELECT b.artifact_digest AS "artifactDigest", b.layer_digest AS "layerDigest", b.subject_digest AS "subjectDigest",
+                b.signed, row_number() OVER (PARTITION BY b.subject_digest ORDER BY b.signed, b.artifact_digest, b.layer_digest) AS n
+         FROM sbom b
+         WHERE b.subject_digest = ANY(${digests}) AND b.parse_error IS NULL
+           AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', scope)}`;
+}
 
 function sbomCounts(digests: string, scope: ScopeRef): string {
   return `SELECT b.subject_digest, count(*)::int AS sboms FROM sbom b
@@ -179,14 +197,17 @@ export class EvidenceReads {
     return new Map(rows.map((r) => [r.subject_digest, r.sboms]));
   }
 
-  /** countSboms for several groups of subjects, each under its own scope, in one statement. */
-  async countSbomsByScope(groups: ScopedDigests[]): Promise<Array<Map<string, number>>> {
-    if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => new Map());
-    const { rows } = await this.db.pool.query<{ g: number; subject_digest: string; sboms: number }>(
-      perGroup(sbomCounts('q.digests', 'q.scope')),
-      groupParams(groups),
+  /**
+   * Readable SBOMs per subject for several groups, each under its own scope, in one statement: at
+   * most `limit` per subject, unsigned ones first (they count without a verification to read).
+   */
+  async findPolicySbomsByScope(groups: ScopedDigests[], limit = 100): Promise<PolicySbomRow[][]> {
+    if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
+    const { rows } = await this.db.pool.query<PolicySbomRow & { g: number; n?: unknown }>(
+      perGroup(policySbomRows('q.digests', 'q.scope'), 'x.n <= $4', 'x."subjectDigest", x.n'),
+      [...groupParams(groups), limit],
     );
-    return byGroup(groups, rows).map((list) => new Map(list.map((r) => [r.subject_digest, r.sboms])));
+    return byGroup(groups, rows);
   }
 
   /**
