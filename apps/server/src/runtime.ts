@@ -1,5 +1,5 @@
 import { Answers } from '#answers';
-import { defaultRegistryConcurrency, defaultTufCacheDir, type RefgraphConfig } from '#config';
+import { defaultRegistryConcurrency, defaultTufCacheDir, policyWarnings, type RefgraphConfig } from '#config';
 import {
   ArtifactVerifier,
   BudgetedSource,
@@ -104,6 +104,7 @@ export async function buildRuntime(
   const db = new Database({ url: databaseUrl, maxConnections: 20 });
   const applied = await db.migrate();
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+  for (const warning of policyWarnings(config.policies)) logger.warn(warning);
   await migrateQueue(db.pool);
 
   const registries = new RegistryRepository(db);
