@@ -155,7 +155,7 @@ describe('applyMigrations', () => {
 
   it('signed_evidence: attestations and SBOMs whose layer has verification rows are marked signed', async () => {
     const migrations = await readMigrations(resolve('prisma/migrations'));
-    const at = migrations.findIndex((m) => m.name === '20261204000000_signed_evidence');
+    const at = migrations.findIndex((m) => m.name === '20261204010000_signed_evidence');
     expect(at).toBeGreaterThan(0);
     const c = await connect();
     try {
