@@ -100,6 +100,16 @@ export class EventProcessor {
       return this.finish(ev, event, { status: 'skipped', note: 'tag no longer exists in the registry' });
 
     let content = ev.digest ? stored : await this.graph.findManifest(digest);
+    // Content is immutable, presence is not: bytes stored from another repository say nothing of
+    // this one. A digest the event names (not one just resolved from a tag here) counts as present
+    // only when the registry serves it in this repository, as a fetch would have shown.
+    if (content && ev.digest && !(await entry.client.manifestExists(ev.repository, digest))) {
+      return this.finish(ev, event, {
+        status: 'skipped',
+        note: 'manifest no longer in the registry',
+        digest,
+      });
+    }
     if (!content) {
       const started = process.hrtime.bigint();
       let outcome = 'ok';
