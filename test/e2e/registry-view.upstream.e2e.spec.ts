@@ -241,6 +241,55 @@ describe('which blobs the view serves', () => {
   });
 });
 
+describe('layers fetched from their urls', () => {
+  it('are not linked by a pull-through nor by ingestion: the view does not serve them', async () => {
+    // A foreign layer whose digest the stub serves under any repository: the push proved nothing.
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: OCI_EMPTY, digest: sha256(Buffer.from('{}')), size: 2 },
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+            digest: sha256(unscoped),
+            size: unscoped.length,
+            urls: ['https://vendor.example.test/base.tar.gz'],
+          },
+        ],
+      }),
+    );
+    const digest = sha256(bytes);
+    stubbed.set(`/v2/foreign/manifests/${digest}`, bytes);
+    expect((await v2(`stub/foreign/manifests/${digest}`)).status).toBe(200);
+    const blobPath = `stub/foreign/blobs/${sha256(unscoped)}`;
+    const pulled = await v2(blobPath);
+    expect([pulled.status, (await codeOf(pulled)).code]).toEqual([404, 'BLOB_UNKNOWN']);
+
+    const linksOfForeign = async () => {
+      const c = new pg.Client({ connectionString: tdb.url });
+      await c.connect();
+      try {
+        const { rows } = await c.query<{ blob_digest: string; located: boolean }>(
+          `SELECT b.blob_digest, EXISTS (SELECT 1 FROM artifact_location l WHERE l.repository_id = r.id
+                                         AND l.digest = $1) AS located
+           FROM repository r JOIN repository_blob b ON b.repository_id = r.id WHERE r.name = 'foreign'`,
+          [digest],
+        );
+        return rows;
+      } finally {
+        await c.end();
+      }
+    };
+    // The pull-through linked the config; ingestion records the manifest and links the same.
+    await eventually(async () => {
+      expect(await linksOfForeign()).toEqual([{ blob_digest: sha256(Buffer.from('{}')), located: true }]);
+    });
+    expect((await v2(blobPath)).status).toBe(404);
+    expect(visits(`/v2/foreign/blobs/${sha256(unscoped)}`)).toBe(0);
+  });
+});
+
 describe('a registry that answers wrong', () => {
   beforeAll(async () => {
     // Pulled through, not ingested yet: its blobs are served from stub/app for a while.

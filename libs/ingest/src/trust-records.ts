@@ -4,6 +4,7 @@ import {
   isSbomPredicateType,
   isVulnerabilityPredicateType,
   LayerVerifier,
+  parseDsseEnvelope,
   parseJsonDocument,
   parseSbom,
   parseStatement,
@@ -136,16 +137,15 @@ export class RecordBuilder {
     this.statement(
       task,
       () => {
-        const env = parseJsonDocument(envelopeJson, 'DSSE envelope') as {
-          payloadType?: unknown;
-          payload?: unknown;
-        };
-        if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE || typeof env.payload !== 'string') {
+        // The envelope's one parser, which decodes strictly: a payload that is not base64 is a
+        // parse error, never a statement read from whatever bytes a lenient decode leaves.
+        const env = parseDsseEnvelope(envelopeJson);
+        if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
           throw new DocumentError(
-            `DSSE payload type ${JSON.stringify(env.payloadType ?? null)} is not an in-toto statement`,
+            `DSSE payload type ${JSON.stringify(env.payloadType)} is not an in-toto statement`,
           );
         }
-        return parseStatement(Buffer.from(env.payload, 'base64'));
+        return parseStatement(env.payload);
       },
       subjects,
       true,

@@ -8,6 +8,11 @@ export interface Descriptor {
   artifactType?: string;
   annotations?: Record<string, string>;
   platform?: { os?: string; architecture?: string; variant?: string };
+  /**
+   * Layers only: the URLs the layer MAY be fetched from (OCI descriptor `urls`), as foreign and
+   * non-distributable layers carry them; absent when the layer names none.
+   */
+  urls?: string[];
 }
 
 /** `vulnerability`: a scanner's vulnerability report or a VEX document (see isVulnerabilityType). */
@@ -85,6 +90,18 @@ function descriptorList(v: unknown, where: string): Descriptor[] {
   return v.map((d, i) => parseDescriptor(d, `${where}[${i}]`));
 }
 
+/** Layer descriptors, with their `urls` (a list of strings, as the OCI descriptor defines it). */
+function layerList(v: unknown): Descriptor[] {
+  return descriptorList(v, 'layers').map((d, i) => {
+    const urls = ((v as unknown[])[i] as Json).urls;
+    if (urls === undefined || urls === null) return d;
+    if (!Array.isArray(urls) || !urls.every((u) => typeof u === 'string')) {
+      throw new ManifestError(`layers[${i}].urls must be an array of strings`);
+    }
+    return urls.length ? { ...d, urls } : d;
+  });
+}
+
 /**
  * Parses manifest or index bytes fetched for `digest`. The bytes must hash to the digest: identity
  * is content, and nothing unverified is ever parsed into the graph.
@@ -123,7 +140,7 @@ export function parseManifest(bytes: Uint8Array, digest: Digest, mediaTypeHint?:
     subject:
       doc.subject === undefined || doc.subject === null ? null : parseDescriptor(doc.subject, 'subject'),
     config,
-    layers: isIndex ? [] : descriptorList(doc.layers, 'layers'),
+    layers: isIndex ? [] : layerList(doc.layers),
     manifests: isIndex ? descriptorList(doc.manifests, 'manifests') : [],
   };
 }
@@ -136,8 +153,14 @@ function inferMediaType(doc: Json, hint: string | undefined): string {
   throw new ManifestError('cannot tell the manifest media type');
 }
 
-/** The blobs a manifest names (its config and layers, once each): what a registry links into its repository. */
+/**
+ * The blobs a manifest shows its repository holds (its config and layers, once each): what the
+ * registry view may serve from that repository. A layer that carries `urls` (foreign and
+ * non-distributable layers) is left out: clients fetch it from those URLs, and registries do not
+ * check that the repository holds it when the manifest is pushed (Distribution skips that check
+ * for such layers; containers/image does not upload them), so naming one proves nothing.
+ */
 export function blobDigests(m: ParsedManifest): Digest[] {
-  const all = m.config ? [m.config.digest, ...m.layers.map((l) => l.digest)] : m.layers.map((l) => l.digest);
-  return [...new Set(all)];
+  const held = m.layers.filter((l) => !l.urls).map((l) => l.digest);
+  return [...new Set(m.config ? [m.config.digest, ...held] : held)];
 }

@@ -1,4 +1,5 @@
 import {
+  blobDigests,
   classify,
   contentEdges,
   digestOf,
@@ -113,6 +114,50 @@ describe('parseManifest', () => {
   ])('rejects %s with a reason', (_name, bytes, reason) => {
     expect(() => parseManifest(bytes, digestOf(bytes))).toThrow(ManifestError);
     expect(() => parseManifest(bytes, digestOf(bytes))).toThrow(reason);
+  });
+});
+
+describe('blobDigests', () => {
+  const foreign = blob('windows-base', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', {
+    urls: ['https://mcr.example.test/blobs/base'],
+  });
+  const nondistributable = blob('licensed', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', {
+    urls: ['https://vendor.example.test/layer'],
+  });
+
+  it('names the config and the layers a registry holds, once each', () => {
+    const m = parse({ ...image, layers: [layer, layer] });
+    expect(blobDigests(m)).toEqual([config.digest, layer.digest]);
+  });
+
+  it('leaves out layers that carry urls: clients fetch them there, and a push never proved them held', () => {
+    const m = parse({ ...image, layers: [foreign, layer, nondistributable] });
+    expect(m.layers.map((l) => l.urls ?? null)).toEqual([foreign.urls, null, nondistributable.urls]);
+    expect(blobDigests(m)).toEqual([config.digest, layer.digest]);
+    // Without urls the layer is the registry's to hold, whatever its media type says.
+    const { urls: _none, ...held } = nondistributable;
+    expect(blobDigests(parse({ ...image, layers: [held] }))).toEqual([config.digest, held.digest]);
+    // An empty list names no URL to fetch it from.
+    expect(blobDigests(parse({ ...image, layers: [{ ...layer, urls: [] }] }))).toEqual([
+      config.digest,
+      layer.digest,
+    ]);
+  });
+
+  it('keeps a digest that another descriptor of the manifest names without urls', () => {
+    const alsoHeld = { ...layer, mediaType: foreign.mediaType, urls: ['https://elsewhere.example.test/x'] };
+    expect(blobDigests(parse({ ...image, layers: [alsoHeld, layer] }))).toEqual([
+      config.digest,
+      layer.digest,
+    ]);
+  });
+
+  it.each([
+    ['a string', 'https://x.example.test/'],
+    ['numbers', [1]],
+    ['an object', { u: 'x' }],
+  ])('rejects urls given as %s', (_name, urls) => {
+    expect(() => parse({ ...image, layers: [{ ...layer, urls }] })).toThrow(/layers\[0\]\.urls/);
   });
 });
 

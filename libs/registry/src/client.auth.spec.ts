@@ -134,6 +134,37 @@ describe('Docker token flow', () => {
     expect(tokenRequests(registry)).toHaveLength(2);
   });
 
+  it.each([
+    ['1e308 s', 1e308],
+    ['ten years', 10 * 365 * 86_400],
+    ['an hour in milliseconds', 3_600_000],
+  ])('reuses a token at most an hour when expires_in says %s', async (_name, expiresIn) => {
+    tokenBody = () => ({ token: `tok-${issued}`, expires_in: expiresIn });
+    let now = 0;
+    const client = new RegistryClient(testRegistryConfig(registry.url), { now: () => now });
+    await client.fetchManifest('app', 'v1');
+    now += 3_590_000;
+    await client.fetchManifest('app', 'v1');
+    expect(tokenRequests(registry)).toHaveLength(1);
+    now += 10_000;
+    await client.fetchManifest('app', 'v1');
+    expect(tokenRequests(registry)).toHaveLength(2);
+    expect(registry.requests.at(-1)?.headers.authorization).toBe('Bearer tok-2');
+  });
+
+  it('keeps the tokens of the most recently used scopes, however many repositories are asked about', async () => {
+    const client = new RegistryClient(testRegistryConfig(registry.url));
+    const repositories = Array.from({ length: 1001 }, (_, i) => `team/app-${i}`);
+    for (const name of repositories) await client.manifestExists(name, image.digest);
+    expect(tokenRequests(registry)).toHaveLength(1001);
+    // The newest scopes still have their tokens; the oldest was forgotten and is asked for again.
+    await client.manifestExists('team/app-1000', image.digest);
+    await client.manifestExists('team/app-1', image.digest);
+    expect(tokenRequests(registry)).toHaveLength(1001);
+    await client.manifestExists('team/app-0', image.digest);
+    expect(tokenRequests(registry)).toHaveLength(1002);
+  });
+
   it('retries only once: a token the registry still refuses is unauthorized', async () => {
     tokenBody = () => ({ token: 'rejected' });
     const client = new RegistryClient(testRegistryConfig(registry.url));

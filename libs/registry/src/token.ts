@@ -1,11 +1,21 @@
 import type { RegistryConfig } from '#config';
+import { Lru } from '#oci';
 import { discard, readJson } from './body.js';
 import type { BearerChallenge } from './challenge.js';
 import { isNonPublicAddress, literalAddress, type Resolver, systemResolver } from './address.js';
 import { errorForNetwork, errorForStatus, RegistryError } from './errors.js';
 import type { HttpResponse, HttpSend } from './http.js';
 
+/** Docker's token spec: `expires_in` is in seconds, 60 when the response leaves it out. */
 const DEFAULT_EXPIRES_IN_S = 60;
+/**
+ * The longest a token is reused, whatever the auth server says: a broken or hostile one cannot
+ * pin a token for years (or 1e308 s), and one that sends milliseconds gets at most this. Asking
+ * for a fresh token early is always correct.
+ */
+const MAX_TOKEN_LIFETIME_S = 3600;
+/** Tokens are kept per scope (one per repository): the most recently used ones. */
+const MAX_CACHED_TOKENS = 1000;
 /** Renew a little early so a token does not expire between cache lookup and use. */
 const EXPIRY_SKEW_MS = 5_000;
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
@@ -33,7 +43,7 @@ export interface TokenFetchContext {
  * registry sets allowPrivateTokenRealms.
  */
 export class TokenProvider {
-  private readonly cache = new Map<string, CachedToken>();
+  private readonly cache = new Lru<CachedToken>(MAX_CACHED_TOKENS);
   private readonly pending = new Map<string, Promise<string>>();
   private readonly origin: string;
 
@@ -49,11 +59,7 @@ export class TokenProvider {
   cached(key: string): string | undefined {
     const hit = this.cache.get(key);
     if (!hit) return undefined;
-    if (hit.expiresAt <= this.now()) {
-      this.cache.delete(key);
-      return undefined;
-    }
-    return hit.token;
+    return hit.expiresAt > this.now() ? hit.token : undefined;
   }
 
   /** Fetches (or joins an in-flight fetch of) a token for the challenge and caches it under `key`. */
@@ -103,7 +109,7 @@ export class TokenProvider {
     }
     const expiresIn =
       typeof b.expires_in === 'number' && Number.isFinite(b.expires_in) && b.expires_in > 0
-        ? b.expires_in
+        ? Math.min(b.expires_in, MAX_TOKEN_LIFETIME_S)
         : DEFAULT_EXPIRES_IN_S;
     const ttl = Math.max(0, expiresIn * 1000 - EXPIRY_SKEW_MS);
     this.cache.set(key, { token, expiresAt: this.now() + ttl });

@@ -193,4 +193,74 @@ describe('applyMigrations', () => {
       await c.end();
     }
   });
+
+  it('blob_links_by_url: drops the links only layers with urls made, keeping those a held blob made', async () => {
+    const migrations = await readMigrations(resolve('prisma/migrations'));
+    const byUrl = migrations.findIndex((m) => m.name === '20261204000000_blob_links_by_url');
+    expect(byUrl).toBeGreaterThan(0);
+    const c = await connect();
+    try {
+      await applyMigrations(c, migrations.slice(0, byUrl));
+      const d = (ch: string) => `sha256:${ch.repeat(64)}`;
+      const layer = (digest: string, urls?: unknown) => ({
+        mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+        digest,
+        size: 1,
+        ...(urls === undefined ? {} : { urls }),
+      });
+      const manifest = (layers: object[]) =>
+        JSON.stringify({
+          schemaVersion: 2,
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: d('1'), size: 2 },
+          layers,
+        });
+      await c.query(
+        `INSERT INTO registry (name, kind, base_url) VALUES ('r', 'distribution', 'http://127.0.0.1:1')`,
+      );
+      await c.query(
+        `INSERT INTO repository (registry_id, name) SELECT id, n FROM registry, unnest(ARRAY['app', 'other']) n`,
+      );
+      const artifacts: Array<[string, string, string]> = [
+        // app: 2 held, 3 by url only, 4 by url here and held in the next manifest.
+        ['app', d('a'), manifest([layer(d('2')), layer(d('3'), ['https://x.test/3']), layer(d('4'), ['u'])])],
+        ['app', d('b'), manifest([layer(d('4')), layer(d('5'), [])])],
+        // other: 3 held there.
+        ['other', d('c'), manifest([layer(d('3'))])],
+      ];
+      for (const [repo, digest, bytes] of artifacts) {
+        await c.query(
+          `INSERT INTO artifact (digest, media_type, kind, size, manifest)
+           VALUES ($1, 'application/vnd.oci.image.manifest.v1+json', 'image', 1, convert_to($2, 'UTF8'))`,
+          [digest, bytes],
+        );
+        await c.query(
+          `INSERT INTO artifact_location (repository_id, digest, present, event_at)
+           SELECT id, $2, true, now() FROM repository WHERE name = $1`,
+          [repo, digest],
+        );
+      }
+      // The links the earlier code wrote: every blob named, and 6 by a pull-through not yet recorded.
+      await c.query(
+        `INSERT INTO repository_blob (repository_id, blob_digest)
+         SELECT r.id, b FROM repository r, unnest($1::text[]) b WHERE r.name = 'app'
+         UNION ALL SELECT r.id, $2 FROM repository r WHERE r.name = 'other'`,
+        [[d('1'), d('2'), d('3'), d('4'), d('5'), d('6')], d('3')],
+      );
+      expect(await applyMigrations(c, migrations)).toEqual(migrations.slice(byUrl).map((m) => m.name));
+      const { rows } = await c.query(
+        `SELECT r.name, b.blob_digest FROM repository_blob b JOIN repository r ON r.id = b.repository_id
+         ORDER BY 1, 2`,
+      );
+      expect(rows.map((r) => [r.name, r.blob_digest])).toEqual([
+        ['app', d('1')],
+        ['app', d('2')],
+        ['app', d('4')],
+        ['app', d('5')],
+        ['app', d('6')],
+        ['other', d('3')],
+      ]);
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { Lru } from '#oci';
 import type { Database } from './database.js';
 
 export interface RegistryRow {
@@ -9,14 +10,26 @@ export interface RegistryRow {
   lastEventAt: Date | null;
 }
 
+/** Repository ids kept in memory per process (an entry is a key and a number). */
+const CACHED_REPOSITORY_IDS = 10_000;
+
 const REGISTRY_COLUMNS = `id, name, kind, base_url AS "baseUrl", referrers_api AS "referrersApi",
   last_event_at AS "lastEventAt"`;
 
 /** Registries come from the configuration; rows give them stable ids and remember what was learned. */
 export class RegistryRepository {
-  private readonly repositoryIds = new Map<string, number>();
+  /**
+   * Webhooks, syncs and the view's readers name repositories, so the names asked about are
+   * unbounded: the cache keeps the most recently used ids and asks Postgres again for the rest.
+   */
+  private readonly repositoryIds: Lru<number>;
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    options: { cachedRepositoryIds?: number } = {},
+  ) {
+    this.repositoryIds = new Lru(options.cachedRepositoryIds ?? CACHED_REPOSITORY_IDS);
+  }
 
   /** One row per configured registry (names are unique), in the order given. */
   async upsertRegistries(
@@ -49,7 +62,7 @@ export class RegistryRepository {
     return rows;
   }
 
-  /** Repository ids never change once created, so they are cached for the life of the process. */
+  /** Repository ids never change once created, so a cached id is right for as long as it is kept. */
   async ensureRepository(registryId: number, name: string): Promise<number> {
     const key = `${registryId}/${name}`;
     const cached = this.repositoryIds.get(key);

@@ -61,6 +61,14 @@ describe('in-toto statements', () => {
     expect(env.payload.toString()).toBe('{}');
     expect(env.signatures[0]!.sig).toEqual(Buffer.from([1, 2, 3]));
   });
+
+  it.each([
+    ['payload', { payload: 'e30*', signatures: [{ sig: 'AQID' }] }, /payload is not valid base64/],
+    ['a signature', { payload: 'e30=', signatures: [{}, { sig: 'AQ ID' }] }, /signatures\[1\]\.sig is not/],
+  ])('refuses a DSSE envelope whose %s is not base64, rather than decoding what survives', (_n, doc, why) => {
+    const bytes = Buffer.from(JSON.stringify({ payloadType: 'application/vnd.in-toto+json', ...doc }));
+    expect(() => parseDsseEnvelope(bytes)).toThrow(why);
+  });
 });
 
 describe('summarizeStatement', () => {

@@ -1,5 +1,6 @@
 import { bundleFromJSON, ValidationError, type Bundle } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
+import { decodeBase64 } from './base64.js';
 import { VerificationFailure } from './result.js';
 
 /**
@@ -83,17 +84,6 @@ function fromBundleError(cause: unknown): VerificationFailure {
   return new VerificationFailure('bundle_malformed', `bundle does not parse: ${message(cause)}`, { cause });
 }
 
-/**
- * Standard or URL-safe alphabet, optional padding, as protobuf JSON allows for `bytes`. Line breaks
- * are tolerated (MIME-wrapped base64 occurs in real bundles, and Go's decoder skips them too).
- */
-const BASE64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
-
-function isBase64(value: string): boolean {
-  const compact = value.replace(/\r?\n/g, '');
-  return BASE64_RE.test(compact) && compact.replace(/=+$/, '').length % 4 !== 1;
-}
-
 function assertBase64Fields(json: unknown): void {
   const b = json as RawBundle;
   const vm = b.verificationMaterial;
@@ -126,7 +116,8 @@ function assertBase64Fields(json: unknown): void {
   ];
   for (const [where, value] of fields) {
     if (value === undefined) continue;
-    if (typeof value !== 'string' || !isBase64(value)) {
+    // The bytes fields of protobuf JSON: the form decodeBase64 reads.
+    if (decodeBase64(value) === undefined) {
       throw new VerificationFailure('bundle_malformed', `bundle field ${where} is not valid base64`);
     }
   }

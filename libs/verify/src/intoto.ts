@@ -1,4 +1,5 @@
 /** in-toto statements (v0.1 and v1) and the DSSE envelopes that carry them. */
+import { decodeBase64 } from './base64.js';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const STATEMENT_TYPES = [
@@ -82,14 +83,19 @@ export function parseDsseEnvelope(bytes: Uint8Array): DsseEnvelope {
   if (!isObject(doc) || typeof doc.payloadType !== 'string' || typeof doc.payload !== 'string') {
     throw new DocumentError('DSSE envelope needs payloadType and payload');
   }
+  const payload = decodeBase64(doc.payload);
+  if (!payload) throw new DocumentError('DSSE envelope payload is not valid base64');
   const sigs = Array.isArray(doc.signatures) ? doc.signatures : [];
   return {
     payloadType: doc.payloadType,
-    payload: Buffer.from(doc.payload, 'base64'),
-    signatures: sigs.filter(isObject).map((s) => ({
-      ...(typeof s.keyid === 'string' ? { keyid: s.keyid } : {}),
-      sig: Buffer.from(typeof s.sig === 'string' ? s.sig : '', 'base64'),
-    })),
+    payload,
+    signatures: sigs.flatMap((s: unknown, i) => {
+      if (!isObject(s)) return [];
+      // A signature without `sig` is an empty one (refused where signatures are counted).
+      const sig = s.sig === undefined ? Buffer.alloc(0) : decodeBase64(s.sig);
+      if (!sig) throw new DocumentError(`DSSE envelope signatures[${i}].sig is not valid base64`);
+      return [{ ...(typeof s.keyid === 'string' ? { keyid: s.keyid } : {}), sig }];
+    }),
   };
 }
 

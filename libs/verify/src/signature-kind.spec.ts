@@ -13,6 +13,10 @@ function envelope(predicateType: string, payloadType = 'application/vnd.in-toto+
 }
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+const corrupted = (env: ReturnType<typeof envelope>) => ({
+  ...env,
+  payload: `${env.payload.slice(0, 8)}*${env.payload.slice(8)}`,
+});
 
 describe('signatureKindOf', () => {
   it.each([
@@ -59,6 +63,14 @@ describe('signatureKindOf', () => {
     ['unreadable bundle, attestation declared', 'sigstore-bundle', null, SLSA, 'attestation'],
     ['unreadable bundle, nothing declared', 'sigstore-bundle', null, undefined, 'signature'],
     ['unreadable DSSE, nothing declared', 'cosign-dsse', null, undefined, 'attestation'],
+    [
+      // Buffer.from(x, 'base64') would skip the '*' and read the sign predicate.
+      'DSSE, sign predicate in a payload that is not base64',
+      'cosign-dsse',
+      json(corrupted(envelope(COSIGN_SIGN_PREDICATE))),
+      undefined,
+      'attestation',
+    ],
     ['unsigned in-toto statement', 'in-toto', json({}), COSIGN_SIGN_PREDICATE, 'attestation'],
   ] as const)('%s: %s', (_name, action, blob, declared, kind) => {
     expect(signatureKindOf(action, blob, declared)).toBe(kind);

@@ -1,5 +1,6 @@
 // Whether a verified envelope is a signature over its subject or an attestation about it.
 import { COSIGN_SIGN_PREDICATE } from '#oci';
+import { decodeBase64 } from './base64.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './intoto.js';
 import type { LayerAction } from './plan.js';
 
@@ -54,8 +55,10 @@ export function signatureKindOf(
 /** A DSSE envelope is a signature only when it carries an in-toto statement with the sign predicate. */
 function envelopeKind(envelope: unknown): SignatureKind {
   if (!isObject(envelope) || envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return 'attestation';
-  if (typeof envelope.payload !== 'string') return 'attestation';
-  const statement = json(Buffer.from(envelope.payload, 'base64'));
+  // A payload that is not base64 carries no statement (its verification fails as malformed).
+  const payload = decodeBase64(envelope.payload);
+  if (!payload) return 'attestation';
+  const statement = json(payload);
   return isObject(statement) && statement.predicateType === COSIGN_SIGN_PREDICATE
     ? 'signature'
     : 'attestation';

@@ -5,7 +5,7 @@
  */
 import type { RegistryViewConfig } from '#config';
 import type { RegistryCatalog } from '#ingest';
-import { InvalidDigestError, parseDigest, parseTagSubject } from '#oci';
+import { InvalidDigestError, Lru, parseDigest, parseTagSubject } from '#oci';
 import { isTag } from '#registry';
 import type { InboxRepository, RegistryViewRepository } from '#store';
 import type { Logger } from 'pino';
@@ -13,7 +13,6 @@ import { LegacyTags } from './legacy-tags.js';
 import { decideViewAccess, type Viewer } from '#answers';
 import { ViewError, viewDenied } from './view-errors.js';
 import type { PulledBlobs } from './pulled-blobs.js';
-import { Lru } from './view-lru.js';
 import type { ViewMetrics } from './view.metrics.js';
 
 export interface ServedManifest {

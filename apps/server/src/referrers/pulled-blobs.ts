@@ -1,8 +1,7 @@
 /** Links the blobs of manifests the view pulled through from a registry, before ingestion does. */
-import { blobDigests, parseManifest } from '#oci';
+import { blobDigests, Lru, parseManifest } from '#oci';
 import type { GraphRepository, RegistryRepository } from '#store';
 import type { Logger } from 'pino';
-import { Lru } from './view-lru.js';
 import type { ViewMetrics } from './view.metrics.js';
 
 /** A manifest linked once is not linked again by this process for this long (links are add-only). */

@@ -1,5 +1,6 @@
 // Notation JWS envelopes (`application/jose+json`): flattened JWS JSON serialization per the Notary
 // Project JWS envelope specification.
+import { decodeBase64Url as base64Url, decodePaddedBase64 } from '../base64.js';
 import {
   ALGORITHMS,
   checkCritical,
@@ -93,18 +94,14 @@ function timestampToken(value: unknown): Buffer | undefined {
   return value === undefined ? undefined : decodeBase64(value, H.timestampSignature);
 }
 
-/** Standard padded base64 (x5c and the timestamp token); Buffer.from alone would skip stray characters. */
+/** Standard padded base64 (x5c and the timestamp token). */
 function decodeBase64(value: unknown, what: string): Buffer {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) {
-    malformed(`${what} is not base64 DER`);
-  }
-  return Buffer.from(value, 'base64');
+  return decodePaddedBase64(value) ?? malformed(`${what} is not base64 DER`);
 }
 
+/** JWS parts are unpadded base64url. */
 function decodeBase64Url(text: string, what: string): Buffer {
-  // Buffer.from ignores stray characters and padding; JWS requires unpadded base64url.
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) malformed(`${what} is not base64url`);
-  return Buffer.from(text, 'base64url');
+  return base64Url(text) ?? malformed(`${what} is not base64url`);
 }
 
 function optionalTime(header: Record<string, unknown>, name: string): Date | undefined {
