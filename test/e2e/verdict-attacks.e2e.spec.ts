@@ -284,6 +284,17 @@ describe('an image index and its platform manifests', () => {
     await pushImage(registry.url, repo, sigTag(signedChild.digest), onChild);
     await rowsOf(onIndex.digest, 1);
     await rowsOf(onChild.digest, 1);
+    // Events are processed in any order: the signatures can be recorded before the tags are.
+    await eventually(async () => {
+      const { rows } = await db.query(
+        `SELECT t.name FROM tag t WHERE t.name = ANY($1) AND t.digest = ANY($2)`,
+        [
+          ['signed-index', 'signed-child'],
+          [signedIndex.digest, indexOfSigned.digest],
+        ],
+      );
+      expect(rows).toHaveLength(2);
+    });
     // As cosign verifies: the signature of the digest the pod names (`cosign sign --recursive`
     // signs the index and every child when both are wanted).
     expect(
