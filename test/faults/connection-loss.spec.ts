@@ -31,6 +31,11 @@ const REGISTRY_DELAY_MS = 100;
 const ROUNDS_MS = [1500, 300, 700, 200, 900, 400, 1500, 250];
 /** What SIGTERM must take at most: the worker's drain deadline (10 s) plus closing the rest. */
 const SHUTDOWN_BOUND_MS = 25_000;
+/**
+ * The hanging registry's first-byte timeout: well past the drain deadline, so the jobs are still
+ * stuck when the deadline passes (with the 10 s default they fail on their own at the same moment).
+ */
+const HANG_FIRST_BYTE_MS = 60_000;
 const token = 'conn-loss-hook-token-0123456789';
 const corpus = buildCorpus(EVENTS, 11, 6);
 const HANG_REPO = 'hang/app';
@@ -79,6 +84,12 @@ it('keeps taking jobs through repeated connection loss and processes every ackno
     registryUrl: registry.url,
     token,
     concurrency: CONCURRENCY,
+    // Every worker slot may fetch from the registry at once (the default budget is half of them),
+    // so in the shutdown case every slot can be stuck on it.
+    registry: {
+      concurrency: CONCURRENCY,
+      timeouts: { connectMs: 5_000, firstByteMs: HANG_FIRST_BYTE_MS },
+    },
   });
   service = world.service;
   const bodies = envelopes(corpus.events, 1);

@@ -215,6 +215,8 @@ export async function startWebhookService(opts: {
   registryUrl: string;
   token: string;
   concurrency: number;
+  /** More of the registry's settings (timeouts, fetch concurrency) when a suite needs them. */
+  registry?: Record<string, unknown>;
 }): Promise<WebhookService> {
   const service = await startService({
     role: 'all',
@@ -227,6 +229,7 @@ export async function startWebhookService(opts: {
           kind: 'distribution',
           url: opts.registryUrl,
           webhook: { auth: { type: 'bearer', tokenEnv: 'HOOK_TOKEN' } },
+          ...opts.registry,
         },
       ],
       worker: { concurrency: opts.concurrency, pollIntervalMs: 200 },
