@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
 import { createTestDatabase, type TestDatabase } from '#testing';
+import { TOO_MANY_INITIALISATIONS } from '../../apps/server/src/auth/socket-auth.js';
 import { SOCKET_RETRY_AFTER_SECONDS, TOO_MANY_SOCKETS } from '../../apps/server/src/auth/socket-limit.js';
 import { eventually, localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 
@@ -17,6 +18,8 @@ const TOKEN_A = randomBytes(16).toString('hex');
 const TOKEN_B = randomBytes(16).toString('hex');
 const TOKEN_C = randomBytes(16).toString('hex');
 const TOKEN_D = randomBytes(16).toString('hex');
+const TOKEN_E = randomBytes(16).toString('hex');
+const TOKEN_F = randomBytes(16).toString('hex');
 
 interface WsLike {
   on(event: 'open', cb: () => void): void;
@@ -111,6 +114,8 @@ beforeAll(async () => {
           { name: 'b', sha256: sha(TOKEN_B), scopes: ['read:**'] },
           { name: 'c', sha256: sha(TOKEN_C), scopes: ['read:**'] },
           { name: 'd', sha256: sha(TOKEN_D), scopes: ['read:**'] },
+          { name: 'e', sha256: sha(TOKEN_E), scopes: ['read:**'] },
+          { name: 'f', sha256: sha(TOKEN_F), scopes: ['read:**'] },
         ],
       },
     },
@@ -186,5 +191,37 @@ describe('open GraphQL sockets per client', () => {
     expect(second.outcome).toBe('open');
     // Two sockets wait at the address now: the next handshake from it is refused.
     expect((await open({ headers: address, init: false })).outcome).toBe('http:429');
+  });
+});
+
+describe('connection_init', () => {
+  /**
+   * Sends a second connection_init on an acknowledged socket; resolves at the server's answer:
+   * the close code, or `ack` if it acknowledged the init again.
+   */
+  async function initAgain(socket: Socket, payload: object): Promise<string> {
+    const acked = new Promise<string>((resolve) =>
+      socket.ws.on('message', (data) => {
+        const type = (JSON.parse(data.toString()) as { type: string }).type;
+        if (type === 'connection_ack') resolve('ack');
+      }),
+    );
+    socket.ws.send(JSON.stringify({ type: 'connection_init', payload }));
+    return Promise.race([acked, socket.closed.then((code) => `close:${code}`)]);
+  }
+
+  it('a second connection_init closes the socket with 4429 and is never acknowledged', async () => {
+    const socket = await open({ headers: from('10.4.0.1'), payload: bearer(TOKEN_E) });
+    expect(socket.outcome).toBe('ack');
+    // Another token in a second init would re-scope the live socket were it accepted.
+    expect(await initAgain(socket, bearer(TOKEN_F))).toBe(`close:${TOO_MANY_INITIALISATIONS}`);
+  });
+
+  it('a socket authenticated at the handshake gets one connection_init too', async () => {
+    const sockets = await openAll(CAP, { headers: bearer(TOKEN_F) });
+    expect(sockets.map((s) => s.outcome)).toEqual(Array(CAP).fill('ack'));
+    expect(await initAgain(sockets[0]!, {})).toBe(`close:${TOO_MANY_INITIALISATIONS}`);
+    // Its place in token f's count frees with it.
+    await eventually(async () => expect((await open({ headers: bearer(TOKEN_F) })).outcome).toBe('ack'));
   });
 });

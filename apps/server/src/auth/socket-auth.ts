@@ -36,6 +36,9 @@ export interface ClosableSocket {
   once(event: 'close', listener: () => void): unknown;
 }
 
+/** graphql-ws's close code for a socket that sent `connection_init` more than once. */
+export const TOO_MANY_INITIALISATIONS = 4429;
+
 /** graphql-ws's close code for a socket that sent no `connection_init` in time. */
 export const INIT_TIMEOUT = 4408;
 
@@ -88,10 +91,23 @@ export function closeAtExpiry(
 }
 
 export function socketConnectGuard(auth: Authenticator, limiter: RateLimiter) {
+  /**
+   * Sockets that sent their `connection_init`. graphql-ws allows one: mercurius would run this
+   * guard again for each further one (a second token re-scoping a live socket, a second move of
+   * its place in the count) and start one more keep-alive timer each time that nothing clears.
+   */
+  const initialised = new WeakSet<ClosableSocket>();
   return async function onConnect(
     this: ConnectionThis | undefined,
     data: { payload?: Record<string, unknown> | null },
   ): Promise<boolean | SocketGrant> {
+    const socket = this?.socket;
+    if (!socket) return false;
+    if (initialised.has(socket)) {
+      socket.close(TOO_MANY_INITIALISATIONS, 'Too many initialisation requests');
+      return false;
+    }
+    initialised.add(socket);
     const accepted = await admit.call(this, data);
     if (accepted !== false) this?.context?.initDeadline?.clear();
     return accepted;
