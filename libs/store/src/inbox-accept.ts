@@ -20,8 +20,8 @@ export interface Touch {
  * A sender event id counts only together with what the event asks (`contentSha256`): under an id
  * already stored with other content the event is stored as its own, and flagged `reused`. The flag
  * reads the rows committed before the statement (its snapshot never holds the rows it inserts), so
- * the caller adds reuse within the batch; two deliveries committing at the same moment on different
- * connections are stored both but not flagged.
+ * reuse within the batch is found before the statement (recordDeliveries); two deliveries
+ * committing at the same moment on different connections are both stored, but not flagged.
  *
  * The same statement moves the registries' last event time forward ($15, $16: usually none, at
  * most one per registry a second). A registry row another transaction has locked is skipped, not
