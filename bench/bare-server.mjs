@@ -5,6 +5,7 @@
 import Fastify from 'fastify';
 import pg from 'pg';
 import { loadConfig } from '#config';
+import { contentSha256 } from '#store';
 import { registerAnswerRoutes } from './lib/bare-answers.mjs';
 import { REFERRERS_SQL } from './lib/referrers-sql.mjs';
 
@@ -70,15 +71,25 @@ app.post('/webhooks/:registry', async (req, reply) => {
   try {
     await client.query('BEGIN');
     const { rows } = await client.query(
-      `INSERT INTO webhook_event (registry_id, sender_event_id, action, repository, digest, tag, media_type, event_at, received_at)
-       SELECT $1, s, a, r, d, t, m, COALESCE(e, $9), $9
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-         AS ev(s, a, r, d, t, m, e)
-       ON CONFLICT (registry_id, sender_event_id) DO NOTHING
+      `INSERT INTO webhook_event (registry_id, sender_event_id, content_sha256, action, repository, digest, tag,
+                                 media_type, event_at, received_at)
+       SELECT $1, s, h, a, r, d, t, m, COALESCE(e, $10), $10
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+         AS ev(s, h, a, r, d, t, m, e)
+       ON CONFLICT (registry_id, sender_event_id, content_sha256) DO NOTHING
        RETURNING id`,
       [
         registryId,
         events.map((e) => e.id ?? null),
+        events.map((e) =>
+          contentSha256({
+            action: e.action,
+            repository: e.target?.repository ?? '',
+            digest: e.target?.digest ?? null,
+            tag: e.target?.tag ?? null,
+            mediaType: e.target?.mediaType ?? null,
+          }),
+        ),
         events.map((e) => e.action),
         events.map((e) => e.target?.repository ?? ''),
         events.map((e) => e.target?.digest ?? null),

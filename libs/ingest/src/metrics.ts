@@ -21,6 +21,12 @@ export class Metrics {
     labelNames: ['registry', 'reason'],
     registers: [this.registry],
   });
+  readonly webhookEventIdsReused = new Counter({
+    name: 'refgraph_webhook_event_ids_reused_total',
+    help: 'Webhook events stored under a sender event id the registry had already used for an event asking something else (a buggy or forged sender), by registry',
+    labelNames: ['registry'],
+    registers: [this.registry],
+  });
   readonly webhookRejected = new Counter({
     name: 'refgraph_webhook_requests_rejected_total',
     help: 'Webhook requests refused, by registry and reason',

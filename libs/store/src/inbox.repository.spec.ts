@@ -1,5 +1,6 @@
 import pg from 'pg';
 import {
+  contentSha256,
   Database,
   freePort,
   type DatabaseOptions,
@@ -145,6 +146,7 @@ describe('InboxRepository.record (group commit)', () => {
   });
 
   it("reports each caller's own new events, dropping duplicates across and within a batch", async () => {
+    // dup-b under registry one asks two things ('first', 'second'): two events, not a duplicate.
     expect(await inbox.record(one, [ev('dup-old')])).toEqual({ stored: 1, rejected: 0 });
     db.transactions = 0;
 
@@ -159,20 +161,27 @@ describe('InboxRepository.record (group commit)', () => {
       inbox.record(one, [ev('dup-a')]),
     ]);
 
-    expect(results.map((r) => r.stored)).toEqual([1, 1, 1, 0, 1, 2, 1, 0]);
+    expect(results.map((r) => r.stored)).toEqual([1, 1, 2, 0, 1, 2, 1, 0]);
     // Eight callers, at most two commits: the first may go alone before the rest gather.
     expect(db.transactions).toBeGreaterThanOrEqual(1);
     expect(db.transactions).toBeLessThanOrEqual(2);
     const { rows } = await observer.query<{ registry_id: number; repository: string }>(
       `SELECT registry_id, repository FROM webhook_event WHERE sender_event_id = 'dup-b' ORDER BY registry_id`,
     );
-    expect(rows).toEqual(
-      [
-        { registry_id: one, repository: 'first' },
-        { registry_id: two, repository: 'app' },
-      ].sort((a, b) => a.registry_id - b.registry_id),
-    );
-    expect(await storedIds('dup-')).toEqual(['dup-a', 'dup-b', 'dup-b', 'dup-c', 'dup-e', 'dup-old']);
+    expect([...rows].sort((a, b) => a.repository.localeCompare(b.repository))).toEqual([
+      { registry_id: two, repository: 'app' },
+      { registry_id: one, repository: 'first' },
+      { registry_id: one, repository: 'second' },
+    ]);
+    expect(await storedIds('dup-')).toEqual([
+      'dup-a',
+      'dup-b',
+      'dup-b',
+      'dup-b',
+      'dup-c',
+      'dup-e',
+      'dup-old',
+    ]);
     const noId = await observer.query(`SELECT 1 FROM webhook_event WHERE repository = 'dup-no-id'`);
     expect(noId.rowCount).toBe(2);
     const counts = await jobsPerEvent();
@@ -203,12 +212,14 @@ describe('InboxRepository.record (group commit)', () => {
     const jobsBefore = (await jobsPerEvent()).jobs;
     const blocker = await observer.connect();
     try {
-      // An uncommitted row with the same sender event id makes the batch's insert wait for it.
+      // An uncommitted row with the same sender event id and content makes the batch's insert
+      // wait for it.
+      const block = ev('vis-block');
       await blocker.query('BEGIN');
       await blocker.query(
-        `INSERT INTO webhook_event (registry_id, sender_event_id, action, repository, event_at)
-         VALUES ($1, 'vis-block', 'push', 'app', now())`,
-        [one],
+        `INSERT INTO webhook_event (registry_id, sender_event_id, content_sha256, action, repository, digest, event_at)
+         VALUES ($1, 'vis-block', $2, 'push', 'app', $3, now())`,
+        [one, contentSha256({ ...block, digest: block.digest!, tag: null, mediaType: null }), block.digest],
       );
       const first = inbox.record(one, [ev('vis-0')]);
       const blocked = [

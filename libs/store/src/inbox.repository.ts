@@ -8,7 +8,13 @@ import type { Counts, Delivery, InboxEvent } from './inbox-rows.js';
 import { addIngestJob } from './jobs/jobs.js';
 
 export type { InboxRejectedEvent } from './inbox-rejected.js';
-export { clampEventTime, MAX_EVENT_CLOCK_SKEW_MS, type InboxEvent } from './inbox-rows.js';
+export {
+  clampEventTime,
+  contentSha256,
+  MAX_EVENT_CLOCK_SKEW_MS,
+  type EventContent,
+  type InboxEvent,
+} from './inbox-rows.js';
 
 export interface RecordOptions {
   receivedAt?: Date;
@@ -64,9 +70,10 @@ export class InboxRepository {
 
   /**
    * Returns how many admitted and how many rejected events were new, once they and the admitted
-   * events' jobs are committed. Duplicates (same sender event id, or same signed body, stored
-   * already or earlier in the same transaction) are dropped. Event times are clamped
-   * (`clampEventTime`).
+   * events' jobs are committed. Duplicates (same sender event id asking the same thing, or same
+   * signed body, stored already or earlier in the same transaction) are dropped; an event under an
+   * id used before for something else is stored, and its id listed in `reusedIds`. Event times
+   * are clamped (`clampEventTime`).
    */
   async record(registryId: number, events: InboxEvent[], options: RecordOptions = {}): Promise<Counts> {
     const rejected = options.rejected ?? [];

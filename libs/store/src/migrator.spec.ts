@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runMigrations } from 'graphile-worker';
 import pg from 'pg';
-import { applyMigrations, migrationsApplied, readMigrations } from '#store';
+import { applyMigrations, contentSha256, migrationsApplied, readMigrations } from '#store';
 import { createEmptyDatabase, type TestDatabase } from '#testing';
 
 let tdb: TestDatabase;
@@ -259,6 +259,62 @@ describe('applyMigrations', () => {
         ['app', d('6')],
         ['other', d('3')],
       ]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('event_content: stored events get the hash the code computes, and one id may then hold two', async () => {
+    const migrations = await readMigrations(resolve('prisma/migrations'));
+    const at = migrations.findIndex((m) => m.name === '20261205000000_event_content');
+    expect(at).toBeGreaterThan(0);
+    const c = await connect();
+    try {
+      await applyMigrations(c, migrations.slice(0, at));
+      await c.query(
+        `INSERT INTO registry (name, kind, base_url) VALUES ('r', 'distribution', 'http://127.0.0.1:1')`,
+      );
+      const d = `sha256:${'a'.repeat(64)}`;
+      // What a length-prefixed encoding must keep apart, and text whose bytes are not its length.
+      const contents = [
+        { action: 'push', repository: 'app', digest: d, tag: null, mediaType: null },
+        { action: 'push', repository: 'app', digest: d, tag: '', mediaType: null },
+        { action: 'push', repository: 'ap', digest: d, tag: 'p', mediaType: null },
+        { action: 'delete', repository: 'app,~', digest: null, tag: '3:v1,', mediaType: null },
+        { action: 'push', repository: 'äpp/ünïcode', digest: d, tag: '𝄞', mediaType: 'x/y+json; a="b\\c"' },
+        { action: 'unknown', repository: '', digest: null, tag: null, mediaType: null },
+        {
+          action: 'push',
+          repository: 'tab\tline\nend',
+          digest: d,
+          tag: 'v1',
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ];
+      for (const [i, e] of contents.entries()) {
+        await c.query(
+          `INSERT INTO webhook_event (registry_id, sender_event_id, action, repository, digest, tag, media_type, event_at)
+           SELECT id, $1, $2, $3, $4, $5, $6, now() FROM registry`,
+          [i === 5 ? null : `old-${i}`, e.action, e.repository, e.digest, e.tag, e.mediaType],
+        );
+      }
+      expect(await applyMigrations(c, migrations)).toEqual(migrations.slice(at).map((m) => m.name));
+      const { rows } = await c.query<{ content_sha256: string }>(
+        'SELECT content_sha256 FROM webhook_event ORDER BY id',
+      );
+      expect(rows.map((r) => r.content_sha256)).toEqual(contents.map((e) => contentSha256(e)));
+      expect(new Set(rows.map((r) => r.content_sha256)).size).toBe(contents.length);
+
+      // The old unique key is gone: the id of a stored event takes one asking something else,
+      // while the same request under it is still a duplicate.
+      const again = (digest: string) =>
+        c.query(
+          `INSERT INTO webhook_event (registry_id, sender_event_id, content_sha256, action, repository, digest, event_at)
+           SELECT id, 'old-0', $1, 'push', 'app', $2, now() FROM registry ON CONFLICT DO NOTHING`,
+          [contentSha256({ action: 'push', repository: 'app', digest, tag: null, mediaType: null }), digest],
+        );
+      expect((await again(d)).rowCount).toBe(0);
+      expect((await again(`sha256:${'b'.repeat(64)}`)).rowCount).toBe(1);
     } finally {
       await c.end();
     }

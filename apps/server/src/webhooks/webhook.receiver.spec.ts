@@ -224,4 +224,29 @@ describe('WebhookReceiver', () => {
     expect((await receiver.receive('gh', signed('gh-2'))).body).toMatchObject({ accepted: 0, duplicates: 1 });
     expect(await statuses('gh-')).toEqual({ 'gh-1': 'pending' });
   });
+
+  it('stores an event under a used event id that asks something else, counting and logging it once', async () => {
+    const reusedTotal = async () =>
+      (await metrics.webhookEventIdsReused.get()).values.reduce((n, v) => n + v.value, 0);
+    const warned = warnings.length;
+    expect((await receiver.receive('dist', distribution([push('id-1', D('1'))]))).body).toMatchObject({
+      accepted: 1,
+      duplicates: 0,
+    });
+    // A forged or buggy event took the id first; the sender's own event under it still counts.
+    const other = distribution([push('id-1', D('2'))]);
+    expect((await receiver.receive('dist', other)).body).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await reusedTotal()).toBe(1);
+    expect(warnings.slice(warned)).toEqual([
+      expect.objectContaining({ outcome: 'accepted', reused: 1, reusedIds: ['id-1'] }),
+    ]);
+    // Its redelivery (Distribution resends the identical envelope) is a duplicate, and stays quiet.
+    expect((await receiver.receive('dist', other)).body).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await reusedTotal()).toBe(1);
+    expect(warnings).toHaveLength(warned + 1);
+    const { rows } = await db.pool.query<{ digest: string }>(
+      `SELECT digest FROM webhook_event WHERE sender_event_id = 'id-1' AND status = 'pending' ORDER BY id`,
+    );
+    expect(rows.map((r) => r.digest)).toEqual([D('1'), D('2')]);
+  });
 });

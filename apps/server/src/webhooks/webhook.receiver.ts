@@ -14,7 +14,7 @@ const STATUS_BY_CODE: Record<WebhookError['code'], number> = {
   unsupported_media_type: 415,
 };
 
-/** Rejections listed in a reply and a log line; the counts cover all of them. */
+/** Rejections (and reused ids) listed in a reply or a log line; the counts cover all of them. */
 const MAX_LISTED_REJECTIONS = 20;
 /**
  * Rejected events stored per delivery. A rejected event can be two bytes (`0,` in an events
@@ -86,6 +86,10 @@ export class WebhookReceiver {
     this.metrics.webhookEvents.inc({ registry: registryName }, counts.stored);
     this.metrics.webhookIgnored.inc({ registry: registryName }, result.ignored);
     this.metrics.jobsQueued.inc(counts.stored);
+    // Stored as events of their own (an id is not the event); counted and logged so that operators
+    // see a sender reusing ids, or someone sending under ids the registry uses.
+    const reused = counts.reusedIds ?? [];
+    if (reused.length > 0) this.metrics.webhookEventIdsReused.inc({ registry: registryName }, reused.length);
     // Rejections beyond the stored ones cannot be told from a retry's: they count with the
     // delivery's stored ones, i.e. when the delivery is new.
     const fresh = counts.rejected > 0 ? counts.rejected + rejected.length - kept.length : 0;
@@ -96,10 +100,10 @@ export class WebhookReceiver {
       ignored: result.ignored,
       rejected: rejected.length,
     };
-    // One line per delivery. Rejected events make it a warning once, when first stored: a
-    // sender's retries of the same delivery are duplicates and stay at info.
+    // One line per delivery. Rejected events and reused ids make it a warning once, when first
+    // stored: a sender's retries of the same delivery are duplicates and stay at info.
     this.log?.write(
-      fresh > 0 ? 'warn' : 'info',
+      fresh > 0 || reused.length > 0 ? 'warn' : 'info',
       {
         registry: registryName,
         status: 202,
@@ -113,6 +117,10 @@ export class WebhookReceiver {
                 : 'ignored',
         ...body,
         ...(fresh > 0 && { reasons: rejected.slice(0, MAX_LISTED_REJECTIONS).map((r) => r.message) }),
+        ...(reused.length > 0 && {
+          reused: reused.length,
+          reusedIds: reused.slice(0, MAX_LISTED_REJECTIONS),
+        }),
       },
       'webhook delivery',
     );

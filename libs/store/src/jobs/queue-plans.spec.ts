@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '#testing';
 import { RECORD_EVENTS_SQL, recordDeliveries } from '../inbox-accept.js';
+import { contentSha256 } from '../inbox-rows.js';
 import { planQueueStatementsPerCall } from './queue-plans.js';
 
 let tdb: TestDatabase;
@@ -80,6 +81,15 @@ describe('planQueueStatementsPerCall', () => {
             [registryId],
             [e.senderEventId],
             [null],
+            [
+              contentSha256({
+                action: e.action,
+                repository: e.repository,
+                digest: null,
+                tag: null,
+                mediaType: null,
+              }),
+            ],
             [e.action],
             [e.repository],
             [null],
