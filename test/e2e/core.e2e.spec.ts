@@ -141,6 +141,17 @@ describe('registry webhook to OCI referrers API, end to end', () => {
     );
   });
 
+  it('acknowledges events with synchronous commits and ingests them on the job pool without', async () => {
+    const { db, jobDb } = refgraph.running.runtime;
+    const setting = async (pool: typeof db.pool) =>
+      (await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!
+        .synchronous_commit;
+    expect(await setting(db.pool)).toBe('on');
+    expect(await setting(jobDb.pool)).toBe('off');
+    // The previous test's pushes were ingested: through the job pool's connections.
+    expect(jobDb.pool.totalCount).toBeGreaterThan(0);
+  });
+
   it('filters by artifactType and says so', async () => {
     const { res, body } = await referrers(
       refgraph.url,

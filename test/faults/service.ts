@@ -1,5 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -172,6 +181,11 @@ export interface OwnPostgres {
   readonly url: string;
   /** Stops the server (fast shutdown); the data directory stays. */
   stop(): Promise<void>;
+  /**
+   * Crashes it: an immediate shutdown (SIGQUIT to the postmaster), which neither flushes WAL
+   * buffers nor checkpoints, so the next start recovers from the WAL on disk as after a power cut.
+   */
+  crash(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   start(): Promise<void>;
   /** Stops it if it runs and removes its directory (afterAll). */
@@ -189,6 +203,17 @@ export async function startOwnPostgres(name: string): Promise<OwnPostgres> {
       const s = server;
       server = undefined;
       await s?.stop();
+    },
+    async crash() {
+      if (!server) return;
+      server = undefined;
+      const pidFile = join(dataDir, 'postmaster.pid');
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n', 1)[0]);
+      process.kill(pid, 'SIGQUIT');
+      // The postmaster removes its pid file as it exits; until then the directory is in use.
+      const deadline = Date.now() + 30_000;
+      while (existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (existsSync(pidFile)) throw new Error(`Postgres (pid ${pid}) did not exit after SIGQUIT`);
     },
     async start() {
       server ??= await startEmbeddedPostgres(dataDir, { port });

@@ -128,7 +128,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
     }
     if (role !== 'api' && config.worker.enabled) {
       worker = await startQueueWorker({
-        pool: runtime.db.pool,
+        pool: runtime.jobDb.pool,
         concurrency: config.worker.concurrency,
         pollInterval: config.worker.pollIntervalMs,
         log: new JsonLogger(logger),
@@ -164,6 +164,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
     await workerListener?.close().catch(() => undefined);
     await runtime.replicas?.close();
     await runtime.primaryReads.close();
+    await runtime.jobDb.close().catch(() => undefined);
     await runtime.db.close().catch(() => undefined);
     throw err;
   }
@@ -200,6 +201,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       runtime.lines.flush();
       await runtime.replicas?.close();
       await runtime.primaryReads.close();
+      await runtime.jobDb.close();
       await runtime.db.close();
     },
   };

@@ -50,6 +50,15 @@ export interface Runtime {
   sockets: SocketLimiter;
   db: Database;
   /**
+   * The job runner's pool (graphile-worker and every write its jobs make: ingestion, verification),
+   * committing with `synchronous_commit=off`. What a crash can take from it is redone: the job's
+   * completion commits after its writes, so WAL order loses a job's writes only with its
+   * completion, and the job runs again from the event row, which was committed durably when it was
+   * acknowledged (the accept path stays on `db`, synchronous). Waiting for a WAL flush per ingest
+   * commit would hold the NOTIFY queue lock through it, and every acknowledgement queues on that lock.
+   */
+  jobDb: Database;
+  /**
    * What the read model reads from: the replicas in rotation (api role with replicas configured),
    * else the primary's bounded read pool. Only ReadRepository, ReferrersRepository and
    * RegistryViewRepository use it; every statement is time-bounded (config.reads).
@@ -109,6 +118,12 @@ export async function buildRuntime(
 
   const registries = new RegistryRepository(db);
   const rows = await registries.upsertRegistries(config.registries);
+  // Connections are opened on first use: a process without the worker role never opens one.
+  const jobDb = new Database({
+    url: databaseUrl,
+    maxConnections: 20,
+    synchronousCommit: 'off',
+  });
   const byName = new Map(rows.map((r) => [r.name, r.id]));
   const catalog = new RegistryCatalog(
     config.registries.map((c) => ({ id: byName.get(c.name)!, config: c, client: new RegistryClient(c) })),
@@ -153,6 +168,12 @@ export async function buildRuntime(
   const readDb: ReadSource = replicas ?? primaryReads;
   const read = new ReadRepository(readDb);
   const trust = new TrustRepository(db);
+  const jobs = {
+    graph: new GraphRepository(jobDb),
+    inbox: new InboxRepository(jobDb, config.worker.maxAttempts),
+    registries: new RegistryRepository(jobDb),
+    trust: new TrustRepository(jobDb),
+  };
   const { currentTrust, trustRefresher } = await startTrust(config, logger, metrics);
   const trustVersion = () => currentTrust.version;
   const answers = new Answers(read, catalog, config.policies, trustVersion);
@@ -166,6 +187,7 @@ export async function buildRuntime(
     limiter: new RateLimiter(config.server.rateLimitPerMinute),
     sockets: new SocketLimiter(config.graphql.maxSocketsPerClient),
     db,
+    jobDb,
     readDb,
     primaryReads,
     replicas,
@@ -177,7 +199,15 @@ export async function buildRuntime(
     graph,
     inbox,
     referrers: new ReferrersRepository(readDb),
-    processor: new EventProcessor(inbox, graph, registries, budgeted, metrics, trust, lines),
+    processor: new EventProcessor(
+      jobs.inbox,
+      jobs.graph,
+      jobs.registries,
+      budgeted,
+      metrics,
+      jobs.trust,
+      lines,
+    ),
     read,
     answers,
     primaryAnswers: replicas
@@ -189,7 +219,7 @@ export async function buildRuntime(
     },
     trustRefresher,
     trust,
-    verifier: new ArtifactVerifier(trust, currentTrust, blobs, config.limits, lines),
+    verifier: new ArtifactVerifier(jobs.trust, currentTrust, blobs, config.limits, lines),
     workerHealth: new WorkerHealth(),
     syncs,
     sync: new RegistrySync({

@@ -10,6 +10,11 @@ export interface DatabaseOptions {
   url: string;
   maxConnections?: number;
   migrationsDir?: string;
+  /**
+   * `synchronous_commit` of every connection of the pool; Postgres' own setting when absent.
+   * `off` only for writes whose loss in a crash is redone (see Runtime.jobDb).
+   */
+  synchronousCommit?: 'on' | 'off';
 }
 
 /** The one handle on Postgres: a pg pool for hot paths and transactions, Prisma for the rest. */
@@ -24,6 +29,7 @@ export class Database {
       max: options.maxConnections ?? 20,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30000,
+      ...(options.synchronousCommit ? { options: `-c synchronous_commit=${options.synchronousCommit}` } : {}),
     });
     // An idle client losing its connection (Postgres restart) must not crash the process.
     this.pool.on('error', () => undefined);
