@@ -440,13 +440,23 @@ async function main() {
     log(
       `e2e: pushing ${content.manifests} manifests (${REGISTRY_SUBJECTS} subjects, 3 referrers and a tag-schema index each)`,
     );
-    const { sampleRss } = await import('./lib/proc.mjs');
+    const { sampleRss, cpuSeconds, treeCpuSeconds } = await import('./lib/proc.mjs');
     const rss = sampleRss(service.pid);
+    // Where the two cores went while the pipeline ran: the registry, refgraph, Postgres, the pusher.
+    const cpuNow = () => ({
+      registry: cpuSeconds(registry.pid),
+      refgraph: cpuSeconds(service.pid),
+      postgres: treeCpuSeconds(db.pid),
+      pusher: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    });
+    const cpuBefore = cpuNow();
     const t0 = Date.now();
     await content.push(registry.url);
     const pushed = (Date.now() - t0) / 1000;
     const done = await waitForEvents(sql, before[0].n + content.manifests, 180_000);
     const total = (Date.now() - t0) / 1000;
+    const cpuAfter = cpuNow();
+    const cpu = Object.fromEntries(Object.keys(cpuBefore).map((k) => [k, cpuAfter[k] - cpuBefore[k]]));
     results.runs.e2e = {
       label: 'end to end: push to registry → webhook → fetch → graph',
       rps: content.manifests / total,
@@ -457,6 +467,7 @@ async function main() {
       failed: done.failed,
       timedOut: done.timedOut,
       peakRssMiB: rss.stop(),
+      cpu,
       ...(await e2eTimeline(sql, before[0].n, t0)),
       commitsPerSecond: await serialCommitRate(sql),
     };

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { waitFor } from './net.mjs';
 
 /**
@@ -93,6 +93,29 @@ export function cpuSeconds(pid, { children = false } = {}) {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU seconds of a process and its whole tree: its exited children's (cpuSeconds) and the live
+ * children's own (a postmaster's backends that are still connected). Linux only; NaN otherwise.
+ */
+export function treeCpuSeconds(pid) {
+  let total = cpuSeconds(pid, { children: true });
+  let entries;
+  try {
+    entries = readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d));
+  } catch {
+    return NaN;
+  }
+  for (const d of entries) {
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // exited while listed
+    }
+  }
+  return total;
 }
 
 /** Samples a process's CPU seconds every 100 ms: a process that has exited can no longer be read. */

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 
 export const RESULTS_PATH = 'bench/RESULTS.md';
@@ -174,6 +175,17 @@ function render(r) {
         `${e.lastReceivedMs.toFixed(0)} ms; the last event was processed at ${e.lastProcessedMs.toFixed(0)} ms. ` +
         `Received → processed per event: p50 ${ms(e.processWaitP50Ms)} ms, p99 ${ms(e.processWaitP99Ms)} ms.`,
     );
+    if (e.cpu) {
+      const s = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} s` : '–');
+      const used = Object.values(e.cpu).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+      const cores = os.cpus().length;
+      lines.push('');
+      lines.push(
+        `CPU while the pipeline ran (${e.seconds.toFixed(1)} s on ${cores} cores: ${(e.seconds * cores).toFixed(1)} core-seconds): ` +
+          `the registry ${s(e.cpu.registry)}, refgraph ${s(e.cpu.refgraph)}, Postgres ${s(e.cpu.postgres)}, ` +
+          `the pusher ${s(e.cpu.pusher)}: ${((100 * used) / (e.seconds * cores)).toFixed(0)} % of the machine.`,
+      );
+    }
     if (Number.isFinite(e.commitsPerSecond)) {
       // The registry sends one notification per push and waits for each answer, which follows a commit.
       lines.push('');
