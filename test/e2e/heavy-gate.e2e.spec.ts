@@ -26,7 +26,8 @@ async function start(heavyAnswers: { concurrency: number; queue: number; maxWait
     {
       registries: [localDistribution('http://127.0.0.1:9')],
       policies: [{ name: 'sbom', sbom: true }],
-      server: { heavyAnswers },
+      // Addresses from X-Forwarded-For stand for distinct clients (without tokens, the client key).
+      server: { heavyAnswers, trustProxy: ['127.0.0.1'] },
       worker: { enabled: false },
       database: { reads: { statementTimeoutMs: 30_000, answerTimeoutMs: 40_000 } },
     },
@@ -36,10 +37,10 @@ async function start(heavyAnswers: { concurrency: number; queue: number; maxWait
   return s.url;
 }
 
-const graphql = (url: string, signal?: AbortSignal) =>
+const graphql = (url: string, signal?: AbortSignal, from = '10.8.0.1') =>
   fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
     body: JSON.stringify({ query: '{ artifacts(first: 1) { edges { node { digest } } } }' }),
     ...(signal ? { signal } : {}),
   });
@@ -185,5 +186,30 @@ describe('the heavy-answer gate', () => {
     expect(((await answered.json()) as { subjects: Array<{ allowed: boolean }> }).subjects[0]!.allowed).toBe(
       false,
     );
+  });
+
+  it("one client's flood fills only its share of the queue: another client's answer takes the flood's newest place", async () => {
+    const url = await start({ concurrency: 1, queue: 2, maxWaitMs: 30_000 });
+    const release = await lockArtifacts();
+    const flood: Array<Promise<Response>> = [];
+    let other: Promise<Response> | undefined;
+    try {
+      flood.push(graphql(url, undefined, '10.9.0.1'));
+      await eventually(async () => expect(await gauges(url)).toBe('1 0'));
+      flood.push(graphql(url, undefined, '10.9.0.1'), graphql(url, undefined, '10.9.0.1'));
+      await eventually(async () => expect(await gauges(url)).toBe('1 2'));
+      // FIFO with a full queue would refuse this one: its client waits for nothing yet.
+      other = graphql(url, undefined, '10.9.0.2');
+      const refused = await flood[2]!;
+      expect(refused.status).toBe(503);
+      expect(await gauges(url)).toBe('1 2');
+      // The flood's next is refused at once: its line is the longest.
+      expect((await graphql(url, undefined, '10.9.0.1')).status).toBe(503);
+    } finally {
+      await release();
+    }
+    const answers = await Promise.all([flood[0]!, flood[1]!, other]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    await eventually(async () => expect(await gauges(url)).toBe('0 0'));
   });
 });

@@ -3,12 +3,13 @@
  * policy, naming their class — `admission` (verdicts, Gatekeeper batches) or `explore` (GraphQL
  * operations, the fleet vulnerability answer). Each class has its own gate, so a dashboard burst
  * never queues an admission request. At most `concurrency` answers of a class run at once per
- * process; the rest wait in order, up to `queue` waiting and `maxWaitMs` each, and beyond that get
+ * process; the rest wait, fairly between clients (HeavyGate), up to `queue` waiting and `maxWaitMs` each, and beyond that get
  * 503 with Retry-After — a policy engine denies on it (fail closed) instead of the process growing
  * past its heap under a burst.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
+import { limitKey, type AuthedRequest } from '../auth/auth.hook.js';
 
 export interface HeavyGateOptions {
   concurrency: number;
@@ -18,9 +19,22 @@ export interface HeavyGateOptions {
 
 type Outcome = 'run' | 'full' | 'timeout' | 'gone';
 
+interface Waiter {
+  wake(o: Outcome): void;
+}
+
+/**
+ * A counting semaphore whose waiters are served fairly across clients: each client (its rate-limit
+ * key: token name, else address) waits in a line of its own, and a freed slot goes to the lines
+ * in turn, so one client's burst delays another client's answer by at most one answer per client
+ * waiting. When the queue is full, a newcomer whose line is shorter than the longest line takes
+ * the place of that line's newest waiter (refused 'full'): a flood fills only its own share.
+ */
 export class HeavyGate {
   private running = 0;
-  private readonly waiting: Array<(o: Outcome) => void> = [];
+  private waitingCount = 0;
+  /** Each client's waiters, oldest first; the map's order is the turn order. */
+  private readonly lines = new Map<string, Waiter[]>();
 
   constructor(private readonly opts: HeavyGateOptions) {}
 
@@ -29,24 +43,23 @@ export class HeavyGate {
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.waitingCount;
   }
 
   /**
    * Resolves 'run' once a slot is held (the caller must release it), else why not: the queue is
    * full, the wait bound passed, or `signal` aborted while waiting ('gone': no slot is held).
    */
-  acquire(signal?: AbortSignal): Promise<Outcome> {
+  acquire(client: string, signal?: AbortSignal): Promise<Outcome> {
     if (signal?.aborted) return Promise.resolve('gone');
     if (this.running < this.opts.concurrency) {
       this.running++;
       return Promise.resolve('run');
     }
-    if (this.waiting.length >= this.opts.queue) return Promise.resolve('full');
+    if (this.waitingCount >= this.opts.queue && !this.evictFor(client)) return Promise.resolve('full');
     return new Promise<Outcome>((resolve) => {
       const leave = (o: Outcome) => {
-        const at = this.waiting.indexOf(wake);
-        if (at >= 0) this.waiting.splice(at, 1);
+        this.remove(client, waiter);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve(o);
@@ -54,18 +67,48 @@ export class HeavyGate {
       const onAbort = () => leave('gone');
       const timer = setTimeout(() => leave('timeout'), this.opts.maxWaitMs);
       timer.unref();
-      // Handed a slot by release(): already off the queue.
-      const wake = (o: Outcome) => leave(o);
+      const waiter: Waiter = { wake: leave };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(wake);
+      const line = this.lines.get(client);
+      if (line) line.push(waiter);
+      else this.lines.set(client, [waiter]);
+      this.waitingCount++;
     });
   }
 
-  /** Hands the slot to the next waiter, or frees it. */
+  /** Hands the slot to the oldest waiter of the next line in turn, or frees it. */
   release(): void {
-    const next = this.waiting.shift();
-    if (next) next('run');
-    else this.running--;
+    const next = this.lines.entries().next();
+    if (next.done) {
+      this.running--;
+      return;
+    }
+    const [client, line] = next.value;
+    line[0]!.wake('run'); // off its line, which goes when empty
+    // A line still waiting goes to the back of the turn order.
+    if (this.lines.get(client) === line) {
+      this.lines.delete(client);
+      this.lines.set(client, line);
+    }
+  }
+
+  /** Refuses the newest waiter of the longest line when it is longer than `client`'s. */
+  private evictFor(client: string): boolean {
+    const own = this.lines.get(client)?.length ?? 0;
+    let longest: Waiter[] | undefined;
+    for (const line of this.lines.values()) if (!longest || line.length > longest.length) longest = line;
+    if (!longest || longest.length <= own + 1) return false;
+    longest[longest.length - 1]!.wake('full');
+    return true;
+  }
+
+  private remove(client: string, waiter: Waiter): void {
+    const line = this.lines.get(client);
+    const at = line?.indexOf(waiter) ?? -1;
+    if (!line || at < 0) return;
+    line.splice(at, 1);
+    this.waitingCount--;
+    if (line.length === 0) this.lines.delete(client);
   }
 }
 
@@ -118,7 +161,8 @@ export function installHeavyGate(app: FastifyInstance, opts: HeavyGateOptions, r
       if (held) gate.release();
       held = false;
     });
-    const outcome = await gate.acquire(gone.signal);
+    const client = limitKey((req as AuthedRequest).refgraphPrincipal, req.ip);
+    const outcome = await gate.acquire(client, gone.signal);
     if (outcome === 'gone') return reply;
     if (outcome !== 'run') {
       return reply
