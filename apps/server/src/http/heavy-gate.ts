@@ -3,9 +3,9 @@
  * policy, naming their class — `admission` (verdicts, Gatekeeper batches) or `explore` (GraphQL
  * operations, the fleet vulnerability answer). Each class has its own gate, so a dashboard burst
  * never queues an admission request. At most `concurrency` answers of a class run at once per
- * process; the rest wait, fairly between clients (HeavyGate), up to `queue` waiting and `maxWaitMs` each, and beyond that get
- * 503 with Retry-After — a policy engine denies on it (fail closed) instead of the process growing
- * past its heap under a burst.
+ * process; the rest wait, fairly between clients (HeavyGate), up to `queue` waiting and
+ * `maxWaitMs` each, and beyond that get 503 with Retry-After — a policy engine denies on it (fail
+ * closed) instead of the process growing past its heap under a burst.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
