@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { generateGraph, hotKeys, sampleKeys, dropSeeds } from './lib/generate.mjs';
-import { pick, runLoad } from './lib/load.mjs';
+import { pick, runLoad, runLoadPair } from './lib/load.mjs';
 import { freePort } from './lib/net.mjs';
 import { alternateSerially, distributionEnvelopes } from './lib/serial-sender.mjs';
 import { migrate, serialCommitRate, startDatabase } from './lib/postgres.mjs';
@@ -251,6 +251,27 @@ async function main() {
     results.runs[id] = { label, ...r };
     return r;
   };
+  /** refgraph and its baseline under the same load, in alternating halves (runLoadPair). */
+  const measurePair = async ([idA, labelA, serverA], [idB, labelB, serverB], opts) => {
+    log(`run ${labelA} | ${labelB} (alternating)`);
+    const pair = await runLoadPair({
+      a: { url: serverA.url, rssPid: serverA.pid },
+      b: { url: serverB.url, rssPid: serverB.pid },
+      connections: opts.connections ?? CONNECTIONS,
+      duration: opts.duration ?? DURATION,
+      next: opts.next,
+    });
+    for (const [id, label, r] of [
+      [idA, labelA, pair[0]],
+      [idB, labelB, pair[1]],
+    ]) {
+      log(
+        `    ${label}: ${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  peak RSS ${r.peakRssMiB?.toFixed(0)} MiB`,
+      );
+      results.runs[id] = { label, ...r };
+    }
+    return pair;
+  };
   const referrersReq = (keys) => () => {
     const k = pick(keys);
     return { path: `/v2/${k.registry}/${k.repository}/referrers/${k.digest}` };
@@ -288,16 +309,26 @@ async function main() {
       ]),
     );
     results.checks.push(await gatekeeperKeysResolve(service.url, sample(gatekeeper, 5)));
-    await measure('rest-referrers', 'REST referrers', service, { next: restReferrers });
-    await measure('bare-rest-referrers', 'bare fastify + pg, REST referrers', bare, { next: restReferrers });
-    await measure('rest-summary', 'REST artifact summary', service, { next: summary });
-    await measure('bare-rest-summary', 'bare fastify + pg, REST artifact summary', bare, { next: summary });
-    await measure('verdict', 'verdict (one image reference)', service, { next: verdict });
-    await measure('bare-verdict', 'bare fastify + pg, verdict', bare, { next: verdict });
-    await measure('gatekeeper', `Gatekeeper batch of ${GATEKEEPER_KEYS} keys`, service, { next: gatekeeper });
-    await measure('bare-gatekeeper', `bare fastify + pg, Gatekeeper batch of ${GATEKEEPER_KEYS} keys`, bare, {
-      next: gatekeeper,
-    });
+    await measurePair(
+      ['rest-referrers', 'REST referrers', service],
+      ['bare-rest-referrers', 'bare fastify + pg, REST referrers', bare],
+      { next: restReferrers },
+    );
+    await measurePair(
+      ['rest-summary', 'REST artifact summary', service],
+      ['bare-rest-summary', 'bare fastify + pg, REST artifact summary', bare],
+      { next: summary },
+    );
+    await measurePair(
+      ['verdict', 'verdict (one image reference)', service],
+      ['bare-verdict', 'bare fastify + pg, verdict', bare],
+      { next: verdict },
+    );
+    await measurePair(
+      ['gatekeeper', `Gatekeeper batch of ${GATEKEEPER_KEYS} keys`, service],
+      ['bare-gatekeeper', `bare fastify + pg, Gatekeeper batch of ${GATEKEEPER_KEYS} keys`, bare],
+      { next: gatekeeper },
+    );
     await measure('gatekeeper-1c', `Gatekeeper batch of ${GATEKEEPER_KEYS} keys, 1 connection`, service, {
       connections: 1,
       next: gatekeeper,
@@ -337,9 +368,19 @@ async function main() {
     );
     results.explain[size] = await explainReferrers(sql, keys);
 
-    const r50 = await measure(`referrers@${size}`, `OCI referrers API, random keys, ${size}`, service, {
-      next: referrersReq(keys),
-    });
+    // At the largest size against the bare server in alternating halves; the others alone.
+    const r50 =
+      size === largest
+        ? (
+            await measurePair(
+              [`referrers@${size}`, `OCI referrers API, random keys, ${size}`, service],
+              ['bare-referrers', 'bare fastify + pg, random keys', bare],
+              { next: referrersReq(keys) },
+            )
+          )[0]
+        : await measure(`referrers@${size}`, `OCI referrers API, random keys, ${size}`, service, {
+            next: referrersReq(keys),
+          });
     const r1 = await measure(
       `referrers-1c@${size}`,
       `OCI referrers API, random keys, 1 connection, ${size}`,
@@ -362,18 +403,16 @@ async function main() {
     });
     if (size !== largest) continue;
 
-    await measure('bare-referrers', 'bare fastify + pg, random keys', bare, { next: referrersReq(keys) });
     await measure('bare-referrers-1c', 'bare fastify + pg, random keys, 1 connection', bare, {
       connections: 1,
       duration: Math.max(3, Math.round(DURATION / 2)),
       next: referrersReq(keys),
     });
-    await measure('hot', 'OCI referrers API, hot subjects (page of 500)', service, {
-      next: referrersReq(hot),
-    });
-    await measure('bare-hot', 'bare fastify + pg, hot subjects (page of 500)', bare, {
-      next: referrersReq(hot),
-    });
+    await measurePair(
+      ['hot', 'OCI referrers API, hot subjects (page of 500)', service],
+      ['bare-hot', 'bare fastify + pg, hot subjects (page of 500)', bare],
+      { next: referrersReq(hot) },
+    );
     await measureAnswers(keys.filter((k) => k.known));
   }
   if (runs('reads')) await dropSeeds(sql);
@@ -491,12 +530,11 @@ async function main() {
         return { path: `/v2/${s.repository}/manifests/${s.tag}`, headers: { accept: OCI_INDEX } };
       },
     });
-    await measure('referrers-regsubjects', 'OCI referrers API, same subjects as the registry', service, {
-      next: referrersReq(regKeys),
-    });
-    await measure('bare-regsubjects', 'bare fastify + pg, same subjects as the registry', bare, {
-      next: referrersReq(regKeys),
-    });
+    await measurePair(
+      ['referrers-regsubjects', 'OCI referrers API, same subjects as the registry', service],
+      ['bare-regsubjects', 'bare fastify + pg, same subjects as the registry', bare],
+      { next: referrersReq(regKeys) },
+    );
     await measureRegistryView(content);
   }
 

@@ -16,7 +16,35 @@ export async function runLoad({ url, connections, duration, warmup = 2, next, rs
   return { ...r, peakRssMiB };
 }
 
-function fire({ url, connections, duration, next }) {
+/**
+ * Two servers under the same load, measured in alternating halves A B B A after a warm-up of each:
+ * a drift over the run (caches warming, autovacuum, a neighbour's burst) then weighs on both
+ * alike instead of on whichever ran second. Each side's rate and percentiles are over both of its
+ * halves; the result is [a, b], each shaped like runLoad's.
+ */
+export async function runLoadPair({ a, b, connections, duration, warmup = 2, next }) {
+  for (const s of [a, b]) if (warmup > 0) await fire({ url: s.url, connections, duration: warmup, next });
+  const half = duration / 2;
+  const sides = [a, b].map((s) => ({ ...s, parts: [], rss: s.rssPid ? sampleRss(s.rssPid) : undefined }));
+  for (const i of [0, 1, 1, 0]) {
+    const side = sides[i];
+    side.parts.push(await fire({ url: side.url, connections, duration: half, next, keep: true }));
+  }
+  return sides.map((side) => {
+    const durations = side.parts.flatMap((p) => p.durations).sort((x, y) => x - y);
+    return {
+      requests: durations.length,
+      rps: durations.length / side.parts.reduce((t, p) => t + p.measuredSeconds, 0),
+      p50: pct(durations, 0.5),
+      p99: pct(durations, 0.99),
+      errors: side.parts.reduce((t, p) => t + p.errors, 0),
+      seconds: duration,
+      peakRssMiB: side.rss?.stop(),
+    };
+  });
+}
+
+function fire({ url, connections, duration, next, keep = false }) {
   return new Promise((resolve, reject) => {
     const durations = [];
     let non2xx = 0;
@@ -53,6 +81,7 @@ function fire({ url, connections, duration, next }) {
           p99: pct(durations, 0.99),
           errors: result.errors + result.timeouts + non2xx,
           seconds: duration,
+          ...(keep ? { durations, measuredSeconds: Math.min(seconds, duration) } : {}),
         });
       },
     );
