@@ -49,7 +49,7 @@ const hung = new Set<ServerResponse>();
 beforeAll(async () => {
   await ensureBuilt();
   pgServer = await startOwnPostgres('conn-loss');
-  const serve = manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected));
+  const serve = manifestHandler(corpus.served, undefined, currentTags(corpus.expected));
   registry = await startHttpStub((req: IncomingMessage, res: ServerResponse) => {
     // A registry that accepts the connection and never answers (until the test ends).
     if (req.url?.startsWith(`/v2/${HANG_REPO}/`)) return void hung.add(res);

@@ -30,7 +30,18 @@ export interface Expected {
 export interface Corpus {
   events: StreamEvent[];
   manifests: Map<string, BuiltManifest>;
+  /**
+   * What the registry serves once the stream has happened: every manifest but the deleted ones
+   * (a delete older than its push deleted nothing). refgraph asks the registry before it applies a
+   * delete, so the stand-in must show the deletes as done.
+   */
+  served: Map<string, BuiltManifest>;
   expected: Expected;
+  /**
+   * How the events end against `served`: a push of a manifest deleted since is skipped (not found),
+   * as is a delete older than its push (still served); the rest are done.
+   */
+  outcomes: { done: number; skipped: number };
 }
 
 /** A small seeded PRNG (mulberry32), so every run generates the same stream. */
@@ -149,6 +160,12 @@ export function buildCorpus(total: number, seed: number, repos = 10): Corpus {
 
   for (const [key, state] of lastAt)
     if (state.present) for (const e of edgeSources.get(key) ?? []) edges.add(e);
+  // Digests are unique to one repository here, so the stand-in needs no repository to answer.
+  const gone = new Set([...lastAt].filter(([, state]) => !state.present).map(([key]) => key.split(' ')[1]!));
+  const served = new Map([...manifests].filter(([digest]) => !gone.has(digest)));
+  const skipped = events.filter((e) =>
+    e.action === 'push' ? gone.has(e.digest) : !gone.has(e.digest),
+  ).length;
   const tags = new Map<string, { at: number; digest: string }>();
   for (const e of events) {
     if (!e.tag) continue;
@@ -158,6 +175,8 @@ export function buildCorpus(total: number, seed: number, repos = 10): Corpus {
   return {
     events,
     manifests,
+    served,
+    outcomes: { done: events.length - skipped, skipped },
     expected: {
       edges: [...edges].sort(),
       locations: [...lastAt].map(([k, s]) => `${k} ${s.present}`).sort(),

@@ -33,7 +33,7 @@ let registry: HttpStub;
 
 beforeAll(async () => {
   await ensureBuilt();
-  registry = await startHttpStub(manifestHandler(corpus.manifests, undefined, currentTags(corpus.expected)));
+  registry = await startHttpStub(manifestHandler(corpus.served, undefined, currentTags(corpus.expected)));
 }, 240_000);
 
 afterAll(async () => {

@@ -123,9 +123,27 @@ describe('ingestion outcome lines', () => {
     served.set(sig.digest, sig);
     await processor.process(await record(sig.digest), 1, 5);
     lines.length = 0;
+    served.delete(sig.digest);
     await processor.process(await record(sig.digest, 'delete'), 1, 5);
     expect(lines).toEqual([
       expect.objectContaining({ msg: 'event ingested', action: 'delete', outcome: 'done', edgesRemoved: 1 }),
+    ]);
+  });
+
+  it('says why a delete removed nothing while the registry still serves the manifest', async () => {
+    const sig = referrerManifest(image.descriptor, 'type/kept');
+    served.set(sig.digest, sig);
+    await processor.process(await record(sig.digest), 1, 5);
+    lines.length = 0;
+    await processor.process(await record(sig.digest, 'delete'), 1, 5);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'event ingested',
+        action: 'delete',
+        digest: sig.digest,
+        outcome: 'skipped',
+        note: 'manifest still in the registry',
+      }),
     ]);
   });
 

@@ -50,6 +50,12 @@ export class Metrics {
     labelNames: ['registry'],
     registers: [this.registry],
   });
+  readonly deletesUnconfirmed = new Counter({
+    name: 'refgraph_webhook_deletes_unconfirmed_total',
+    help: 'Delete events naming a manifest or tag the registry still serves (forged, replayed or out of date): nothing removed',
+    labelNames: ['registry'],
+    registers: [this.registry],
+  });
   readonly jobsRetried = new Counter({
     name: 'refgraph_jobs_retried_total',
     help: 'Ingest job attempts that failed and will be retried',

@@ -17,7 +17,7 @@ import {
  * The stub stands in for a registry that misbehaves on purpose (down, garbage, wrong bytes),
  * which the real registry cannot be made to do; the happy path runs against the real one in e2e.
  */
-type Mode = 'ok' | 'down' | 'garbage' | 'wrong-bytes' | 'missing';
+type Mode = 'ok' | 'down' | 'error' | 'denied' | 'garbage' | 'wrong-bytes' | 'missing';
 
 let tdb: TestDatabase;
 let db: Database;
@@ -33,6 +33,8 @@ const metrics = new Metrics();
 
 function serve(res: ServerResponse, m: BuiltManifest | undefined) {
   if (mode === 'down') return res.writeHead(503).end('maintenance');
+  if (mode === 'error') return res.writeHead(500).end('{"errors":[{"code":"UNKNOWN"}]}');
+  if (mode === 'denied') return res.writeHead(401).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
   if (mode === 'missing' || !m) return res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
   const body =
     mode === 'garbage'
@@ -251,9 +253,12 @@ describe('EventProcessor: input errors and replays', () => {
       ],
       { receivedAt: new Date(Date.now() - 10 * 60_000) },
     );
+    // The registry really deleted it: only then does a delete apply.
+    served.delete(m.digest);
     await processor.process(await latestId(), 1, 5);
     expect(await present()).toBe(false);
 
+    served.set(m.digest, m);
     await inbox.record(registryId, [
       { action: 'push', repository: 'app', digest: m.digest, occurredAt: new Date() },
     ]);
@@ -261,5 +266,79 @@ describe('EventProcessor: input errors and replays', () => {
     await processor.process(push, 1, 5);
     expect(await inbox.find(push)).toMatchObject({ status: 'done', lastError: null });
     expect(await present()).toBe(true);
+  });
+});
+
+describe('EventProcessor: a delete the registry does not answer', () => {
+  afterEach(() => {
+    mode = 'ok';
+  });
+
+  async function recordDelete(target: { digest: string } | { tag: string }): Promise<number> {
+    await inbox.record(registryId, [
+      { action: 'delete', repository: 'app', ...target, occurredAt: new Date() },
+    ]);
+    const [latest] = await inbox.list(undefined, 1);
+    return latest!.id;
+  }
+
+  it('retries a manifest delete while the registry answers 500, removing nothing until it answers 404', async () => {
+    const subject = imageManifest();
+    const sig = referrerManifest(subject.descriptor, 'type/delete-500');
+    await processor.process(await record(sig), 1, 5);
+    expect((await referrersOf(subject.digest)).map((d) => d.digest)).toEqual([sig.digest]);
+    const retriedBefore = (await metrics.jobsRetried.get()).values[0]?.value ?? 0;
+
+    const id = await recordDelete({ digest: sig.digest });
+    mode = 'error';
+    await expect(processor.process(id, 1, 5)).rejects.toMatchObject({ code: 'unavailable', status: 500 });
+    expect(await inbox.find(id)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/500/),
+    });
+    expect((await metrics.jobsRetried.get()).values[0]?.value).toBe(retriedBefore + 1);
+    expect((await referrersOf(subject.digest)).map((d) => d.digest)).toEqual([sig.digest]);
+
+    mode = 'ok';
+    served.delete(sig.digest);
+    await processor.process(id, 2, 5);
+    expect(await inbox.find(id)).toMatchObject({ status: 'done', attempts: 2 });
+    expect(await referrersOf(subject.digest)).toEqual([]);
+  });
+
+  it('retries a tag delete while the registry answers 500, keeping the tag until it answers 404', async () => {
+    const m = imageManifest();
+    served.set('delete-500', m);
+    await processor.process(await recordTagged(m, 'delete-500'), 1, 5);
+    expect(await tagTarget('delete-500')).toBe(m.digest);
+
+    const id = await recordDelete({ tag: 'delete-500' });
+    mode = 'error';
+    await expect(processor.process(id, 1, 5)).rejects.toMatchObject({ code: 'unavailable' });
+    expect(await inbox.find(id)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(await tagTarget('delete-500')).toBe(m.digest);
+
+    mode = 'ok';
+    served.delete('delete-500');
+    await processor.process(id, 2, 5);
+    expect(await inbox.find(id)).toMatchObject({ status: 'done' });
+    expect(await tagTarget('delete-500')).toBeNull();
+  });
+
+  it('fails a delete the registry refuses to answer (401) and removes nothing', async () => {
+    const subject = imageManifest();
+    const sig = referrerManifest(subject.descriptor, 'type/delete-401');
+    await processor.process(await record(sig), 1, 5);
+
+    const id = await recordDelete({ digest: sig.digest });
+    mode = 'denied';
+    await processor.process(id, 1, 5);
+    expect(await inbox.find(id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: expect.stringMatching(/^unauthorized: .*401/),
+    });
+    expect((await referrersOf(subject.digest)).map((d) => d.digest)).toEqual([sig.digest]);
   });
 });

@@ -174,12 +174,28 @@ export class EventProcessor {
     return undefined;
   }
 
+  /**
+   * A delete is the sender's claim about the registry, and a forged or replayed one would take
+   * signatures, SBOMs, vulnerability reports or VEX out of the graph (a missing vulnerability
+   * report reads as a clean image). It is applied only when the registry answers not found for
+   * what it names; any other answer throws, to be retried or failed, and removes nothing.
+   */
   private async remove(ev: StoredEvent, event: EventMark, entry: CatalogEntry): Promise<void> {
-    const repositoryId = await this.registries.ensureRepository(entry.id, ev.repository);
     const { digest, tag, eventAt } = ev;
     if (!digest && !tag) {
       return this.finish(ev, event, { status: 'skipped', note: 'delete event names neither digest nor tag' });
     }
+    const served = digest
+      ? await entry.client.manifestExists(ev.repository, digest)
+      : (await entry.client.resolveTag(ev.repository, tag!)) !== null;
+    if (served) {
+      this.metrics.deletesUnconfirmed.inc({ registry: entry.config.name });
+      return this.finish(ev, event, {
+        status: 'skipped',
+        note: digest ? 'manifest still in the registry' : 'tag still in the registry',
+      });
+    }
+    const repositoryId = await this.registries.ensureRepository(entry.id, ev.repository);
     const { finished, res } = await this.graph.transaction(async (c) => {
       const res = digest
         ? await this.graph.applyDelete(repositoryId, digest, eventAt, c)
