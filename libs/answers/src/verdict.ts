@@ -176,14 +176,19 @@ async function evaluate(
     );
   };
   const none = <T>(): T[][] => groups.map(() => []);
+  // The reads are capped per subject; they rank the rows that can count first, those verified
+  // under this version before others. Only an order: what counts is still decided by `current`.
+  const ranking = trustVersion();
   const [signatures, attestations, sboms] = await Promise.all([
     policy.signatures
-      ? read.findSignaturesByScope(groups, { by: 'subject', kind: 'signature' }).then(current)
+      ? read
+          .findSignaturesByScope(groups, { by: 'subject', kind: 'signature', trustVersion: ranking })
+          .then(current)
       : none<SignatureRow>(),
     policy.attestations.length
-      ? read.findAttestationsByScope(groups, { by: 'subject' })
+      ? read.findAttestationsByScope(groups, { by: 'subject', trustVersion: ranking })
       : none<AttestationRow>(),
-    policy.sbom ? read.findPolicySbomsByScope(groups) : none<PolicySbomRow>(),
+    policy.sbom ? read.findPolicySbomsByScope(groups, { trustVersion: ranking }) : none<PolicySbomRow>(),
   ]);
   // An attestation counts as signed by its own envelope's verification, or by a signature over
   // the attestation manifest; a signed SBOM by its envelope's.
@@ -198,7 +203,7 @@ async function evaluate(
           ]),
         ],
       })),
-      { by: 'either' },
+      { by: 'either', trustVersion: ranking },
     ),
   );
   return groups.map((g, i) =>

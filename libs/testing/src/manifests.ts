@@ -52,6 +52,26 @@ export function referrerManifest(
   });
 }
 
+/** A referrer carrying `layers` layers, as a cosign signature manifest gains one per signature. */
+export function layeredReferrer(subject: Descriptor, artifactType: string, layers: number): BuiltManifest {
+  const seed = `${counter++}-${Math.random()}`;
+  return buildManifest({
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    artifactType,
+    config: blobDescriptor('{}', MediaType.OciEmpty),
+    layers: Array.from({ length: layers }, (_, i) =>
+      blobDescriptor(`payload-${seed}-${i}`, 'application/octet-stream'),
+    ),
+    subject,
+  });
+}
+
+/** `n` manifests from `make`, in digest order (what reads ranked by digest meet first comes first). */
+export function inDigestOrder(n: number, make: () => BuiltManifest): BuiltManifest[] {
+  return Array.from({ length: n }, make).sort((a, b) => (a.digest < b.digest ? -1 : 1));
+}
+
 export function indexManifest(children: Descriptor[], extra: Record<string, unknown> = {}): BuiltManifest {
   return buildManifest({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children, ...extra });
 }

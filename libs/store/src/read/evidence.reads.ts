@@ -28,14 +28,84 @@ export interface ScopedDigests {
   digests: string[];
 }
 
-type SignatureOpts = { by: 'subject' | 'artifact' | 'either'; kind?: VerificationKind; limit?: number };
-type AttestationOpts = { by: 'subject' | 'artifact'; predicateType?: string; limit?: number };
+/**
+ * `trustVersion`: the trust policy version in force, when the caller knows it: rows verified under
+ * it rank first under the cap (see the reads' ranks below). It only orders; it filters nothing.
+ */
+type SignatureOpts = {
+  by: 'subject' | 'artifact' | 'either';
+  kind?: VerificationKind;
+  limit?: number;
+  trustVersion?: string;
+};
+type AttestationOpts = {
+  by: 'subject' | 'artifact';
+  predicateType?: string;
+  limit?: number;
+  trustVersion?: string;
+};
+
+/*
+ * Ranks under a cap. Anyone who can push referrers to a repository can add evidence rows over an
+ * image (each layer of a signature or attestation manifest is one), so a cap that ranked rows by
+ * digest alone would let rows that can never count push out the one a verdict needs. Each capped
+ * read ranks first the rows that can count (libs/answers verdict.ts decides what does), then by its
+ * deterministic order; the statements' output order stays the same. Listings under the same caps
+ * therefore prefer verified evidence when a subject has more rows than the cap.
+ */
+
+/** The verification row `s` verified, under `version` (a parameter reference) when it is not null. */
+const verifiedUnder = (version: string): string =>
+  `s.status = 'verified' AND (${version}::text IS NULL OR s.policy_version = ${version})`;
+
+/** Verified rows first, those under the version in force before others, then failed and the rest. */
+const signatureRank = (version: string): string =>
+  `CASE WHEN ${verifiedUnder(version)} THEN 0 WHEN s.status = 'verified' THEN 1 ELSE 2 END`;
+
+/**
+ * The envelope that carried the document of `alias` (artifact, layer, subject) verified for that
+ * subject, visible in scope: what makes a signed attestation or SBOM evidence.
+ */
+function envelopeVerified(alias: string, scope: ScopeRef, version: string): string {
+  return `EXISTS (SELECT 1 FROM signature s
+           WHERE s.artifact_digest = ${alias}.artifact_digest AND s.layer_digest = ${alias}.layer_digest
+             AND s.subject_digest = ${alias}.subject_digest AND s.kind = 'attestation'
+             AND ${verifiedUnder(version)} AND ${verificationVisible('s', scope)})`;
+}
+
+/**
+ * Attestations that can count first: a readable statement whose own envelope verified (signed), or
+ * an unsigned one with a verified signature over its manifest; then other unsigned ones (evidence
+ * where a requirement names no authorities); last the unreadable and the signed whose envelope
+ * did not verify, which never count.
+ */
+function attestationRank(scope: ScopeRef, version: string): string {
+  return `CASE WHEN t.parse_error IS NOT NULL OR (t.signed AND NOT ${envelopeVerified('t', scope, version)}) THEN 2
+               WHEN t.signed OR EXISTS (SELECT 1 FROM signature s
+                 WHERE s.subject_digest = t.artifact_digest AND s.kind = 'signature'
+                   AND ${verifiedUnder(version)} AND ${verificationVisible('s', scope)}) THEN 0
+               ELSE 1 END`;
+}
+
+/**
+ * SBOMs that count first: unsigned ones and signed ones whose envelope verified; a signed one
+ * whose envelope did not verify never counts.
+ */
+const sbomRank = (scope: ScopeRef, version: string): string =>
+  `CASE WHEN b.signed AND NOT ${envelopeVerified('b', scope, version)} THEN 1 ELSE 0 END`;
 
 /**
  * A read's rows before its cap (`n`, the row's rank in its partition), over the digests of the
- * array expression `digests` under the scope `scope`; `kind` and `limit` are parameter references.
+ * array expression `digests` under the scope `scope`; `kind`, `version` (see SignatureOpts) and
+ * `limit` are parameter references.
  */
-function signatureRows(digests: string, scope: ScopeRef, opts: SignatureOpts, kind: string): string {
+function signatureRows(
+  digests: string,
+  scope: ScopeRef,
+  opts: SignatureOpts,
+  kind: string,
+  version: string,
+): string {
   const column =
     opts.by === 'either'
       ? `CASE WHEN s.subject_digest = ANY(${digests}) THEN s.subject_digest ELSE s.artifact_digest END`
@@ -46,19 +116,27 @@ function signatureRows(digests: string, scope: ScopeRef, opts: SignatureOpts, ki
     opts.by === 'either'
       ? `(s.subject_digest = ANY(${digests}) OR s.artifact_digest = ANY(${digests}))`
       : `${column} = ANY(${digests})`;
-  return `SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column} ORDER BY s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
+  return `SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column}
+           ORDER BY ${signatureRank(version)}, s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
          FROM signature s ${SIGNATURE_JOINS}
          WHERE ${match} AND (${kind}::text IS NULL OR s.kind = ${kind}) AND ${verificationVisible('s', scope)}`;
 }
 const SIGNATURE_ORDER = `"subjectDigest", "artifactDigest", "layerDigest", repository`;
 
-function attestationRows(digests: string, scope: ScopeRef, opts: AttestationOpts, predicate: string): string {
+function attestationRows(
+  digests: string,
+  scope: ScopeRef,
+  opts: AttestationOpts,
+  predicate: string,
+  version: string,
+): string {
   const column = opts.by === 'artifact' ? 't.artifact_digest' : 't.subject_digest';
   return `SELECT t.artifact_digest AS "artifactDigest", t.layer_digest AS "layerDigest", t.subject_digest AS "subjectDigest",
                 t.predicate_type AS "predicateType", t.builder_id AS "builderId", t.build_type AS "buildType",
                 t.source_repo AS "sourceRepo", t.source_revision AS "sourceRevision", t.vuln_counts AS "vulnCounts",
                 t.parse_error AS "parseError", t.signed,
-                row_number() OVER (PARTITION BY ${column} ORDER BY t.predicate_type, t.artifact_digest, t.layer_digest) AS n
+                row_number() OVER (PARTITION BY ${column}
+                  ORDER BY ${attestationRank(scope, version)}, t.predicate_type, t.artifact_digest, t.layer_digest) AS n
          FROM attestation t
          WHERE ${column} = ANY(${digests}) AND (${predicate}::text IS NULL OR t.predicate_type = ${predicate})
            AND ${linkedInScope('t.artifact_digest', 't.subject_digest', scope)}`;
@@ -66,9 +144,10 @@ function attestationRows(digests: string, scope: ScopeRef, opts: AttestationOpts
 const ATTESTATION_ORDER = `"subjectDigest", "predicateType", "artifactDigest", "layerDigest"`;
 
 /** Readable SBOMs per subject, the ones a policy's `sbom` requirement weighs, ranked `n`. */
-function policySbomRows(digests: string, scope: ScopeRef): string {
+function policySbomRows(digests: string, scope: ScopeRef, version: string): string {
   return `SELECT b.artifact_digest AS "artifactDigest", b.layer_digest AS "layerDigest", b.subject_digest AS "subjectDigest",
-                b.signed, row_number() OVER (PARTITION BY b.subject_digest ORDER BY b.signed, b.artifact_digest, b.layer_digest) AS n
+                b.signed, row_number() OVER (PARTITION BY b.subject_digest
+                  ORDER BY ${sbomRank(scope, version)}, b.signed, b.artifact_digest, b.layer_digest) AS n
          FROM sbom b
          WHERE b.subject_digest = ANY(${digests}) AND b.parse_error IS NULL
            AND ${linkedInScope('b.artifact_digest', 'b.subject_digest', scope)}`;
@@ -127,8 +206,8 @@ export class EvidenceReads {
   ): Promise<SignatureRow[]> {
     if (digests.length === 0) return [];
     const { rows } = await this.db.pool.query<SignatureRow & { n?: unknown }>(
-      `SELECT * FROM (${signatureRows('$1', 2, opts, '$3')}) x WHERE n <= $4 ORDER BY ${SIGNATURE_ORDER}`,
-      [digests, scopeParam(scope), opts.kind ?? null, opts.limit ?? 1000],
+      `SELECT * FROM (${signatureRows('$1', 2, opts, '$3', '$5')}) x WHERE n <= $4 ORDER BY ${SIGNATURE_ORDER}`,
+      [digests, scopeParam(scope), opts.kind ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
     );
     return rows.map(({ n: _n, ...r }) => r);
   }
@@ -140,8 +219,8 @@ export class EvidenceReads {
   async findSignaturesByScope(groups: ScopedDigests[], opts: SignatureOpts): Promise<SignatureRow[][]> {
     if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
     const { rows } = await this.db.pool.query<SignatureRow & { g: number; n?: unknown }>(
-      perGroup(signatureRows('q.digests', 'q.scope', opts, '$4'), 'x.n <= $5', SIGNATURE_ORDER),
-      [...groupParams(groups), opts.kind ?? null, opts.limit ?? 1000],
+      perGroup(signatureRows('q.digests', 'q.scope', opts, '$4', '$6'), 'x.n <= $5', SIGNATURE_ORDER),
+      [...groupParams(groups), opts.kind ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
     );
     return byGroup(groups, rows);
   }
@@ -154,8 +233,8 @@ export class EvidenceReads {
   ): Promise<AttestationRow[]> {
     if (digests.length === 0) return [];
     const { rows } = await this.db.pool.query<AttestationRow & { n?: unknown }>(
-      `SELECT * FROM (${attestationRows('$1', 2, opts, '$3')}) x WHERE n <= $4 ORDER BY ${ATTESTATION_ORDER}`,
-      [digests, scopeParam(scope), opts.predicateType ?? null, opts.limit ?? 1000],
+      `SELECT * FROM (${attestationRows('$1', 2, opts, '$3', '$5')}) x WHERE n <= $4 ORDER BY ${ATTESTATION_ORDER}`,
+      [digests, scopeParam(scope), opts.predicateType ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
     );
     return rows.map(({ n: _n, ...r }) => r);
   }
@@ -164,8 +243,8 @@ export class EvidenceReads {
   async findAttestationsByScope(groups: ScopedDigests[], opts: AttestationOpts): Promise<AttestationRow[][]> {
     if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
     const { rows } = await this.db.pool.query<AttestationRow & { g: number; n?: unknown }>(
-      perGroup(attestationRows('q.digests', 'q.scope', opts, '$4'), 'x.n <= $5', ATTESTATION_ORDER),
-      [...groupParams(groups), opts.predicateType ?? null, opts.limit ?? 1000],
+      perGroup(attestationRows('q.digests', 'q.scope', opts, '$4', '$6'), 'x.n <= $5', ATTESTATION_ORDER),
+      [...groupParams(groups), opts.predicateType ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
     );
     return byGroup(groups, rows);
   }
@@ -199,13 +278,16 @@ export class EvidenceReads {
 
   /**
    * Readable SBOMs per subject for several groups, each under its own scope, in one statement: at
-   * most `limit` per subject, unsigned ones first (they count without a verification to read).
+   * most `limit` per subject, those that can count first (sbomRank), unsigned before signed.
    */
-  async findPolicySbomsByScope(groups: ScopedDigests[], limit = 100): Promise<PolicySbomRow[][]> {
+  async findPolicySbomsByScope(
+    groups: ScopedDigests[],
+    opts: { limit?: number; trustVersion?: string } = {},
+  ): Promise<PolicySbomRow[][]> {
     if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
     const { rows } = await this.db.pool.query<PolicySbomRow & { g: number; n?: unknown }>(
-      perGroup(policySbomRows('q.digests', 'q.scope'), 'x.n <= $4', 'x."subjectDigest", x.n'),
-      [...groupParams(groups), limit],
+      perGroup(policySbomRows('q.digests', 'q.scope', '$5'), 'x.n <= $4', 'x."subjectDigest", x.n'),
+      [...groupParams(groups), opts.limit ?? 100, opts.trustVersion ?? null],
     );
     return byGroup(groups, rows);
   }
