@@ -488,6 +488,19 @@ async function main() {
       postgres: treeCpuSeconds(db.pid),
       pusher: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
     });
+    // refgraph's own time per delivery, from its request histogram (server side).
+    const acceptTime = async () => {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      const read = (what) =>
+        Number(
+          new RegExp(
+            `^refgraph_http_request_duration_seconds_${what}\\{method="POST",route="/webhooks/:registry",status="2xx"\\} ([0-9.e+-]+)$`,
+            'm',
+          ).exec(text)?.[1] ?? NaN,
+        );
+      return { sum: read('sum'), count: read('count') };
+    };
+    const acceptBefore = await acceptTime();
     const cpuBefore = cpuNow();
     const t0 = Date.now();
     await content.push(registry.url);
@@ -495,6 +508,9 @@ async function main() {
     const done = await waitForEvents(sql, before[0].n + content.manifests, 180_000);
     const total = (Date.now() - t0) / 1000;
     const cpuAfter = cpuNow();
+    const acceptAfter = await acceptTime();
+    const deliveries = acceptAfter.count - (acceptBefore.count || 0);
+    const answerMs = (1000 * (acceptAfter.sum - (acceptBefore.sum || 0))) / deliveries;
     const cpu = Object.fromEntries(Object.keys(cpuBefore).map((k) => [k, cpuAfter[k] - cpuBefore[k]]));
     results.runs.e2e = {
       label: 'end to end: push to registry → webhook → fetch → graph',
@@ -507,6 +523,8 @@ async function main() {
       timedOut: done.timedOut,
       peakRssMiB: rss.stop(),
       cpu,
+      deliveries,
+      answerMs,
       ...(await e2eTimeline(sql, before[0].n, t0)),
       commitsPerSecond: await serialCommitRate(sql),
     };

@@ -175,6 +175,15 @@ function render(r) {
         `${e.lastReceivedMs.toFixed(0)} ms; the last event was processed at ${e.lastProcessedMs.toFixed(0)} ms. ` +
         `Received → processed per event: p50 ${ms(e.processWaitP50Ms)} ms, p99 ${ms(e.processWaitP99Ms)} ms.`,
     );
+    if (Number.isFinite(e.answerMs) && e.deliveries > 1) {
+      const cycle = (e.lastReceivedMs - e.firstReceivedMs) / (e.deliveries - 1);
+      lines.push('');
+      lines.push(
+        `Per delivery (${n0(e.deliveries)} in all, one at a time): the registry sent one every ${ms(cycle)} ms; ` +
+          `refgraph took ${ms(e.answerMs)} ms of it from request to answer (its request histogram), ` +
+          `the rest (${ms(cycle - e.answerMs)} ms) is the registry's side and the network between.`,
+      );
+    }
     if (e.cpu) {
       const s = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} s` : '–');
       const used = Object.values(e.cpu).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);

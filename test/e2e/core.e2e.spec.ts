@@ -274,4 +274,29 @@ describe('webhook intake', () => {
     expect(await pendingEvents(tdb.url)).toBe(0);
     expect(await graphSnapshot(tdb.url)).toEqual(before);
   });
+
+  it('times every answer per route pattern and status class, never per raw URL', async () => {
+    const series = async () => {
+      const text = await (await fetch(`${refgraph.url}/metrics`)).text();
+      const count = (labels: string) =>
+        Number(
+          new RegExp(`^refgraph_http_request_duration_seconds_count\\{${labels}\\} (\\d+)$`, 'm').exec(
+            text,
+          )?.[1] ?? 0,
+        );
+      return {
+        accepted: count('method="POST",route="/webhooks/:registry",status="2xx"'),
+        refused: count('method="POST",route="/webhooks/:registry",status="4xx"'),
+        rawUrls: /refgraph_http_request_duration_seconds_count\{[^}]*route="\/webhooks\/local"/.test(text),
+      };
+    };
+    const before = await series();
+    expect((await post(envelope([]), auth)).status).toBe(202);
+    expect((await post(envelope([]), auth)).status).toBe(202);
+    expect((await post('{"events": [', auth)).status).toBe(400);
+    const after = await series();
+    expect(after.accepted - before.accepted).toBe(2);
+    expect(after.refused - before.refused).toBe(1);
+    expect(after.rawUrls).toBe(false);
+  });
 });

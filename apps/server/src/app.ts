@@ -24,6 +24,7 @@ import { installResponseCap } from './graphql/response-cap.js';
 import { firstRunRoutes } from './first-run.js';
 import { closeWithin, trackUpgrades } from './http/drain.js';
 import { installHeavyGate } from './http/heavy-gate.js';
+import { installRequestMetrics } from './http/request-metrics.js';
 import { AllErrorsFilter, installRequestErrors } from './http/errors.js';
 import { JsonLogger } from './logger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -111,6 +112,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
       installAuth(fastify, runtime.authenticator, runtime.limiter, logger, oci, runtime.sockets);
       installHeavyGate(fastify, config.server.heavyAnswers, runtime.metrics.registry);
       installResponseCap(fastify, config.graphql.maxResponseBytes, logger);
+      installRequestMetrics(fastify, runtime.metrics.registry);
       firstRunRoutes(fastify);
       app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime), adapter, {
         logger: new JsonLogger(logger),
