@@ -3,9 +3,10 @@ import { imageManifest } from '#testing';
 import { startTeamWorld, type TeamWorld } from './harness.js';
 
 /**
- * A query parameter given more than once (`?a=1&a=2`, which the query string parser turns into a
- * list): the REST and policy routes refuse it with a 400 naming the parameter, never answering
- * for one of the values, a joined "1,2" or a 5xx.
+ * Parameters as callers may spell them. A query parameter given more than once (`?a=1&a=2`,
+ * which the query string parser turns into a list): the REST and policy routes refuse it with a
+ * 400 naming the parameter, never answering for one of the values, a joined "1,2" or a 5xx. Path
+ * parameters as long as the schemas allow reach their routes.
  */
 const READER = randomBytes(16).toString('hex');
 const ADMIN = randomBytes(16).toString('hex');
@@ -96,5 +97,36 @@ describe('REST routes that read query parameters', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
       'query.depth: given more than once; pass it once; query.kind: given more than once; pass it once',
     );
+  });
+});
+
+describe('path parameters as long as their schemas allow', () => {
+  const sha512 = `sha512:${'ab'.repeat(64)}`;
+
+  it.each(['', '/referrers', '/signatures', '/attestations', '/sbom/packages', '/vulnerabilities'])(
+    'a sha512 digest reaches /api/v1/artifacts/{digest}%s: not known, in the one error shape',
+    async (sub) => {
+      const res = await call(`/api/v1/artifacts/${sha512}${sub}`);
+      const body = (await res.json()) as { error: { code: string; reason?: string } };
+      expect([sub, res.status, body.error.code, body.error.reason]).toEqual([
+        sub,
+        404,
+        'not_found',
+        'unknown_digest',
+      ]);
+    },
+  );
+
+  it("a vulnerability id of 128 characters is answered; one longer is the schema's 400", async () => {
+    const id = `CVE-${'1'.repeat(124)}`;
+    const res = await call(`/api/v1/vulnerabilities/${id}/artifacts`);
+    expect([res.status, ((await res.json()) as { artifacts: unknown[] }).artifacts]).toEqual([200, []]);
+    const longer = await call(`/api/v1/vulnerabilities/${id}1/artifacts`);
+    const body = (await longer.json()) as { error: { code: string; message: string } };
+    expect([longer.status, body.error.code, body.error.message]).toEqual([
+      400,
+      'invalid_request',
+      'path.id: must be a vulnerability id such as CVE-2024-3094',
+    ]);
   });
 });
