@@ -193,6 +193,91 @@ it('refuses a request it cannot read as GraphQL with a 4xx that says why, never 
   }
 });
 
+it('refuses a GET whose variables, operation name or parameters POST would refuse, with a 400 naming them', async () => {
+  const get = (params: Record<string, string | string[]>) => {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const one of [v].flat()) qs.append(k, one);
+    return fetch(`${refgraph.url}/graphql?${qs.toString()}`);
+  };
+  const named = 'query A { __typename } query B { __typename }';
+  const cases: Array<[string, Promise<Response>, string, string]> = [
+    [
+      'variables a number',
+      get({ query: '{ __typename }', variables: '1' }),
+      'BAD_REQUEST',
+      'variables must be a JSON object',
+    ],
+    [
+      'variables a string',
+      get({ query: '{ __typename }', variables: '"{}"' }),
+      'BAD_REQUEST',
+      'variables must be a JSON object',
+    ],
+    [
+      'variables a list',
+      get({ query: '{ __typename }', variables: '[]' }),
+      'BAD_REQUEST',
+      'variables must be a JSON object',
+    ],
+    [
+      'an unknown operation',
+      get({ query: named, operationName: 'C' }),
+      'GRAPHQL_VALIDATION_FAILED',
+      'Unknown operation named "C".',
+    ],
+    [
+      'an empty operation name',
+      get({ query: '{ __typename }', operationName: '' }),
+      'GRAPHQL_VALIDATION_FAILED',
+      'Unknown operation named "".',
+    ],
+    [
+      'two operations and no name',
+      get({ query: named }),
+      'GRAPHQL_VALIDATION_FAILED',
+      'Must provide operation name if query contains multiple operations.',
+    ],
+    [
+      'query twice',
+      get({ query: ['{ __typename }', '{ __typename }'] }),
+      'GRAPHQL_VALIDATION_FAILED',
+      'querystring/query must be string',
+    ],
+    [
+      'variables twice',
+      get({ query: '{ __typename }', variables: ['{}', '{}'] }),
+      'GRAPHQL_VALIDATION_FAILED',
+      'querystring/variables must be string',
+    ],
+    [
+      'operationName twice',
+      get({ query: named, operationName: ['A', 'B'] }),
+      'GRAPHQL_VALIDATION_FAILED',
+      'querystring/operationName must be string,null',
+    ],
+  ];
+  for (const [what, pending, code, message] of cases) {
+    const res = await pending;
+    expect({ what, status: res.status, body: await res.json() }).toEqual({
+      what,
+      status: 400,
+      body: { data: null, errors: [{ message, extensions: { code } }] },
+    });
+  }
+  // What the checks let through runs as before: a named operation, null variables.
+  for (const params of [
+    { query: named, operationName: 'B' } as Record<string, string>,
+    { query: '{ __typename }', variables: 'null' },
+  ]) {
+    const res = await get(params);
+    expect({ params, status: res.status, body: await res.json() }).toEqual({
+      params,
+      status: 200,
+      body: { data: { __typename: 'Query' } },
+    });
+  }
+});
+
 it('refuses a syntax tree sent as JSON in place of GraphQL text, before any resolver runs', async () => {
   // A tree graphql-js would validate, but whose digest argument is an array, not a String.
   const tree = JSON.parse(JSON.stringify(parse(`{ artifact(digest: "${DIGEST}") { digest } }`))) as {

@@ -180,6 +180,36 @@ describe('tags/list (distribution-spec "Listing Tags")', () => {
   });
 });
 
+describe('tags/list parameters as Distribution reads them (registry/handlers/tags.go)', () => {
+  const all = () => [...TAGS, 'lonely'].sort();
+  const tagsOf = async (res: Response) => ((await res.json()) as { tags: string[] }).tags;
+
+  it('n: empty is no n; an optional sign and digits; anything else is PAGINATION_NUMBER_INVALID', async () => {
+    const empty = await get('local/team-a/app/tags/list?n=');
+    expect([empty.status, await tagsOf(empty), empty.headers.get('link')]).toEqual([200, all(), null]);
+    const signed = await get('local/team-a/app/tags/list?n=%2B2');
+    expect([signed.status, await tagsOf(signed)]).toEqual([200, all().slice(0, 2)]);
+    const zero = await get('local/team-a/app/tags/list?n=-0');
+    expect([zero.status, await tagsOf(zero)]).toEqual([200, []]);
+    for (const n of ['1e3', '0x10', ' 2', '2.0', '-1', '99999999999999999999', 'two']) {
+      const res = await get(`local/team-a/app/tags/list?n=${encodeURIComponent(n)}`);
+      expect([n, res.status, (await codeOf(res)).code]).toEqual([n, 400, 'PAGINATION_NUMBER_INVALID']);
+    }
+  });
+
+  it('last: any text, even longer than any tag, lists the tags after it', async () => {
+    const res = await get(`local/team-a/app/tags/list?last=${'b'.repeat(200)}`);
+    expect([res.status, await tagsOf(res)]).toEqual([200, all().filter((t) => t > 'b'.repeat(200))]);
+  });
+
+  it('a parameter given twice counts with its first value, as Query().Get reads it', async () => {
+    const n = await get('local/team-a/app/tags/list?n=2&n=100');
+    expect([n.status, await tagsOf(n)]).toEqual([200, all().slice(0, 2)]);
+    const last = await get('local/team-a/app/tags/list?last=b2&last=a1');
+    expect([last.status, await tagsOf(last)]).toEqual([200, all().filter((t) => t > 'b2')]);
+  });
+});
+
 describe('manifest GET and HEAD: Accept negotiation', () => {
   it('a stored OCI manifest is served to an Accept that admits it, by tag and by digest, HEAD like GET', async () => {
     const admitting = [

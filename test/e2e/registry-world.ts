@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachArtifactToImage } from '@sigstore/oci';
+import type { RefgraphConfigInput } from '#config';
 import {
   artifactManifest,
   createTestDatabase,
@@ -68,6 +69,7 @@ export async function startRegistryWorld(opts: {
   tokens: ApiToken[];
   /** Repository → the image pushed to it, tagged `v1`, before the world is returned. */
   images: Record<string, PushableContent>;
+  policies?: RefgraphConfigInput['policies'];
 }): Promise<RegistryWorld> {
   const tdb: TestDatabase = await createTestDatabase();
   const mock = await startMockSigstore();
@@ -91,6 +93,7 @@ export async function startRegistryWorld(opts: {
         authorities: [{ name: 'release', keyless: FLEET_SIGNER }],
         repositories: [{ pattern: 'local/fleet/**', authorities: ['release'] }],
       },
+      ...(opts.policies ? { policies: opts.policies } : {}),
       auth: { tokens: apiTokens(opts.tokens) },
     },
     { HOOK: hookToken },

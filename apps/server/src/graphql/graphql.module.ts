@@ -12,6 +12,7 @@ import { ArtifactResolver, SbomResolver } from './artifact.resolver.js';
 import { LoaderFactory, type GraphContext } from './context.js';
 import { limitDocumentText, limitParsedDocument } from './document-limits.js';
 import { graphqlErrorFormatter, GraphqlErrorFilter } from './errors.js';
+import { checkGetRequest } from './get-request.js';
 import { GRAPH_LISTENER, GraphEvents } from './events.js';
 import { GraphiqlController } from './ide.controller.js';
 import { queryLimitsRule } from './limits.js';
@@ -42,7 +43,11 @@ export function graphqlOptions(rt: Runtime): MercuriusDriverConfig {
     graphiql: false,
     validationRules: [queryLimitsRule()],
     // GET and POST /graphql; the GET route is also the one that takes WebSocket handshakes.
-    additionalRouteOptions: { config: routeAccess('read', { socket: true, heavy: 'explore' }) },
+    // GET requests are checked for what POST's body schema refuses (get-request.ts).
+    additionalRouteOptions: {
+      config: routeAccess('read', { socket: true, heavy: 'explore' }),
+      preHandler: checkGetRequest,
+    },
     errorFormatter: graphqlErrorFormatter(rt.logger),
     subscription: {
       // The upgrade request carries the caller's credentials and so its scope.

@@ -7,6 +7,7 @@ import { routeAccess } from '../auth/access.js';
 import { viewerOf, type ScopedRequest } from '../http/scope.js';
 import type { RegistryViewRoutes } from './registry-view.routes.js';
 import { sendOciError, ViewError, viewDenied, type OciErrorCode } from './view-errors.js';
+import { queryValue } from './view-path.js';
 
 const DEFAULT_PAGE = 500;
 const MAX_PAGE = 1000;
@@ -69,13 +70,13 @@ export function referrersRoutes(
       if (err instanceof InvalidDigestError) return ociError(reply, 400, 'DIGEST_INVALID', err.message);
       throw err;
     }
-    const artifactType = single(query.artifactType);
+    const artifactType = queryValue(query.artifactType);
     if (artifactType?.includes('\u0000'))
       return ociError(reply, 400, 'UNSUPPORTED', 'artifactType must not contain a NUL character');
-    const last = single(query.last);
+    const last = queryValue(query.last);
     if (last !== undefined && !isCursor(last))
       return ociError(reply, 400, 'PAGINATION_NUMBER_INVALID', 'invalid last');
-    const n = single(query.n);
+    const n = queryValue(query.n);
     const limit = n === undefined ? DEFAULT_PAGE : Number(n);
     if (!Number.isInteger(limit) || limit < 1)
       return ociError(reply, 400, 'PAGINATION_NUMBER_INVALID', 'n must be a positive integer');
@@ -123,10 +124,6 @@ export function referrersRoutes(
     else app.get('/v2/*', { config: routeAccess('read') }, handle);
     done();
   };
-}
-
-function single(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function isCursor(v: string): boolean {

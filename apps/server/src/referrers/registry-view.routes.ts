@@ -11,7 +11,7 @@ import type { BlobView } from './blob-view.js';
 import type { ManifestView, ServedManifest } from './manifest-view.js';
 import { decideViewAccess } from '#answers';
 import { sendOciError, sendUnexpected, ViewError, viewDenied, viewErrorFor } from './view-errors.js';
-import { parseViewPath, viewApiOf, type ViewTarget } from './view-path.js';
+import { parseViewPath, queryValue, viewApiOf, type ViewTarget } from './view-path.js';
 import type { ViewMetrics } from './view.metrics.js';
 
 const DEFAULT_TAGS_PAGE = 1000;
@@ -117,13 +117,10 @@ export class RegistryViewRoutes {
   /** tags/list from refgraph's record, lexical order, `n` and `last` with a Link to the next page. */
   private async tags(req: Req, reply: FastifyReply, t: ViewTarget): Promise<FastifyReply> {
     if (t.reference !== 'list') throw new ViewError(404, 'NAME_UNKNOWN', 'not a registry API path');
-    const n = single(req.query.n);
-    const limit = n === undefined ? DEFAULT_TAGS_PAGE : Number(n);
-    if (!Number.isInteger(limit) || limit < 0)
-      throw new ViewError(400, 'PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer');
-    const last = single(req.query.last) ?? '';
-    if (last.length > 128)
-      throw new ViewError(400, 'PAGINATION_NUMBER_INVALID', 'last is longer than any tag');
+    const limit = tagsCount(queryValue(req.query.n)) ?? DEFAULT_TAGS_PAGE;
+    // Any text, as in Distribution: the tags after it in byte order (one longer than any tag
+    // still has its place among them).
+    const last = queryValue(req.query.last) ?? '';
     const pageSize = Math.min(limit, MAX_TAGS_PAGE);
     const rows = await this.d.view.listTags(t.registry, t.repository, last, pageSize + 1);
     if (rows === null)
@@ -185,6 +182,16 @@ export function accepts(accept: string | undefined, mediaType: string): boolean 
   return admitted;
 }
 
-function single(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * `n` of tags/list as Distribution reads it: empty or absent is no `n` (undefined); otherwise Go's
+ * strconv.Atoi (an optional sign and decimal digits, within 64 bits), and not negative.
+ */
+function tagsCount(n: string | undefined): number | undefined {
+  if (n === undefined || n === '') return undefined;
+  const value = /^[+-]?\d+$/.test(n) ? BigInt(n) : undefined;
+  if (value === undefined || value < 0n || value > INT64_MAX)
+    throw new ViewError(400, 'PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer');
+  return value > BigInt(MAX_TAGS_PAGE) ? MAX_TAGS_PAGE : Number(value);
 }

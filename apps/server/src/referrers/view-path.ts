@@ -42,3 +42,11 @@ export function parseViewPath(path: string): ViewTarget {
   if (!isRepositoryName(repository)) throw new ViewError(400, 'NAME_INVALID', 'invalid repository name');
   return { api: m[2] as ViewApi, registry, repository, reference };
 }
+
+/**
+ * A query parameter as Distribution reads it (Go's `url.Values.Get`): the first value when it is
+ * given more than once, never the list.
+ */
+export function queryValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
