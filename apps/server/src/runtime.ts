@@ -56,6 +56,9 @@ export interface Runtime {
    * completion, and the job runs again from the event row, which was committed durably when it was
    * acknowledged (the accept path stays on `db`, synchronous). Waiting for a WAL flush per ingest
    * commit would hold the NOTIFY queue lock through it, and every acknowledgement queues on that lock.
+   * The process outlives a Postgres crash, so what it keeps in memory must not come from a commit
+   * that a crash can take: repository ids, which it caches, commit synchronously on any pool
+   * (RegistryRepository.ensureRepository).
    */
   jobDb: Database;
   /**

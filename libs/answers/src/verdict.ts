@@ -177,16 +177,27 @@ async function evaluate(
   };
   const none = <T>(): T[][] => groups.map(() => []);
   // The reads are capped per subject; they rank the rows that can count first, those verified
-  // under this version before others. Only an order: what counts is still decided by `current`.
+  // under this version (signatures: by the authorities the policy names) before others. Only an
+  // order: what counts is still decided by `current` and the requirements. Statements of types
+  // no requirement names are not read at all: they never count here.
   const ranking = trustVersion();
   const [signatures, attestations, sboms] = await Promise.all([
     policy.signatures
       ? read
-          .findSignaturesByScope(groups, { by: 'subject', kind: 'signature', trustVersion: ranking })
+          .findSignaturesByScope(groups, {
+            by: 'subject',
+            kind: 'signature',
+            trustVersion: ranking,
+            authorities: policy.signatures.authorities,
+          })
           .then(current)
       : none<SignatureRow>(),
     policy.attestations.length
-      ? read.findAttestationsByScope(groups, { by: 'subject', trustVersion: ranking })
+      ? read.findAttestationsByScope(groups, {
+          by: 'subject',
+          trustVersion: ranking,
+          predicateTypes: [...new Set(policy.attestations.map((a) => a.predicateType))],
+        })
       : none<AttestationRow>(),
     policy.sbom ? read.findPolicySbomsByScope(groups, { trustVersion: ranking }) : none<PolicySbomRow>(),
   ]);

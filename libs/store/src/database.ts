@@ -12,7 +12,9 @@ export interface DatabaseOptions {
   migrationsDir?: string;
   /**
    * `synchronous_commit` of every connection of the pool; Postgres' own setting when absent.
-   * `off` only for writes whose loss in a crash is redone (see Runtime.jobDb).
+   * `off` only for writes whose loss in a crash is redone (see Runtime.jobDb). Set with `SET` as
+   * each connection opens, not as a startup option: PgBouncer refuses a startup packet carrying
+   * settings it does not track, and the pool would then never connect behind one.
    */
   synchronousCommit?: 'on' | 'off';
 }
@@ -29,7 +31,9 @@ export class Database {
       max: options.maxConnections ?? 20,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30000,
-      ...(options.synchronousCommit ? { options: `-c synchronous_commit=${options.synchronousCommit}` } : {}),
+      // pg-pool awaits onConnect before handing the connection out; its typings say void.
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
+      ...(options.synchronousCommit ? { onConnect: setSynchronousCommit(options.synchronousCommit) } : {}),
     });
     // An idle client losing its connection (Postgres restart) must not crash the process.
     this.pool.on('error', () => undefined);
@@ -99,4 +103,14 @@ export class Database {
     if (this.prismaClient) await (await this.prismaClient).$disconnect().catch(() => undefined);
     await this.pool.end();
   }
+}
+
+/**
+ * pg-pool hands a new connection out only once this has resolved (a rejection fails the connect),
+ * so no statement of the pool runs before the setting.
+ */
+function setSynchronousCommit(value: 'on' | 'off'): (client: pg.ClientBase) => Promise<void> {
+  return async (client) => {
+    await client.query(`SET synchronous_commit = ${value}`);
+  };
 }

@@ -62,17 +62,28 @@ export class RegistryRepository {
     return rows;
   }
 
-  /** Repository ids never change once created, so a cached id is right for as long as it is kept. */
+  /**
+   * Repository ids never change once created, so a cached id is right for as long as it is kept,
+   * provided the row is durable before the id is handed out: the insert commits synchronously
+   * whatever the pool's synchronous_commit (the job runner's is off). A Postgres crash taking the
+   * row would leave this process (which outlives it) an id naming nothing, or, with the id
+   * sequence set back by the same crash, the next repository created: one repository's events
+   * would then be written into another's.
+   */
   async ensureRepository(registryId: number, name: string): Promise<number> {
     const key = `${registryId}/${name}`;
     const cached = this.repositoryIds.get(key);
     if (cached !== undefined) return cached;
-    const { rows } = await this.db.pool.query<{ id: number }>(
-      `INSERT INTO repository (registry_id, name) VALUES ($1, $2)
-       ON CONFLICT (registry_id, name) DO UPDATE SET name = EXCLUDED.name
-       RETURNING id`,
-      [registryId, name],
-    );
+    const rows = await this.db.transaction(async (c) => {
+      await c.query('SET LOCAL synchronous_commit = on');
+      const res = await c.query<{ id: number }>(
+        `INSERT INTO repository (registry_id, name) VALUES ($1, $2)
+         ON CONFLICT (registry_id, name) DO UPDATE SET name = EXCLUDED.name
+         RETURNING id`,
+        [registryId, name],
+      );
+      return res.rows;
+    });
     const id = rows[0]!.id;
     this.repositoryIds.set(key, id);
     return id;

@@ -10,5 +10,7 @@ export * from './mock-sigstore.js';
 export * from './cosign-signature.js';
 export * from './pattern-cases.js';
 export * from './hung-server.js';
+export * from './pgbouncer.js';
+export * from './postgres-crash.js';
 export * from './streaming-replica.js';
 export * from './tuf-repository.js';

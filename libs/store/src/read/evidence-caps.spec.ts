@@ -67,6 +67,7 @@ function outcomes(
   kind: 'signature' | 'attestation',
   status: SignatureRecord['status'],
   policyVersion = IN_FORCE,
+  authority = 'ci',
 ): SignatureRecord[] {
   return carrier.parsed.layers.map((l) => ({
     artifactDigest: carrier.digest,
@@ -78,19 +79,25 @@ function outcomes(
     status,
     reason: status === 'verified' ? 'verified' : 'signature_mismatch',
     message: null,
-    authority: status === 'verified' ? 'ci' : null,
+    authority: status === 'verified' ? authority : null,
     policyVersion,
   }));
 }
 
-/** An attestation row per layer of `carrier`, a SLSA statement about `subject`. */
-async function statements(carrier: BuiltManifest, subject: string, signed: boolean, parseError?: string) {
+/** An attestation row per layer of `carrier`, a statement (SLSA unless said) about `subject`. */
+async function statements(
+  carrier: BuiltManifest,
+  subject: string,
+  signed: boolean,
+  parseError?: string,
+  predicateType = SLSA,
+) {
   await trust.upsertAttestations(
     carrier.parsed.layers.map((l) => ({
       artifactDigest: carrier.digest,
       layerDigest: l.digest,
       subjectDigest: subject,
-      predicateType: SLSA,
+      predicateType,
       statement: {},
       builderId: 'https://ci.example/builder',
       signed,
@@ -143,6 +150,29 @@ describe('capped signature reads', () => {
     });
     expect(rows.filter((r) => r.policyVersion === IN_FORCE).map((r) => r.artifactDigest)).toEqual([
       fresh!.digest,
+    ]);
+  });
+
+  it('rank signatures verified by the authorities asked for before ones verified by others', async () => {
+    // Another authority of the trust policy (CI signing everything) is not the one a policy asks
+    // for (release): its signatures verify, and still never count for that policy.
+    const image = imageManifest();
+    const [other, wanted] = inDigestOrder(2, () => layeredReferrer(image.descriptor, SIG, 3));
+    for (const m of [image, other!, wanted!]) await push(m);
+    await trust.upsertSignatures([
+      ...outcomes(other!, image.digest, 'signature', 'verified', IN_FORCE, 'ci'),
+      ...outcomes(wanted!, image.digest, 'signature', 'verified', IN_FORCE, 'release').slice(0, 1),
+    ]);
+    const [rows] = await read.findSignaturesByScope([{ scope: SCOPE, digests: [image.digest] }], {
+      by: 'subject',
+      kind: 'signature',
+      limit: 2,
+      trustVersion: IN_FORCE,
+      authorities: ['release'],
+    });
+    expect(rows).toHaveLength(2);
+    expect(rows!.filter((r) => r.authority === 'release').map((r) => r.artifactDigest)).toEqual([
+      wanted!.digest,
     ]);
   });
 
@@ -205,6 +235,27 @@ describe('capped attestation reads', () => {
     await trust.upsertSignatures(outcomes(signature, valid!.digest, 'signature', 'verified'));
     const rows = await read.findAttestations(SCOPE, [image.digest], { by: 'subject', limit: 1 });
     expect(rows.map((r) => r.artifactDigest)).toEqual([valid!.digest]);
+  });
+
+  it('read only the predicate types asked for: statements of others never push one out', async () => {
+    const image = imageManifest();
+    const [other, valid] = inDigestOrder(2, () => layeredReferrer(image.descriptor, ATT, 3));
+    for (const m of [image, other!, valid!]) await push(m);
+    // Verified statements of a type that sorts first and that no requirement asks for.
+    await statements(other!, image.digest, true, undefined, 'https://example.com/a-type');
+    await statements(valid!, image.digest, true);
+    await trust.upsertSignatures([
+      ...outcomes(other!, image.digest, 'attestation', 'verified'),
+      ...outcomes(valid!, image.digest, 'attestation', 'verified').slice(0, 1),
+    ]);
+    const [rows] = await read.findAttestationsByScope([{ scope: SCOPE, digests: [image.digest] }], {
+      by: 'subject',
+      limit: 2,
+      trustVersion: IN_FORCE,
+      predicateTypes: [SLSA],
+    });
+    expect(rows!.map((r) => [r.artifactDigest, r.predicateType])).toContainEqual([valid!.digest, SLSA]);
+    expect(rows!.filter((r) => r.predicateType !== SLSA)).toEqual([]);
   });
 
   it('keep an unsigned statement over signed ones whose envelopes failed', async () => {

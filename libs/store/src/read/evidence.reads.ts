@@ -30,17 +30,22 @@ export interface ScopedDigests {
 
 /**
  * `trustVersion`: the trust policy version in force, when the caller knows it: rows verified under
- * it rank first under the cap (see the reads' ranks below). It only orders; it filters nothing.
+ * it rank first under the cap (see the reads' ranks below); `authorities`: of those, the ones
+ * verified by these authorities (a policy's) rank before the others. Both only order; they filter
+ * nothing.
  */
 type SignatureOpts = {
   by: 'subject' | 'artifact' | 'either';
   kind?: VerificationKind;
   limit?: number;
   trustVersion?: string;
+  authorities?: string[];
 };
+/** `predicateTypes`: only statements of these types (a policy's), when given. */
 type AttestationOpts = {
   by: 'subject' | 'artifact';
   predicateType?: string;
+  predicateTypes?: string[];
   limit?: number;
   trustVersion?: string;
 };
@@ -58,9 +63,14 @@ type AttestationOpts = {
 const verifiedUnder = (version: string): string =>
   `s.status = 'verified' AND (${version}::text IS NULL OR s.policy_version = ${version})`;
 
-/** Verified rows first, those under the version in force before others, then failed and the rest. */
-const signatureRank = (version: string): string =>
-  `CASE WHEN ${verifiedUnder(version)} THEN 0 WHEN s.status = 'verified' THEN 1 ELSE 2 END`;
+/**
+ * Verified rows first: under the version in force by one of `authorities` (a parameter reference;
+ * any authority when it is null), then under that version by another (they verify and still count
+ * for no policy that asks for those authorities), then under other versions; failed and the rest last.
+ */
+const signatureRank = (version: string, authorities: string): string =>
+  `CASE WHEN ${verifiedUnder(version)} AND (${authorities}::text[] IS NULL OR s.authority = ANY(${authorities}::text[])) THEN 0
+        WHEN ${verifiedUnder(version)} THEN 1 WHEN s.status = 'verified' THEN 2 ELSE 3 END`;
 
 /**
  * The envelope that carried the document of `alias` (artifact, layer, subject) verified for that
@@ -96,8 +106,8 @@ const sbomRank = (scope: ScopeRef, version: string): string =>
 
 /**
  * A read's rows before its cap (`n`, the row's rank in its partition), over the digests of the
- * array expression `digests` under the scope `scope`; `kind`, `version` (see SignatureOpts) and
- * `limit` are parameter references.
+ * array expression `digests` under the scope `scope`; `kind`, `version`, `authorities` (see
+ * SignatureOpts) and `limit` are parameter references.
  */
 function signatureRows(
   digests: string,
@@ -105,6 +115,7 @@ function signatureRows(
   opts: SignatureOpts,
   kind: string,
   version: string,
+  authorities: string,
 ): string {
   const column =
     opts.by === 'either'
@@ -117,17 +128,19 @@ function signatureRows(
       ? `(s.subject_digest = ANY(${digests}) OR s.artifact_digest = ANY(${digests}))`
       : `${column} = ANY(${digests})`;
   return `SELECT ${SIGNATURE_COLUMNS}, row_number() OVER (PARTITION BY ${column}
-           ORDER BY ${signatureRank(version)}, s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
+           ORDER BY ${signatureRank(version, authorities)}, s.artifact_digest, s.layer_digest, sg.name, sr.name) AS n
          FROM signature s ${SIGNATURE_JOINS}
          WHERE ${match} AND (${kind}::text IS NULL OR s.kind = ${kind}) AND ${verificationVisible('s', scope)}`;
 }
 const SIGNATURE_ORDER = `"subjectDigest", "artifactDigest", "layerDigest", repository`;
 
+/** `predicate`, `types` (predicateTypes) and `version` are parameter references. */
 function attestationRows(
   digests: string,
   scope: ScopeRef,
   opts: AttestationOpts,
   predicate: string,
+  types: string,
   version: string,
 ): string {
   const column = opts.by === 'artifact' ? 't.artifact_digest' : 't.subject_digest';
@@ -139,6 +152,7 @@ function attestationRows(
                   ORDER BY ${attestationRank(scope, version)}, t.predicate_type, t.artifact_digest, t.layer_digest) AS n
          FROM attestation t
          WHERE ${column} = ANY(${digests}) AND (${predicate}::text IS NULL OR t.predicate_type = ${predicate})
+           AND (${types}::text[] IS NULL OR t.predicate_type = ANY(${types}::text[]))
            AND ${linkedInScope('t.artifact_digest', 't.subject_digest', scope)}`;
 }
 const ATTESTATION_ORDER = `"subjectDigest", "predicateType", "artifactDigest", "layerDigest"`;
@@ -206,8 +220,15 @@ export class EvidenceReads {
   ): Promise<SignatureRow[]> {
     if (digests.length === 0) return [];
     const { rows } = await this.db.pool.query<SignatureRow & { n?: unknown }>(
-      `SELECT * FROM (${signatureRows('$1', 2, opts, '$3', '$5')}) x WHERE n <= $4 ORDER BY ${SIGNATURE_ORDER}`,
-      [digests, scopeParam(scope), opts.kind ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
+      `SELECT * FROM (${signatureRows('$1', 2, opts, '$3', '$5', '$6')}) x WHERE n <= $4 ORDER BY ${SIGNATURE_ORDER}`,
+      [
+        digests,
+        scopeParam(scope),
+        opts.kind ?? null,
+        opts.limit ?? 1000,
+        opts.trustVersion ?? null,
+        opts.authorities ?? null,
+      ],
     );
     return rows.map(({ n: _n, ...r }) => r);
   }
@@ -219,8 +240,14 @@ export class EvidenceReads {
   async findSignaturesByScope(groups: ScopedDigests[], opts: SignatureOpts): Promise<SignatureRow[][]> {
     if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
     const { rows } = await this.db.pool.query<SignatureRow & { g: number; n?: unknown }>(
-      perGroup(signatureRows('q.digests', 'q.scope', opts, '$4', '$6'), 'x.n <= $5', SIGNATURE_ORDER),
-      [...groupParams(groups), opts.kind ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
+      perGroup(signatureRows('q.digests', 'q.scope', opts, '$4', '$6', '$7'), 'x.n <= $5', SIGNATURE_ORDER),
+      [
+        ...groupParams(groups),
+        opts.kind ?? null,
+        opts.limit ?? 1000,
+        opts.trustVersion ?? null,
+        opts.authorities ?? null,
+      ],
     );
     return byGroup(groups, rows);
   }
@@ -233,8 +260,15 @@ export class EvidenceReads {
   ): Promise<AttestationRow[]> {
     if (digests.length === 0) return [];
     const { rows } = await this.db.pool.query<AttestationRow & { n?: unknown }>(
-      `SELECT * FROM (${attestationRows('$1', 2, opts, '$3', '$5')}) x WHERE n <= $4 ORDER BY ${ATTESTATION_ORDER}`,
-      [digests, scopeParam(scope), opts.predicateType ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
+      `SELECT * FROM (${attestationRows('$1', 2, opts, '$3', '$6', '$5')}) x WHERE n <= $4 ORDER BY ${ATTESTATION_ORDER}`,
+      [
+        digests,
+        scopeParam(scope),
+        opts.predicateType ?? null,
+        opts.limit ?? 1000,
+        opts.trustVersion ?? null,
+        opts.predicateTypes ?? null,
+      ],
     );
     return rows.map(({ n: _n, ...r }) => r);
   }
@@ -243,8 +277,18 @@ export class EvidenceReads {
   async findAttestationsByScope(groups: ScopedDigests[], opts: AttestationOpts): Promise<AttestationRow[][]> {
     if (!groups.some((g) => g.digests.length > 0)) return groups.map(() => []);
     const { rows } = await this.db.pool.query<AttestationRow & { g: number; n?: unknown }>(
-      perGroup(attestationRows('q.digests', 'q.scope', opts, '$4', '$6'), 'x.n <= $5', ATTESTATION_ORDER),
-      [...groupParams(groups), opts.predicateType ?? null, opts.limit ?? 1000, opts.trustVersion ?? null],
+      perGroup(
+        attestationRows('q.digests', 'q.scope', opts, '$4', '$7', '$6'),
+        'x.n <= $5',
+        ATTESTATION_ORDER,
+      ),
+      [
+        ...groupParams(groups),
+        opts.predicateType ?? null,
+        opts.limit ?? 1000,
+        opts.trustVersion ?? null,
+        opts.predicateTypes ?? null,
+      ],
     );
     return byGroup(groups, rows);
   }
