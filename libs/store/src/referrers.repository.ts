@@ -37,7 +37,7 @@ export interface ReferrersQuery {
  * repository: a listing naming a digest stored elsewhere keeps its own descriptor, so another
  * repository's manifest never shows through.
  */
-const REFERRERS_SQL = `
+export const REFERRERS_SQL = `
 SELECT e.digest,
   COALESCE(a.media_type, e.descriptor->>'mediaType') AS media_type,
   COALESCE(a.size, (e.descriptor->>'size')::bigint) AS size,
