@@ -207,8 +207,6 @@ async function unconfirmedDeletes(): Promise<number> {
 }
 
 const STILL_SERVED = ['skipped', 'manifest still in the registry'];
-// Each still-served delete is asked again twice, with the queue's backoff (about 10 s in all),
-// before it is skipped: the cases below wait for that, hence their timeouts.
 
 describe('a delete event for what the registry still serves', () => {
   it('removes no report, SBOM or image: the same edges, findings, packages and verdict', async () => {
@@ -231,7 +229,7 @@ describe('a delete event for what the registry still serves', () => {
     expect(await deleteOutcomes(s.repo, s.image.digest, 1)).toEqual([STILL_SERVED]);
     expect(await answers(s.image, s.repo)).toEqual(before);
     expect(await unconfirmedDeletes()).toBe(counted + 3);
-  }, 180_000);
+  });
 
   it('applies once the registry has deleted the manifest', async () => {
     const s = await seed('fleet/deleted');
@@ -257,7 +255,7 @@ describe('a delete event for what the registry still serves', () => {
     });
     const edges = after.graph.edges as Array<{ repository: string; referrer_digest: string }>;
     expect(edges.filter((e) => e.repository === s.repo)).toEqual([]);
-  }, 180_000);
+  });
 });
 
 describe('a tag delete', () => {
@@ -285,5 +283,5 @@ describe('a tag delete', () => {
     expect(after.byTag).toEqual([[false, ['unknown_tag']]]);
     // The image itself is untouched: still present, its report and SBOM still count.
     expect(after).toMatchObject({ findings: [CVE], packages: ['libssl3'], byDigest: [[true, []]] });
-  }, 180_000);
+  });
 });

@@ -19,17 +19,6 @@ import type { Metrics } from './metrics.js';
 import type { LogLevel, LogSampler } from './log-sampler.js';
 import { isRegistryBusy } from './registry-budget.js';
 
-/** How many times a delete is checked against a registry that still serves what it names. */
-export const DELETE_CONFIRM_ATTEMPTS = 3;
-
-/** A delete whose target the registry still serves, on an attempt before the last check. */
-class DeleteNotConfirmedError extends Error {
-  constructor(what: string, repository: string) {
-    super(`delete not confirmed: the registry still serves ${what} in ${repository}; asking again`);
-    this.name = 'DeleteNotConfirmedError';
-  }
-}
-
 type Outcome = { status: 'done' | 'skipped'; note?: string };
 
 /** What one event's line says beyond the event itself. */
@@ -79,9 +68,7 @@ export class EventProcessor {
       return;
     }
     try {
-      await (ev.action === 'push'
-        ? this.push(ev, event, entry, content)
-        : this.remove(ev, event, entry, maxAttempts));
+      await (ev.action === 'push' ? this.push(ev, event, entry, content) : this.remove(ev, event, entry));
     } catch (err) {
       // Not an attempt: the task wrapper (deferWhenBusy) reschedules the job.
       if (isRegistryBusy(err)) throw err;
@@ -192,17 +179,8 @@ export class EventProcessor {
    * signatures, SBOMs, vulnerability reports or VEX out of the graph (a missing vulnerability
    * report reads as a clean image). It is applied only when the registry answers not found for
    * what it names; any other answer throws, to be retried or failed, and removes nothing.
-   *
-   * A registry may go on serving what it deleted for a little while (replicas, caches in front of
-   * it): what it still serves is asked again, with the queue's backoff, DELETE_CONFIRM_ATTEMPTS
-   * times in all before the delete is skipped for good.
    */
-  private async remove(
-    ev: StoredEvent,
-    event: EventMark,
-    entry: CatalogEntry,
-    maxAttempts: number,
-  ): Promise<void> {
+  private async remove(ev: StoredEvent, event: EventMark, entry: CatalogEntry): Promise<void> {
     const { digest, tag, eventAt } = ev;
     if (!digest && !tag) {
       return this.finish(ev, event, { status: 'skipped', note: 'delete event names neither digest nor tag' });
@@ -211,9 +189,6 @@ export class EventProcessor {
       ? await entry.client.manifestExists(ev.repository, digest)
       : (await entry.client.resolveTag(ev.repository, tag!)) !== null;
     if (served) {
-      if (event.attempts < Math.min(DELETE_CONFIRM_ATTEMPTS, maxAttempts)) {
-        throw new DeleteNotConfirmedError(digest ? `manifest ${digest}` : `tag ${tag}`, ev.repository);
-      }
       this.metrics.deletesUnconfirmed.inc({ registry: entry.config.name });
       return this.finish(ev, event, {
         status: 'skipped',
