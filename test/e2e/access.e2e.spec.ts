@@ -4,7 +4,7 @@ import { parseConfig } from '#config';
 import { createTestDatabase, type TestDatabase } from '#testing';
 import { createApp, type RunningApp } from '../../apps/server/src/app.js';
 import type { Access } from '../../apps/server/src/auth/access.js';
-import { localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
+import { eventually, localDistribution, startRefgraph, type StartedRefgraph } from './harness.js';
 import { graphqlWsInit, handshakeHeaders, rawRequest } from './wire.js';
 
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
@@ -211,6 +211,9 @@ describe('route policy walk of the worker listener', () => {
       role: 'worker',
     });
     url = await worker.listen();
+    // Ready once its job runner holds its presence (taken on a connection of its own pool, which
+    // opens after start-up): the walk below is about the routes' policies, not that moment.
+    await eventually(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200));
   });
   afterAll(async () => {
     await worker?.close();

@@ -89,7 +89,7 @@ export async function createApp(opts: AppOptions): Promise<RunningApp> {
         // Path parameters reach their routes, whose schemas decide: a sha512 digest is 135
         // characters, a vulnerability id up to 128. Past Fastify's default of 100 the router
         // answered 414 in its own shape before any route (or its validation) ran.
-        maxParamLength: 256,
+        routerOptions: { maxParamLength: 256 },
         // Off unless listed: X-Forwarded-For from anyone else would pick the rate-limit key.
         trustProxy: config.server.trustProxy.length ? config.server.trustProxy : false,
         ...(tls
