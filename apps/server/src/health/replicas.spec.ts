@@ -256,9 +256,7 @@ describe('read replicas', () => {
       expect(replicas().replicaQueries()[replica().name]! - before.replica).toBe(statements);
       expect(replicas().primaryQueries - before.primary).toBe(statements);
       expect(replica().inRotation).toBe(false);
-      expect(replica().reason).toBe(
-        `failed a read: ${replica().name} gave no answer within its read bounds (statement ${READS.statementTimeoutMs} ms, answer ${READS.answerTimeoutMs} ms)`,
-      );
+      expect(replica().reason).toBe('failed a read: no answer within the read bounds');
       expect(await answers(running.runtime.read, running.runtime.referrers)).toEqual(expected);
       expect(replicas().replicaQueries()[replica().name]! - before.replica).toBe(statements);
       // A check while it is frozen keeps it out.

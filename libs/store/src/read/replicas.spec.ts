@@ -52,3 +52,22 @@ describe('a hung replica', () => {
     }
   });
 });
+
+describe('a replica that refuses the connection', () => {
+  it("is reported by the error's code, never the server's message naming users or hosts", async () => {
+    const url = new URL(tdb.url);
+    url.username = 'refgraph_reader_nobody_has';
+    url.password = 'not-the-password';
+    const replicas = new ReadReplicas(db, { urls: [url.toString()], maxLagSeconds: 1, checkIntervalMs: 200 });
+    try {
+      await replicas.start();
+      const [status] = replicas.status();
+      expect(status!.inRotation).toBe(false);
+      // 28P01 (password authentication failed) or 28000 (no such role), as the server's auth says.
+      expect(status!.reason).toMatch(/^unreachable: error 28(P01|000)$/);
+      expect(JSON.stringify(status)).not.toMatch(/refgraph_reader_nobody_has|not-the-password|password/);
+    } finally {
+      await replicas.close();
+    }
+  });
+});

@@ -56,6 +56,18 @@ interface Replica {
   check: number;
 }
 
+/**
+ * Why a replica did not answer (or failed a read), as /readyz (public) says it: the error's code — a SQLSTATE, or a
+ * socket error such as ECONNREFUSED — never the server's message, which can name database users,
+ * roles and internal hosts ("password authentication failed for user …").
+ */
+export function unreachableCause(err: unknown): string {
+  if (isReadTimeout(err)) return 'no answer within the read bounds';
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code)) return `error ${code}`;
+  return 'connection failed';
+}
+
 /** The host:port/database of a URL, without its credentials. */
 export function replicaName(url: string): string {
   try {
@@ -241,7 +253,7 @@ export class ReadReplicas implements ReadSource {
         }
       }
     } catch (err) {
-      reason = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
+      reason = `unreachable: ${unreachableCause(err)}`;
     }
     if (check === r.check) this.setStatus(r, lag, reason);
   }
@@ -282,11 +294,7 @@ export class ReadReplicas implements ReadSource {
       } catch (err) {
         if (!replicaFault(err)) throw err;
         // Reads are safe to repeat: take the replica out until the next check and ask the primary.
-        this.setStatus(
-          r,
-          r.status.lagSeconds,
-          `failed a read: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        this.setStatus(r, r.status.lagSeconds, `failed a read: ${unreachableCause(err)}`);
       }
     }
     this.primaryQueries++;
