@@ -1,15 +1,14 @@
 // A real PgBouncer (the Debian package) in session mode on a free loopback port, in front of a
 // test database: what docs/operations.md suggests in front of Postgres. PgBouncer refuses to run
 // as root, so as root it runs as the `postgres` OS user, which owns its directory.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from '../../store/src/embedded-postgres.js';
+import { postgresOsUser } from './streaming-replica.js';
 
-const run = promisify(execFile);
 export const PGBOUNCER_BIN = '/usr/sbin/pgbouncer';
 
 export interface PgBouncer {
@@ -19,24 +18,6 @@ export interface PgBouncer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function osUser(): Promise<{ uid: number; gid: number } | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
-  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
 /**
  * Starts PgBouncer with its defaults but for what a test needs (where it listens, no auth of its
  * own, session pooling); resolves once it answers a query for `target`'s database.
@@ -44,7 +25,7 @@ async function osUser(): Promise<{ uid: number; gid: number } | undefined> {
 export async function startPgBouncer(target: string): Promise<PgBouncer> {
   const t = new URL(target);
   const database = decodeURIComponent(t.pathname.slice(1));
-  const owner = await osUser();
+  const owner = await postgresOsUser();
   const dir = await mkdtemp(join(tmpdir(), 'refgraph-pgbouncer-'));
   if (owner) await chown(dir, owner.uid, owner.gid);
   const port = await freePort();

@@ -5,12 +5,12 @@
 // user, which owns the directories.
 import { execFile } from 'node:child_process';
 import { chown, mkdtemp, appendFile, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { migrateQueue } from '../../ingest/src/queue.js';
+import { freePort } from '../../store/src/embedded-postgres.js';
 import { applyMigrations, readMigrations } from '../../store/src/migrator.js';
 
 const run = promisify(execFile);
@@ -53,19 +53,8 @@ export interface StreamingPair {
   destroy(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function osUser(): Promise<{ uid: number; gid: number } | undefined> {
+/** The `postgres` OS user's ids when running as root (Postgres refuses to run as root); else undefined. */
+export async function postgresOsUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
@@ -126,7 +115,7 @@ async function serverProcesses(dir: string): Promise<number[]> {
 
 /** Starts a primary, migrates it as libs/testing/src/database.ts does, and a standby streaming from it. */
 export async function startStreamingPair(options: StreamingPairOptions = {}): Promise<StreamingPair> {
-  const owner = await osUser();
+  const owner = await postgresOsUser();
   const root = await mkdtemp(join(tmpdir(), 'refgraph-replica-'));
   if (owner) await chown(root, owner.uid, owner.gid);
   const primaryDir = join(root, 'primary');
