@@ -236,6 +236,8 @@ async function main() {
     cleanups.push(() => bare.stop());
   };
 
+  const loadLine = (r) =>
+    `${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  peak RSS ${r.peakRssMiB?.toFixed(0)} MiB`;
   const measure = async (id, label, server, opts) => {
     log(`run ${label}`);
     const r = await runLoad({
@@ -245,9 +247,7 @@ async function main() {
       next: opts.next,
       rssPid: server.pid,
     });
-    log(
-      `    ${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  peak RSS ${r.peakRssMiB?.toFixed(0)} MiB`,
-    );
+    log(`    ${loadLine(r)}`);
     results.runs[id] = { label, ...r };
     return r;
   };
@@ -265,9 +265,7 @@ async function main() {
       [idA, labelA, pair[0]],
       [idB, labelB, pair[1]],
     ]) {
-      log(
-        `    ${label}: ${r.rps.toFixed(0)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  peak RSS ${r.peakRssMiB?.toFixed(0)} MiB`,
-      );
+      log(`    ${label}: ${loadLine(r)}`);
       results.runs[id] = { label, ...r };
     }
     return pair;

@@ -85,13 +85,19 @@ export function sampleRss(pid) {
  * (a postmaster's backends), from /proc (Linux); NaN when it cannot be read.
  */
 export function cpuSeconds(pid, { children = false } = {}) {
+  const f = statFields(pid);
+  if (!f) return NaN;
+  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  // USER_HZ is 100 on Linux whatever the kernel's tick rate.
+  return ticks / 100;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (the 3rd on), or undefined. */
+function statFields(pid) {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-    // USER_HZ is 100 on Linux whatever the kernel's tick rate.
-    return ticks / 100;
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   } catch {
-    return NaN;
+    return undefined;
   }
 }
 
@@ -107,14 +113,8 @@ export function treeCpuSeconds(pid) {
   } catch {
     return NaN;
   }
-  for (const d of entries) {
-    try {
-      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
-      if (Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      // exited while listed
-    }
-  }
+  // A child that exited while listed has no stat file any more: skipped.
+  for (const d of entries) if (Number(statFields(d)?.[1]) === pid) total += cpuSeconds(d);
   return total;
 }
 
