@@ -50,7 +50,7 @@ export interface Runtime {
   sockets: SocketLimiter;
   db: Database;
   /**
-   * The job runner's pool (graphile-worker and every write its jobs make: ingestion, verification),
+   * The job runner's pool (graphile-worker, and the graph, event and verification writes of its jobs),
    * committing with `synchronous_commit=off`. What a crash can take from it is redone: the job's
    * completion commits after its writes, so WAL order loses a job's writes only with its
    * completion, and the job runs again from the event row, which was committed durably when it was
@@ -174,7 +174,6 @@ export async function buildRuntime(
   const jobs = {
     graph: new GraphRepository(jobDb),
     inbox: new InboxRepository(jobDb, config.worker.maxAttempts),
-    registries: new RegistryRepository(jobDb),
     trust: new TrustRepository(jobDb),
   };
   const { currentTrust, trustRefresher } = await startTrust(config, logger, metrics);
@@ -205,7 +204,8 @@ export async function buildRuntime(
     processor: new EventProcessor(
       jobs.inbox,
       jobs.graph,
-      jobs.registries,
+      // Repository ids are inserted durably on any pool (ensureRepository): one cache serves all.
+      registries,
       budgeted,
       metrics,
       jobs.trust,
